@@ -1,0 +1,27 @@
+"""Admin pages (admins only)."""
+
+from flask import render_template
+from sqlalchemy import func, select
+
+from marketplace.admin import bp
+from marketplace.auth.access import role_required
+from marketplace.extensions import db
+from marketplace.models import Role, User
+
+
+@bp.route("/")
+@role_required(Role.ADMIN)
+def overview():
+    """Counts of users per role, and the way to each admin area."""
+    counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    return render_template("admin/overview.html", counts=counts)
+
+
+@bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    """Every account, newest first."""
+    rows = db.session.scalars(
+        select(User).order_by(User.created_at.desc(), User.id.desc()).limit(500)
+    )
+    return render_template("admin/users.html", users=list(rows))

@@ -1,0 +1,86 @@
+"""Configuration read from the environment.
+
+Development has safe defaults so `make run` works on a bare machine; production
+(`CLIFFHANGER_ENV=production`) refuses to start without its secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    mode = env.get("CLIFFHANGER_ENV", "development")
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigError(
+            f"CLIFFHANGER_ENV must be development, production or testing, got {mode!r}"
+        )
+    production = mode == "production"
+
+    secret_key = env.get("SECRET_KEY", "")
+    if production and not secret_key:
+        raise ConfigError("SECRET_KEY must be set when CLIFFHANGER_ENV=production")
+    if production and env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_WEBHOOK_SECRET"):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set")
+
+    default_db = "sqlite:///" + str(Path(instance_path) / "cliffhanger.sqlite3")
+    return {
+        "CLIFFHANGER_ENV": mode,
+        "SECRET_KEY": secret_key or DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or default_db,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Cookies: never readable by scripts, never sent cross-site on POST, HTTPS-only in prod.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_BYTES", 500 * 1024 * 1024) + 1024 * 1024,
+        "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
+        "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(Path(instance_path) / "media"),
+        "PLATFORM_FEE_BPS": _int(env, "PLATFORM_FEE_BPS", 1000),
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "whsec_emulated_dev_only"),
+        "STRIPE_EMULATOR_PATH": env.get("STRIPE_EMULATOR_PATH")
+        or str(Path(instance_path) / "stripe-emulator.sqlite3"),
+        "PAYOUT_SCHEDULE": env.get("PAYOUT_SCHEDULE", "0 6 * * mon"),
+        "PAYOUT_MINIMUM": _int(env, "PAYOUT_MINIMUM", 1000),
+        "PAYOUT_APPROVALS": _int(env, "PAYOUT_APPROVALS", 1),
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int(env, "MAIL_PORT", 587),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", True),
+        "MAIL_FROM": env.get("MAIL_FROM", "Cliffhanger <no-reply@example.com>"),
+        "SERVER_NAME_FOR_LINKS": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+    }

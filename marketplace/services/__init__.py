@@ -1,0 +1,1 @@
+"""Use cases: plain functions taking plain arguments; the only code that commits."""

@@ -1,0 +1,59 @@
+"""Configuration: production refuses default secrets, with one line naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from marketplace.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_production_without_secret_key_is_refused(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"^SECRET_KEY must be set when CLIFFHANGER_ENV=production$"
+    ):
+        load_config(str(tmp_path), {"CLIFFHANGER_ENV": "production"})
+
+
+def test_production_with_secret_key_starts_with_secure_cookies(tmp_path):
+    config = load_config(str(tmp_path), {"CLIFFHANGER_ENV": "production", "SECRET_KEY": "s" * 40})
+    assert config["SESSION_COOKIE_SECURE"] is True and config["SECRET_KEY"] == "s" * 40
+
+
+def test_development_defaults_to_sqlite_under_instance(tmp_path):
+    config = load_config(str(tmp_path), {})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/cliffhanger.sqlite3"
+    assert config["PLATFORM_FEE_BPS"] == 1000
+
+
+def test_database_url_switches_engine(tmp_path):
+    config = load_config(str(tmp_path), {"DATABASE_URL": "postgresql+psycopg://u@h/db"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+def test_bad_integer_names_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="PAYOUT_MINIMUM"):
+        load_config(str(tmp_path), {"PAYOUT_MINIMUM": "ten"})
+
+
+def test_wsgi_in_production_without_secret_exits_with_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update({"CLIFFHANGER_ENV": "production"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        == "cliffhanger: SECRET_KEY must be set when CLIFFHANGER_ENV=production"
+    )
