@@ -1,0 +1,1 @@
+"""Payments: Stripe Connect integration and the project's own emulated Stripe."""
