@@ -59,12 +59,21 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per feature."""
     from marketplace.admin import bp as admin_bp
+    from marketplace.api import bp as api_bp
     from marketplace.auth import bp as auth_bp
+    from marketplace.earnings import bp as earnings_bp
     from marketplace.main import bp as main_bp
+    from marketplace.payouts import bp as payouts_bp
+    from marketplace.studio import bp as studio_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(studio_bp, url_prefix="/studio")
+    app.register_blueprint(earnings_bp, url_prefix="/earnings")
+    app.register_blueprint(payouts_bp, url_prefix="/payouts")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # partner requests are authenticated by HMAC signatures, not cookies
 
 
 def register_errorhandlers(app: Flask) -> None:

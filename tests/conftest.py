@@ -57,7 +57,7 @@ def app(tmp_path_factory):
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         _db.engine.dispose()
     return app
 

@@ -86,7 +86,10 @@ def create_account(call: Call) -> JSONObject:
         "details_submitted": False,
         "email": text(params, "email"),
         "external_accounts": {
-            "object": "list", "data": [], "has_more": False, "total_count": 0,
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
             "url": f"/v1/accounts/{account_id}/external_accounts",
         },
         "metadata": merged_metadata({}, params),
@@ -155,8 +158,12 @@ def create_account_link(call: Call) -> JSONObject:
         "url": f"{call.onboarding_url_base}/{account['id']}/{token}",
     }
     call.tx.put("account_link", token, link)
-    return {"object": "account_link", "created": link["created"],
-            "expires_at": link["expires_at"], "url": link["url"]}
+    return {
+        "object": "account_link",
+        "created": link["created"],
+        "expires_at": link["expires_at"],
+        "url": link["url"],
+    }
 
 
 def complete_onboarding(call: Call, account_id: str) -> JSONObject:
@@ -164,14 +171,26 @@ def complete_onboarding(call: Call, account_id: str) -> JSONObject:
     account = get_account(call, account_id)
     if account["details_submitted"]:
         return account
-    watched = ("capabilities", "charges_enabled", "details_submitted", "external_accounts",
-               "payouts_enabled", "requirements", "tos_acceptance")
+    watched = (
+        "capabilities",
+        "charges_enabled",
+        "details_submitted",
+        "external_accounts",
+        "payouts_enabled",
+        "requirements",
+        "tos_acceptance",
+    )
     previous = {name: account[name] for name in watched}
     bank_account = {
-        "id": new_id("ba"), "object": "bank_account", "account": account_id,
-        "bank_name": "STRIPE TEST BANK", "country": account["country"],
-        "currency": account["default_currency"], "default_for_currency": True,
-        "last4": "6789", "status": "new",
+        "id": new_id("ba"),
+        "object": "bank_account",
+        "account": account_id,
+        "bank_name": "STRIPE TEST BANK",
+        "country": account["country"],
+        "currency": account["default_currency"],
+        "default_for_currency": True,
+        "last4": "6789",
+        "status": "new",
     }
     account["capabilities"] = dict.fromkeys(account["capabilities"], "active")
     account["charges_enabled"] = "card_payments" in account["capabilities"]

@@ -72,12 +72,12 @@ def check_params(params: JSONObject, allowed: set[str], required: tuple[str, ...
     """Refuse unknown parameters and report the first missing one, as Stripe does."""
     for name in params:
         if name not in allowed:
-            raise invalid(f"Received unknown parameter: {name}", param=name,
-                          code="parameter_unknown")
+            raise invalid(
+                f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
+            )
     for name in required:
         if name not in params or params[name] == "":
-            raise invalid(f"Missing required param: {name}.", param=name,
-                          code="parameter_missing")
+            raise invalid(f"Missing required param: {name}.", param=name, code="parameter_missing")
 
 
 def positive_int(params: JSONObject, name: str) -> int:
@@ -87,8 +87,11 @@ def positive_int(params: JSONObject, name: str) -> int:
         raise invalid(f"Invalid integer: {raw}", param=name, code="parameter_invalid_integer")
     value = int(raw)
     if value < 1:
-        raise invalid("This value must be greater than or equal to 1.", param=name,
-                      code="parameter_invalid_integer")
+        raise invalid(
+            "This value must be greater than or equal to 1.",
+            param=name,
+            code="parameter_invalid_integer",
+        )
     return value
 
 
@@ -162,8 +165,7 @@ def paginate(call: Call, objects: list[JSONObject], url: str) -> JSONObject:
         end = ids.index(params["ending_before"])
         start = max(start, end - limit)
     window = objects[start:end]
-    return {"object": "list", "data": window[:limit], "has_more": len(window) > limit,
-            "url": url}
+    return {"object": "list", "data": window[:limit], "has_more": len(window) > limit, "url": url}
 
 
 def missing_cursor(param: str, object_id: str) -> Exception:
@@ -199,17 +201,19 @@ def record_event(
     event: JSONObject = {"id": new_id("evt"), "object": "event"}
     if account is not None:
         event["account"] = account
-    event.update({
-        "api_version": API_VERSION,
-        "created": call.now,
-        "data": data,
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {
-            "id": call.request.request_id if call.request else None,
-            "idempotency_key": call.request.idempotency_key if call.request else None,
-        },
-        "type": event_type,
-    })
+    event.update(
+        {
+            "api_version": API_VERSION,
+            "created": call.now,
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {
+                "id": call.request.request_id if call.request else None,
+                "idempotency_key": call.request.idempotency_key if call.request else None,
+            },
+            "type": event_type,
+        }
+    )
     call.tx.put("event", event["id"], event)
     return event

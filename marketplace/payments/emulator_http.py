@@ -164,9 +164,7 @@ def parse_request(
 class RequestHandler(Protocol):
     """The emulator as the HTTP client sees it."""
 
-    def handle(
-        self, method: str, url: str, headers: dict[str, str], body: Any
-    ) -> EmulatorResponse:
+    def handle(self, method: str, url: str, headers: dict[str, str], body: Any) -> EmulatorResponse:
         """Answer one HTTP request."""
 
 

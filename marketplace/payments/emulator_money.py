@@ -61,13 +61,20 @@ def retrieve_balance(call: Call) -> JSONObject:
 
     def funds(bucket: str) -> list[JSONObject]:
         return [
-            {"amount": balance[bucket].get(c, 0), "currency": c,
-             "source_types": {"card": balance[bucket].get(c, 0)}}
+            {
+                "amount": balance[bucket].get(c, 0),
+                "currency": c,
+                "source_types": {"card": balance[bucket].get(c, 0)},
+            }
             for c in codes
         ]
 
-    result: JSONObject = {"object": "balance", "available": funds("available"),
-                          "livemode": False, "pending": funds("pending")}
+    result: JSONObject = {
+        "object": "balance",
+        "available": funds("available"),
+        "livemode": False,
+        "pending": funds("pending"),
+    }
     if owner == PLATFORM:
         result["connect_reserved"] = [{"amount": 0, "currency": c} for c in codes]
     return result
@@ -85,33 +92,54 @@ def create_transfer(call: Call) -> JSONObject:
     allowed = {"amount", "currency", "destination", "description", "metadata", "transfer_group"}
     check_params(params, allowed, ("amount", "currency", "destination"))
     if call.stripe_account is not None:
-        raise invalid("The emulated Stripe makes transfers from the platform only; "
-                      "do not send a Stripe-Account header.")
+        raise invalid(
+            "The emulated Stripe makes transfers from the platform only; "
+            "do not send a Stripe-Account header."
+        )
     amount = positive_int(params, "amount")
     code = currency(params)
     metadata = merged_metadata({}, params)
     destination = call.tx.get("account", params["destination"])
     if destination is None:
-        raise invalid(f"No such destination: '{params['destination']}'", param="destination",
-                      code="resource_missing")
+        raise invalid(
+            f"No such destination: '{params['destination']}'",
+            param="destination",
+            code="resource_missing",
+        )
     if destination["capabilities"].get("transfers") != "active":
         raise refused(
             "Your destination account needs to have at least one of the following capabilities "
             "enabled: transfers, crypto_transfers, legacy_payments",
-            code="insufficient_capabilities_for_transfer", param="destination",
+            code="insufficient_capabilities_for_transfer",
+            param="destination",
         )
     _require_funds(call, PLATFORM, code, amount, PLATFORM_INSUFFICIENT)
     adjust_available(call.tx, PLATFORM, code, -amount)
     adjust_available(call.tx, destination["id"], code, amount)
     transfer_id = new_id("tr")
     transfer: JSONObject = {
-        "id": transfer_id, "object": "transfer", "amount": amount, "amount_reversed": 0,
-        "balance_transaction": new_id("txn"), "created": call.now, "currency": code,
-        "description": text(params, "description"), "destination": destination["id"],
-        "destination_payment": new_id("py"), "livemode": False, "metadata": metadata,
-        "reversals": {"object": "list", "data": [], "has_more": False, "total_count": 0,
-                      "url": f"/v1/transfers/{transfer_id}/reversals"},
-        "reversed": False, "source_transaction": None, "source_type": "card",
+        "id": transfer_id,
+        "object": "transfer",
+        "amount": amount,
+        "amount_reversed": 0,
+        "balance_transaction": new_id("txn"),
+        "created": call.now,
+        "currency": code,
+        "description": text(params, "description"),
+        "destination": destination["id"],
+        "destination_payment": new_id("py"),
+        "livemode": False,
+        "metadata": metadata,
+        "reversals": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"/v1/transfers/{transfer_id}/reversals",
+        },
+        "reversed": False,
+        "source_transaction": None,
+        "source_type": "card",
         "transfer_group": text(params, "transfer_group"),
     }
     call.tx.put("transfer", transfer_id, transfer)
@@ -135,10 +163,12 @@ def retrieve_transfer(call: Call, transfer_id: str) -> JSONObject:
 def list_transfers(call: Call) -> JSONObject:
     """GET /v1/transfers, newest first, optionally by destination or transfer_group."""
     params = call.params
-    check_params(params, {"destination", "transfer_group", "limit", "starting_after",
-                          "ending_before"})
+    check_params(
+        params, {"destination", "transfer_group", "limit", "starting_after", "ending_before"}
+    )
     transfers = [
-        t for t in call.tx.list("transfer")[::-1]
+        t
+        for t in call.tx.list("transfer")[::-1]
         if params.get("destination", t["destination"]) == t["destination"]
         and params.get("transfer_group", t["transfer_group"]) == t["transfer_group"]
     ]
@@ -156,21 +186,36 @@ def create_reversal(call: Call, transfer_id: str) -> JSONObject:
     if amount > remaining:
         raise refused(
             f"Amount ({amount}) is greater than the amount left to reverse on this transfer "
-            f"({remaining}).", code="amount_too_large", param="amount",
+            f"({remaining}).",
+            code="amount_too_large",
+            param="amount",
         )
     code, destination = transfer["currency"], transfer["destination"]
-    _require_funds(call, destination, code, amount,
-                   "Insufficient funds in the connected account to reverse this transfer.")
+    _require_funds(
+        call,
+        destination,
+        code,
+        amount,
+        "Insufficient funds in the connected account to reverse this transfer.",
+    )
     adjust_available(call.tx, destination, code, -amount)
     adjust_available(call.tx, PLATFORM, code, amount)
     reversal = {
-        "id": new_id("trr"), "object": "transfer_reversal", "amount": amount,
-        "balance_transaction": new_id("txn"), "created": call.now, "currency": code,
-        "destination_payment_refund": new_id("pyr"), "metadata": metadata,
-        "source_refund": None, "transfer": transfer_id,
+        "id": new_id("trr"),
+        "object": "transfer_reversal",
+        "amount": amount,
+        "balance_transaction": new_id("txn"),
+        "created": call.now,
+        "currency": code,
+        "destination_payment_refund": new_id("pyr"),
+        "metadata": metadata,
+        "source_refund": None,
+        "transfer": transfer_id,
     }
-    previous = {"amount_reversed": transfer["amount_reversed"],
-                "reversals": dict(transfer["reversals"])}
+    previous = {
+        "amount_reversed": transfer["amount_reversed"],
+        "reversals": dict(transfer["reversals"]),
+    }
     transfer["amount_reversed"] += amount
     if transfer["amount_reversed"] == transfer["amount"]:
         previous["reversed"] = False
@@ -189,8 +234,7 @@ def list_reversals(call: Call, transfer_id: str) -> JSONObject:
     """GET /v1/transfers/{id}/reversals, newest first."""
     check_params(call.params, {"limit", "starting_after", "ending_before"})
     _get_transfer(call, transfer_id)
-    reversals = [r for r in call.tx.list("transfer_reversal")[::-1]
-                 if r["transfer"] == transfer_id]
+    reversals = [r for r in call.tx.list("transfer_reversal")[::-1] if r["transfer"] == transfer_id]
     return paginate(call, reversals, f"/v1/transfers/{transfer_id}/reversals")
 
 
@@ -206,8 +250,10 @@ def retrieve_reversal(call: Call, transfer_id: str, reversal_id: str) -> JSONObj
 def _connected_account(call: Call) -> JSONObject:
     owner = require_connected_account(call)
     if owner == PLATFORM:
-        raise invalid("The emulated Stripe makes payouts from connected accounts only; send "
-                      "the Stripe-Account header.")
+        raise invalid(
+            "The emulated Stripe makes payouts from connected accounts only; send "
+            "the Stripe-Account header."
+        )
     return get_account(call, owner)
 
 
@@ -223,24 +269,43 @@ def create_payout(call: Call) -> JSONObject:
     if params.get("method", "standard") != "standard":
         raise invalid("The emulated Stripe supports only `standard` payouts.", param="method")
     if not account["payouts_enabled"]:
-        raise refused("Payouts are not enabled on this account: its onboarding is incomplete.",
-                      code="payouts_not_allowed")
+        raise refused(
+            "Payouts are not enabled on this account: its onboarding is incomplete.",
+            code="payouts_not_allowed",
+        )
     bank = next((b for b in account["external_accounts"]["data"] if b["currency"] == code), None)
     if bank is None:
-        raise invalid(f"This account has no external account in currency {code}.",
-                      param="currency")
-    _require_funds(call, account["id"], code, amount,
-                   "You have insufficient funds in your Stripe account for this transfer.")
+        raise invalid(f"This account has no external account in currency {code}.", param="currency")
+    _require_funds(
+        call,
+        account["id"],
+        code,
+        amount,
+        "You have insufficient funds in your Stripe account for this transfer.",
+    )
     adjust_available(call.tx, account["id"], code, -amount)
     payout: JSONObject = {
-        "id": new_id("po"), "object": "payout", "amount": amount,
-        "arrival_date": call.now + _TWO_DAYS, "automatic": False,
-        "balance_transaction": new_id("txn"), "created": call.now, "currency": code,
-        "description": text(params, "description"), "destination": bank["id"],
-        "failure_balance_transaction": None, "failure_code": None, "failure_message": None,
-        "livemode": False, "metadata": metadata, "method": "standard", "original_payout": None,
-        "reversed_by": None, "source_type": "card",
-        "statement_descriptor": text(params, "statement_descriptor"), "status": "pending",
+        "id": new_id("po"),
+        "object": "payout",
+        "amount": amount,
+        "arrival_date": call.now + _TWO_DAYS,
+        "automatic": False,
+        "balance_transaction": new_id("txn"),
+        "created": call.now,
+        "currency": code,
+        "description": text(params, "description"),
+        "destination": bank["id"],
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": False,
+        "metadata": metadata,
+        "method": "standard",
+        "original_payout": None,
+        "reversed_by": None,
+        "source_type": "card",
+        "statement_descriptor": text(params, "statement_descriptor"),
+        "status": "pending",
         "type": "bank_account",
     }
     call.tx.put("payout", payout["id"], {**payout, "_account": account["id"]})
@@ -267,9 +332,11 @@ def list_payouts(call: Call) -> JSONObject:
     params = call.params
     check_params(params, {"status", "limit", "starting_after", "ending_before"})
     account = _connected_account(call)
-    payouts = [_public(p) for p in call.tx.list("payout")[::-1]
-               if p["_account"] == account["id"]
-               and params.get("status", p["status"]) == p["status"]]
+    payouts = [
+        _public(p)
+        for p in call.tx.list("payout")[::-1]
+        if p["_account"] == account["id"] and params.get("status", p["status"]) == p["status"]
+    ]
     return paginate(call, payouts, "/v1/payouts")
 
 
@@ -287,11 +354,13 @@ def settle_payout(call: Call, payout_id: str, *, paid: bool, failure_code: str) 
     if paid:
         stored["status"] = "paid"
     else:
-        previous.update(failure_code=None, failure_message=None,
-                        failure_balance_transaction=None)
-        stored.update(status="failed", failure_code=failure_code,
-                      failure_message=PAYOUT_FAILURES[failure_code],
-                      failure_balance_transaction=new_id("txn"))
+        previous.update(failure_code=None, failure_message=None, failure_balance_transaction=None)
+        stored.update(
+            status="failed",
+            failure_code=failure_code,
+            failure_message=PAYOUT_FAILURES[failure_code],
+            failure_balance_transaction=new_id("txn"),
+        )
         adjust_available(call.tx, account, stored["currency"], stored["amount"])
     call.tx.put("payout", payout_id, stored)
     payout = _public(stored)
@@ -305,8 +374,11 @@ def list_events(call: Call) -> JSONObject:
     check_params(params, {"type", "limit", "starting_after", "ending_before"})
     owner = require_connected_account(call)
     scope = None if owner == PLATFORM else owner
-    events = [e for e in call.tx.list("event")[::-1]
-              if e.get("account") == scope and params.get("type", e["type"]) == e["type"]]
+    events = [
+        e
+        for e in call.tx.list("event")[::-1]
+        if e.get("account") == scope and params.get("type", e["type"]) == e["type"]
+    ]
     return paginate(call, events, "/v1/events")
 
 

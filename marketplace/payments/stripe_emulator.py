@@ -93,8 +93,11 @@ _KNOWN_ERRORS: dict[str, tuple[int, str, str | None]] = {
         "enabled: transfers, crypto_transfers, legacy_payments",
         "destination",
     ),
-    "account_invalid": (400, "The destination account is not valid for this request.",
-                        "destination"),
+    "account_invalid": (
+        400,
+        "The destination account is not valid for this request.",
+        "destination",
+    ),
     "payouts_not_allowed": (400, "Payouts are not allowed on this account.", None),
     "rate_limit": (429, "Too many requests hit the API too quickly.", None),
 }
@@ -126,9 +129,13 @@ class EmulatedStripe:
         return cls(SqliteStore(path), **options)
 
     def _call(self, tx: Transaction, request: EmulatorRequest | None = None) -> Call:
-        return Call(tx=tx, now=int(self._clock()), request=request,
-                    onboarding_url_base=self._onboarding_url_base,
-                    platform_currency=self._platform_currency)
+        return Call(
+            tx=tx,
+            now=int(self._clock()),
+            request=request,
+            onboarding_url_base=self._onboarding_url_base,
+            platform_currency=self._platform_currency,
+        )
 
     # --- the wire -------------------------------------------------------------------------
 
@@ -143,20 +150,27 @@ class EmulatedStripe:
             fault = self._take_fault(tx, request)
             if fault is not None and fault["kind"] == "network_error_before":
                 return EmulatorResponse(
-                    0, {}, connection_error="ConnectionError: connection reset by peer "
-                    "(the request never reached the emulated Stripe)")
+                    0,
+                    {},
+                    connection_error="ConnectionError: connection reset by peer "
+                    "(the request never reached the emulated Stripe)",
+                )
             response = self._respond(self._call(tx, request), fault)
         if fault is not None and fault["kind"] == "network_error_after":
             response.connection_error = (
                 "ReadTimeout: the emulated Stripe processed the request "
-                f"({request_id}) but the response was lost")
+                f"({request_id}) but the response was lost"
+            )
         return response
 
     def _respond(self, call: Call, fault: JSONObject | None) -> EmulatorResponse:
         request = call.request
         assert request is not None
-        headers = {"request-id": request.request_id, "content-type": "application/json",
-                   "stripe-version": API_VERSION}
+        headers = {
+            "request-id": request.request_id,
+            "content-type": "application/json",
+            "stripe-version": API_VERSION,
+        }
         scope = None
         if request.idempotency_key:
             headers["idempotency-key"] = request.idempotency_key
@@ -175,9 +189,17 @@ class EmulatedStripe:
         except StripeAPIError as error:
             status, body, saved = error.status, error.body(), error.executed
         if scope is not None and saved:
-            call.tx.put("idempotency", scope, {"method": request.method, "path": request.path,
-                                               "params": request.params, "status": status,
-                                               "body": body})
+            call.tx.put(
+                "idempotency",
+                scope,
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "params": request.params,
+                    "status": status,
+                    "body": body,
+                },
+            )
         return EmulatorResponse(status, body, headers)
 
     @staticmethod
@@ -189,13 +211,17 @@ class EmulatedStripe:
             return None
         key = request.idempotency_key
         if (record["method"], record["path"]) != (request.method, request.path):
-            message = (f"Keys for idempotent requests can only be used for the same endpoint "
-                       f"they were first used for ({record['path']}). Try using a key other "
-                       f"than '{key}' if you meant to execute a different request.")
+            message = (
+                f"Keys for idempotent requests can only be used for the same endpoint "
+                f"they were first used for ({record['path']}). Try using a key other "
+                f"than '{key}' if you meant to execute a different request."
+            )
         elif record["params"] != request.params:
-            message = (f"Keys for idempotent requests can only be used with the same "
-                       f"parameters they were first used with. Try using a key other than "
-                       f"'{key}' if you meant to execute a different request.")
+            message = (
+                f"Keys for idempotent requests can only be used with the same "
+                f"parameters they were first used with. Try using a key other than "
+                f"'{key}' if you meant to execute a different request."
+            )
         else:
             return record["status"], record["body"]
         error = StripeAPIError(400, message, error_type="idempotency_error")
@@ -225,16 +251,23 @@ class EmulatedStripe:
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")
-        fault: JSONObject = {"id": new_id("fault"), "kind": kind, "method": method.lower(),
-                             "path": path, "destination": destination, "times": times}
+        fault: JSONObject = {
+            "id": new_id("fault"),
+            "kind": kind,
+            "method": method.lower(),
+            "path": path,
+            "destination": destination,
+            "times": times,
+        }
         if kind == "error":
             if code is None:
                 raise ValueError("an injected error needs a code")
             known = _KNOWN_ERRORS.get(code, (400, message, None))
             if known[1] is None:
                 raise ValueError(f"no stock message for code {code!r}; pass message=")
-            fault.update(code=code, status=status or known[0], message=message or known[1],
-                         param=known[2])
+            fault.update(
+                code=code, status=status or known[0], message=message or known[1], param=known[2]
+            )
         with self._store.transaction() as tx:
             tx.put("fault", fault["id"], fault)
         return fault["id"]
@@ -293,8 +326,12 @@ class EmulatedStripe:
     ) -> JSONObject:
         """The bank pays or returns a pending payout; emits payout.paid or payout.failed."""
         with self._store.transaction() as tx:
-            return money.settle_payout(self._call(tx), payout_id, paid=paid,
-                                       failure_code=failure_code or "could_not_process")
+            return money.settle_payout(
+                self._call(tx),
+                payout_id,
+                paid=paid,
+                failure_code=failure_code or "could_not_process",
+            )
 
     # --- webhook events -------------------------------------------------------------------
 
@@ -307,7 +344,7 @@ class EmulatedStripe:
         ids = [e["id"] for e in events]
         if cursor not in ids:
             raise KeyError(f"no event {cursor}")
-        return events[ids.index(cursor) + 1:]
+        return events[ids.index(cursor) + 1 :]
 
     def pending_events(self) -> list[JSONObject]:
         """Events not yet marked delivered, oldest first."""

@@ -1,0 +1,5 @@
+"""Participants' earnings: dashboard, statements, downloads."""
+
+from flask import Blueprint
+
+bp = Blueprint("earnings", __name__)

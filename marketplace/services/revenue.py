@@ -1,0 +1,236 @@
+"""The marketplace's chart of accounts, and how a series' revenue reaches the ledger.
+
+Accounts (owner_type, owner_id, purpose), one per currency:
+- partner P  "receivable"          asset: what partner P collected from viewers for us (gross)
+- partner P  "commission"          liability: partner P's share of that gross (it keeps it)
+- platform 0 "fees"                income: the platform's fee
+- member M   "earnings"            liability: team member M's share of a series (escrow until
+                                   M accepts the invitation; then it belongs to M's user)
+- platform 0 "payouts_in_transit"  liability: reserved for a payout batch, not yet paid
+- platform 0 "stripe_balance"      asset, must not go negative: the platform's Stripe balance
+- platform 0 "adjustments"         equity: the other side of admins' manual corrections
+
+Every unlock of a series on a partner app is one ledger allocation event in the bucket of
+(series, partner, currency, split version in force at the unlock): the ledger splits the gross
+among the partner, the platform and the team members, drift-free. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.accounts import AccountType, get_or_create_account
+from ledger.allocation import (
+    AllocationEvent,
+    AllocationResult,
+    Party,
+    allocate_batch,
+    split_parties,
+)
+from ledger.schema import Account
+from marketplace.models import PartnerApp, SplitVersion
+
+ACCOUNT_KINDS: dict[str, tuple[str, str, AccountType, bool]] = {
+    # kind: (owner_type, purpose, type, must_not_go_negative)
+    "partner_receivable": ("partner", "receivable", AccountType.ASSET, False),
+    "partner_commission": ("partner", "commission", AccountType.LIABILITY, False),
+    "platform_fees": ("platform", "fees", AccountType.INCOME, False),
+    "member_earnings": ("member", "earnings", AccountType.LIABILITY, False),
+    "payouts_in_transit": ("platform", "payouts_in_transit", AccountType.LIABILITY, False),
+    "stripe_balance": ("platform", "stripe_balance", AccountType.ASSET, True),
+    "adjustments": ("platform", "adjustments", AccountType.EQUITY, False),
+}
+PLATFORM_OWNER_ID = "0"
+
+
+def ledger_account(
+    session: Session, kind: str, currency: str, owner_id: int | str = PLATFORM_OWNER_ID
+) -> Account:
+    """The ledger account of one kind of the chart above (created on first use)."""
+    owner_type, purpose, account_type, must_not_go_negative = ACCOUNT_KINDS[kind]
+    return get_or_create_account(
+        session,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        purpose=purpose,
+        currency=currency,
+        type=account_type,
+        must_not_go_negative=must_not_go_negative,
+    )
+
+
+def member_account_ids(
+    session: Session, member_ids: Sequence[int], currency: str | None = None
+) -> list[int]:
+    """Ids of existing earnings accounts of these team members (any currency unless given)."""
+    if not member_ids:
+        return []
+    query = select(Account.id).where(
+        Account.owner_type == "member",
+        Account.purpose == "earnings",
+        Account.owner_id.in_([str(m) for m in member_ids]),
+    )
+    if currency:
+        query = query.where(Account.currency == currency)
+    return list(session.scalars(query.order_by(Account.id)))
+
+
+def split_version_at(session: Session, series_id: int, at: datetime) -> SplitVersion | None:
+    """The split version in force for a series at a moment (the latest effective by then)."""
+    return session.scalars(
+        select(SplitVersion)
+        .where(SplitVersion.series_id == series_id, SplitVersion.effective_from <= at)
+        .order_by(SplitVersion.effective_from.desc(), SplitVersion.number.desc())
+        .limit(1)
+    ).first()
+
+
+def bucket_key(series_id: int, partner_id: int, currency: str, version_id: int) -> str:
+    """The ledger allocation bucket of one split version of a series on one partner app."""
+    return f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+
+
+def unlock_source_key(partner_id: int, event_id: str) -> str:
+    """The ledger's unique key of a partner's unlock event."""
+    return f"unlock:{partner_id}:{event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueFacts:
+    """A validated paid unlock (or a series' share of a revenue pool) to post.
+
+    Fields: source_key (unique ledger key), series_id, episode (None for a pool share),
+    amount (gross, minor units, > 0), occurred_at (aware), country (ISO alpha-2 or None),
+    kind ("unlock" or "pool"), pool_id (for pool shares).
+    """
+
+    source_key: str
+    series_id: int
+    amount: int
+    occurred_at: datetime
+    episode: int | None = None
+    country: str | None = None
+    kind: str = "unlock"
+    pool_id: str | None = None
+
+
+class SplitRouter:
+    """Resolves (series, moment) -> bucket and parties for one partner, caching per call."""
+
+    def __init__(self, session: Session, partner: PartnerApp):
+        self.session = session
+        self.partner = partner
+        self.currency = partner.currency
+        self._parties: dict[int, tuple[Party, ...]] = {}
+        self._receivable: int | None = None
+
+    def receivable_id(self) -> int:
+        """The partner's receivable account id in its contract currency."""
+        if self._receivable is None:
+            self._receivable = ledger_account(
+                self.session, "partner_receivable", self.currency, self.partner.id
+            ).id
+        return self._receivable
+
+    def parties(self, version: SplitVersion) -> tuple[Party, ...]:
+        """The ledger parties of a split version on this partner app."""
+        cached = self._parties.get(version.id)
+        if cached is None:
+            commission = ledger_account(
+                self.session, "partner_commission", self.currency, self.partner.id
+            )
+            fees = ledger_account(self.session, "platform_fees", self.currency)
+            participants = [
+                (
+                    ledger_account(
+                        self.session, "member_earnings", self.currency, share.member_id
+                    ).id,
+                    share.bps,
+                )
+                for share in version.shares
+            ]
+            cached = split_parties(
+                partner_account_id=commission.id,
+                partner_bps=self.partner.share_bps,
+                platform_account_id=fees.id,
+                platform_fee_bps=version.platform_fee_bps,
+                participants=participants,
+            )
+            self._parties[version.id] = cached
+        return cached
+
+    def event(self, facts: RevenueFacts, version: SplitVersion) -> AllocationEvent:
+        """The ledger allocation event for one validated unlock or pool share."""
+        attributes = {
+            "kind": facts.kind,
+            "series_id": facts.series_id,
+            "partner_id": self.partner.id,
+        }
+        if facts.episode is not None:
+            attributes["episode"] = facts.episode
+        if facts.country:
+            attributes["country"] = facts.country
+        if facts.pool_id:
+            attributes["pool_id"] = facts.pool_id
+        return AllocationEvent(
+            source_key=facts.source_key,
+            bucket_key=bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
+            currency=self.currency,
+            debit_account_id=self.receivable_id(),
+            parties=self.parties(version),
+            gross=facts.amount,
+            effective_at=facts.occurred_at,
+            available_at=facts.occurred_at + timedelta(days=self.partner.hold_days),
+            attributes=attributes,
+        )
+
+
+def split_versions_by_series(
+    session: Session, series_ids: set[int]
+) -> dict[int, list[SplitVersion]]:
+    """Every split version of these series, newest effective first (one query)."""
+    result: dict[int, list[SplitVersion]] = {sid: [] for sid in series_ids}
+    if not series_ids:
+        return result
+    rows = session.scalars(
+        select(SplitVersion)
+        .where(SplitVersion.series_id.in_(series_ids))
+        .order_by(SplitVersion.effective_from.desc(), SplitVersion.number.desc())
+    )
+    for version in rows:
+        result[version.series_id].append(version)
+    return result
+
+
+def version_in_force(versions: list[SplitVersion], at: datetime) -> SplitVersion | None:
+    """From versions newest-first, the one in force at `at`."""
+    return next((v for v in versions if v.effective_from <= at), None)
+
+
+def post_revenue(
+    session: Session,
+    partner: PartnerApp,
+    facts: Sequence[RevenueFacts],
+    now: datetime | None = None,
+) -> list[AllocationResult]:
+    """Post validated unlocks/pool shares of one partner app; one result per fact, in order.
+
+    Each fact is split under the series' split version in force at its occurred_at; callers
+    have checked that the series was live on the partner app then and that a version exists.
+    """
+    router = SplitRouter(session, partner)
+    versions = split_versions_by_series(session, {fact.series_id for fact in facts})
+    events = []
+    for fact in facts:
+        version = version_in_force(versions[fact.series_id], fact.occurred_at)
+        if version is None:
+            raise LookupError(
+                f"series {fact.series_id} has no split in force at {fact.occurred_at}"
+            )
+        events.append(router.event(fact, version))
+    return allocate_batch(session, events, now=now)
