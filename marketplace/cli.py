@@ -52,5 +52,7 @@ def load_demo() -> None:
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
-    for group in (users_cli, demo_cli):
+    from marketplace.ledger_cli import ledger_cli
+
+    for group in (users_cli, demo_cli, ledger_cli):
         app.cli.add_command(group)
