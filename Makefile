@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: lint
+	@command -v chromium >/dev/null || echo "NOTE: no Chromium (apt-get install chromium): the browser journeys in tests/browser are SKIPPED"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
