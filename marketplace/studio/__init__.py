@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("studio", __name__)
+
+from marketplace.studio import episodes, publishing_views, routes, team  # noqa: E402,F401

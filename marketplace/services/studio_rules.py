@@ -1,0 +1,180 @@
+"""The studio's input rules, as pure functions returning every problem found.
+
+Each checker returns a list of (field, message) problems instead of stopping at the first, so
+the bulk import can report everything at once; single-object services raise them together as
+one ValidationFailed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel.numbers import get_currency_precision, list_currencies
+
+from marketplace.models import PARTICIPANT_ROLES
+from marketplace.services.errors import ServiceError
+
+Problem = tuple[str, str]
+TOTAL_BPS = 10_000
+LANGUAGE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+class ValidationFailed(ServiceError):
+    """One or more inputs broke the rules; `problems` lists every (field, message)."""
+
+    code = "invalid"
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            field, message = self.problems[0]
+            super().__init__(message, field=field)
+        else:
+            listed = " ".join(f"[{field}] {message}" for field, message in self.problems)
+            super().__init__(f"{len(self.problems)} problems: {listed}")
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    """Raise ValidationFailed when there is any problem."""
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def is_int(value: Any) -> bool:
+    """Whether a value is a real integer (bool and float are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def percent(bps: int) -> str:
+    """Basis points as a percentage for people: 9999 -> "99.99%", 10000 -> "100%"."""
+    return f"{Decimal(bps) / 100:f}%"
+
+
+def series_problems(
+    *, title: Any, language: Any, synopsis: Any = "", genres: Any = (), tags: Any = ()
+) -> list[Problem]:
+    """Problems with a series' descriptive fields."""
+    problems: list[Problem] = []
+    if not isinstance(title, str) or not title.strip():
+        problems.append(("title", "Give the series a title."))
+    elif len(title.strip()) > 200:
+        problems.append(("title", "Keep the title under 200 characters."))
+    if (
+        not isinstance(language, str)
+        or not 2 <= len(language) <= 20
+        or not set(language) <= LANGUAGE_CHARS
+        or not language[:2].isalpha()
+    ):
+        problems.append(("language", "Use a language code such as en, es or pt-BR."))
+    if not isinstance(synopsis, str):
+        problems.append(("synopsis", "The synopsis must be text."))
+    for name, values in (("genres", genres), ("tags", tags)):
+        if not isinstance(values, list | tuple) or not all(
+            isinstance(v, str) and 0 < len(v) <= 40 for v in values
+        ):
+            problems.append((name, f"List {name} as short words (at most 40 characters each)."))
+    return problems
+
+
+def clean_words(values: Iterable[str]) -> list[str]:
+    """Trimmed, non-empty, de-duplicated words in their given order."""
+    seen: dict[str, None] = {}
+    for value in values:
+        word = value.strip()
+        if word and word.lower() not in {s.lower() for s in seen}:
+            seen[word] = None
+    return list(seen)
+
+
+def pricing_problems(
+    *, free_episodes: Any, episode_price: Any, bundle_price: Any, currency: Any
+) -> list[Problem]:
+    """Problems with pricing: free episodes >= 0; prices positive integer minor units."""
+    problems: list[Problem] = []
+    if not isinstance(currency, str) or currency.upper() not in list_currencies():
+        problems.append(("currency", "Use an ISO 4217 currency code such as USD or EUR."))
+    if not is_int(free_episodes) or free_episodes < 0:
+        problems.append(("free_episodes", "The number of free episodes must be 0 or more."))
+    if not is_int(episode_price) or episode_price <= 0:
+        problems.append(("episode_price", "The price per episode must be more than zero."))
+    if bundle_price is not None and (not is_int(bundle_price) or bundle_price <= 0):
+        problems.append(("bundle_price", "The bundle price must be more than zero, or empty."))
+    return problems
+
+
+def parse_price(text: str, currency: str, field: str = "episode_price") -> int:
+    """A price typed by a person ("0.49") as integer minor units of `currency` (49)."""
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        raise ServiceError("Type a price such as 0.49.", field=field) from None
+    exponent = get_currency_precision(currency.upper())
+    minor = value.scaleb(exponent)
+    if not value.is_finite() or minor != minor.to_integral_value():
+        raise ServiceError(
+            f"{currency.upper()} prices have at most {exponent} decimal places.", field=field
+        )
+    return int(minor)
+
+
+def media_url_problems(url: Any, field: str = "media_url") -> list[Problem]:
+    """Problems with a hosted video's URL (https only)."""
+    if not isinstance(url, str) or len(url) > 1000:
+        return [(field, "Give an https URL of at most 1000 characters.")]
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        return [(field, "Video links must start with https://.")]
+    return []
+
+
+def episode_problems(*, title: Any, duration_seconds: Any, prefix: str = "") -> list[Problem]:
+    """Problems with an episode's title and duration."""
+    problems: list[Problem] = []
+    if not isinstance(title, str) or len(title) > 200:
+        problems.append((f"{prefix}title", "The title must be text under 200 characters."))
+    if duration_seconds is not None and (not is_int(duration_seconds) or duration_seconds <= 0):
+        problems.append(
+            (f"{prefix}duration_seconds", "The duration must be a positive number of seconds.")
+        )
+    return problems
+
+
+def split_problems(rows: Sequence[dict[str, Any]], prefix: str = "split") -> list[Problem]:
+    """Problems with split rows (already holding normalised `email`): roles, bps, the sum."""
+    problems: list[Problem] = []
+    if not rows:
+        return [(prefix, "Add at least one participant.")]
+    seen: set[str] = set()
+    total = 0
+    shares_valid = True
+    for i, row in enumerate(rows):
+        where = f"{prefix}[{i}]"
+        email = row.get("email")
+        if email and email in seen:
+            problems.append((f"{where}.email", f"{email} is listed twice."))
+        seen.add(email)
+        if row.get("role") not in PARTICIPANT_ROLES:
+            problems.append((f"{where}.role", f"Choose a role: {', '.join(PARTICIPANT_ROLES)}."))
+        credit = row.get("credit_name")
+        if not isinstance(credit, str) or not credit.strip() or len(credit) > 120:
+            problems.append((f"{where}.credit_name", "Give the name to show in the credits."))
+        bps = row.get("bps")
+        if not is_int(bps) or not 0 < bps <= TOTAL_BPS:
+            problems.append(
+                (f"{where}.bps", "A share is a whole number of basis points from 1 to 10,000.")
+            )
+            shares_valid = False
+        else:
+            total += bps
+    if shares_valid and total != TOTAL_BPS:
+        problems.append(
+            (
+                prefix,
+                f"Shares add up to {total:,} basis points ({percent(total)}); "
+                f"they must add up to {TOTAL_BPS:,} (100%).",
+            )
+        )
+    return problems

@@ -1,0 +1,191 @@
+"""Studio pages for series: list, create, edit, poster, pricing, localized versions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user
+
+from marketplace.auth.access import role_required
+from marketplace.extensions import db
+from marketplace.services import publishing, splits
+from marketplace.services import series as series_service
+from marketplace.services.errors import NotFound, ServiceError
+from marketplace.storage import MediaStorage, media_type_of
+from marketplace.studio import bp
+from marketplace.studio.forms import (
+    ActionForm,
+    LocalizeForm,
+    PricingForm,
+    SeriesForm,
+    words,
+)
+from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_404
+
+
+@bp.route("/")
+@role_required(CREATOR)
+def index():
+    """The creator's series, newest first."""
+    return render_template(
+        "studio/index.html", series_list=series_service.list_owned_series(db.session, current_user)
+    )
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+@role_required(CREATOR)
+def new_series():
+    """Start a series (a draft until it is published)."""
+    form = SeriesForm()
+    del form.poster
+    if form.validate_on_submit():
+        try:
+            series = series_service.create_series(
+                db.session,
+                current_user,
+                title=form.title.data,
+                synopsis=form.synopsis.data or "",
+                language=form.language.data.strip(),
+                genres=words(form.genres.data),
+                tags=words(form.tags.data),
+                currency=form.currency.data,
+            )
+        except ServiceError as error:
+            apply_problems(form, error)
+        else:
+            flash("Series created. Add episodes, pricing and the split next.", "success")
+            return redirect(url_for("studio.series_detail", series_id=series.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("studio/series_form.html", form=form, series=None), status
+
+
+@bp.route("/series/<int:series_id>")
+@role_required(CREATOR)
+def series_detail(series_id: int):
+    """Everything about one series: episodes, pricing, split status, listings."""
+    series = owned_series_or_404(series_id)
+    version = splits.current_split(db.session, series)
+    return render_template(
+        "studio/series.html",
+        series=series,
+        version=version,
+        participants=splits.participant_lines(version),
+        blockers=publishing.publish_problems(db.session, series),
+        localized=series_service.localized_versions(db.session, series),
+        original=db.session.get(type(series), series.original_series_id)
+        if series.original_series_id
+        else None,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+@role_required(CREATOR)
+def edit_series(series_id: int):
+    """Change a series' title, synopsis, language, genres, tags and poster."""
+    series = owned_series_or_404(series_id)
+    form = SeriesForm(obj=series)
+    del form.currency
+    if not form.is_submitted():
+        form.genres.data, form.tags.data = ", ".join(series.genres), ", ".join(series.tags)
+    if form.validate_on_submit():
+        try:
+            if form.poster.data:
+                series_service.set_poster(
+                    db.session, series, form.poster.data.stream, MediaStorage.from_app()
+                )
+            series_service.update_series(
+                db.session,
+                series,
+                title=form.title.data,
+                synopsis=form.synopsis.data or "",
+                language=form.language.data.strip(),
+                genres=words(form.genres.data),
+                tags=words(form.tags.data),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_problems(form, error)
+        else:
+            flash("Saved.", "success")
+            return redirect(url_for("studio.series_detail", series_id=series.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("studio/series_form.html", form=form, series=series), status
+
+
+@bp.route("/posters/<int:series_id>")
+@role_required(CREATOR)
+def poster(series_id: int):
+    """A series' poster image, for its owner."""
+    series = owned_series_or_404(series_id)
+    if not series.poster_path:
+        abort(404)
+    try:
+        path = MediaStorage.from_app().path_of(series.poster_path)
+    except NotFound:
+        abort(404)
+    return send_file(path, mimetype=media_type_of(series.poster_path), conditional=True)
+
+
+@bp.route("/series/<int:series_id>/pricing", methods=["GET", "POST"])
+@role_required(CREATOR)
+def pricing(series_id: int):
+    """Free episodes, price per paid episode, optional bundle price."""
+    series = owned_series_or_404(series_id)
+    form = PricingForm(
+        currency=series.currency,
+        free_episodes=series.free_episodes,
+        episode_price=_major(series.episode_price, series.currency),
+        bundle_price=_major(series.bundle_price, series.currency),
+    )
+    if form.validate_on_submit():
+        try:
+            series_service.set_pricing(
+                db.session,
+                series,
+                free_episodes=form.free_episodes.data,
+                episode_price=form.episode_price_minor,
+                bundle_price=form.bundle_price_minor,
+                currency=form.currency.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_problems(form, error)
+        else:
+            flash("Pricing saved.", "success")
+            return redirect(url_for("studio.series_detail", series_id=series.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("studio/pricing.html", form=form, series=series), status
+
+
+def _major(amount: int | None, currency: str) -> str:
+    """Minor units as the plain number a person types back ("0.49"), no float involved."""
+    if amount is None:
+        return ""
+    return f"{Decimal(amount).scaleb(-get_currency_precision(currency)):f}"
+
+
+@bp.route("/series/<int:series_id>/localize", methods=["GET", "POST"])
+@role_required(CREATOR)
+def localize(series_id: int):
+    """Create a version of a series in another language, linked to the original."""
+    original = owned_series_or_404(series_id)
+    form = LocalizeForm()
+    if form.validate_on_submit():
+        try:
+            version = series_service.create_localized_version(
+                db.session,
+                original,
+                current_user,
+                language=form.language.data,
+                title=(form.title.data or "").strip() or None,
+            )
+        except ServiceError as error:
+            apply_problems(form, error)
+        else:
+            flash("Localized version created: add its episodes and its split.", "success")
+            return redirect(url_for("studio.series_detail", series_id=version.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("studio/localize.html", form=form, series=original), status

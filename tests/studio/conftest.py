@@ -1,0 +1,67 @@
+"""Studio fixtures: tiny video files by their magic bytes, partner apps, media listings."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.models import OutboxMessage, PartnerApp
+
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x08free" + b"\0" * 200
+MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\0" * 200
+WEBM = (
+    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
+    b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\0" * 200
+)
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + b"\0" * 200
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+LINK = re.compile(r"https?://[^/\s]+(/studio/invitations/\S+)")
+
+
+def upload(data: bytes, name: str):
+    """A (stream, filename) pair for the test client's multipart forms."""
+    return (io.BytesIO(data), name)
+
+
+def stored_files(app) -> set[str]:
+    """Every file under MEDIA_ROOT (including half-written temporary ones)."""
+    root = Path(app.config["MEDIA_ROOT"])
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def invitation_path(db, email: str) -> str:
+    """The path of the invitation link in the latest message to `email` in the outbox."""
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None, f"no mail to {email}"
+    match = LINK.search(message.body_text)
+    assert match, message.body_text
+    return match.group(1)
+
+
+@pytest.fixture
+def make_partner(db):
+    """Factory: an active partner app (made directly; partner admin is another feature)."""
+
+    def make(name: str = "ReelBox", currency: str = "USD", share_bps: int = 3000):
+        partner = PartnerApp(name=name, currency=currency, share_bps=share_bps, hold_days=7)
+        db.session.add(partner)
+        db.session.flush()
+        return partner
+
+    return make
+
+
+@pytest.fixture
+def storage(app):
+    """The app's media storage."""
+    from marketplace.storage import MediaStorage
+
+    return MediaStorage(app.config["MEDIA_ROOT"], app.config["MAX_UPLOAD_BYTES"])
