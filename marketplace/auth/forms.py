@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
@@ -21,8 +22,8 @@ class SignupForm(FlaskForm):
     role = RadioField(
         "I am",
         choices=[
-            ("creator", "A creator: I publish series"),
-            ("participant", "On a team: actor, writer, director..."),
+            SelectChoice("creator", "A creator: I publish series"),
+            SelectChoice("participant", "On a team: actor, writer, director..."),
         ],
         default="creator",
         validators=[DataRequired()],
