@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)
+
+from marketplace.api import routes  # noqa: E402,F401

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ledger.accounts import AccountType, get_or_create_account
 from ledger.allocation import (
@@ -127,37 +127,55 @@ class SplitRouter:
         self.partner = partner
         self.currency = partner.currency
         self._parties: dict[int, tuple[Party, ...]] = {}
-        self._receivable: int | None = None
+        self._accounts: dict[tuple[str, str], int] = {}
+
+    def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
+        """The id of one account of the chart in the partner's currency (cached per router)."""
+        key = (kind, str(owner_id))
+        found = self._accounts.get(key)
+        if found is None:
+            found = self._accounts[key] = ledger_account(
+                self.session, kind, self.currency, owner_id
+            ).id
+        return found
+
+    def prefetch(self, versions: Sequence[SplitVersion]) -> None:
+        """Load every account these versions' splits need with one query (hot path)."""
+        wanted = {
+            ("partner_receivable", str(self.partner.id)),
+            ("partner_commission", str(self.partner.id)),
+            ("platform_fees", PLATFORM_OWNER_ID),
+        }
+        wanted.update(("member_earnings", str(s.member_id)) for v in versions for s in v.shares)
+        by_owner = {(ACCOUNT_KINDS[k][0], ACCOUNT_KINDS[k][1], o): k for k, o in wanted}
+        rows = self.session.execute(
+            select(Account.id, Account.owner_type, Account.purpose, Account.owner_id).where(
+                Account.currency == self.currency,
+                Account.owner_id.in_({o for _, o in wanted}),
+                Account.owner_type.in_({ACCOUNT_KINDS[k][0] for k, _ in wanted}),
+            )
+        )
+        for account_id, owner_type, purpose, owner_id in rows:
+            kind = by_owner.get((owner_type, purpose, owner_id))
+            if kind is not None:
+                self._accounts[kind, owner_id] = account_id
 
     def receivable_id(self) -> int:
         """The partner's receivable account id in its contract currency."""
-        if self._receivable is None:
-            self._receivable = ledger_account(
-                self.session, "partner_receivable", self.currency, self.partner.id
-            ).id
-        return self._receivable
+        return self.account_id("partner_receivable", self.partner.id)
 
     def parties(self, version: SplitVersion) -> tuple[Party, ...]:
         """The ledger parties of a split version on this partner app."""
         cached = self._parties.get(version.id)
         if cached is None:
-            commission = ledger_account(
-                self.session, "partner_commission", self.currency, self.partner.id
-            )
-            fees = ledger_account(self.session, "platform_fees", self.currency)
             participants = [
-                (
-                    ledger_account(
-                        self.session, "member_earnings", self.currency, share.member_id
-                    ).id,
-                    share.bps,
-                )
+                (self.account_id("member_earnings", share.member_id), share.bps)
                 for share in version.shares
             ]
             cached = split_parties(
-                partner_account_id=commission.id,
+                partner_account_id=self.account_id("partner_commission", self.partner.id),
                 partner_bps=self.partner.share_bps,
-                platform_account_id=fees.id,
+                platform_account_id=self.account_id("platform_fees"),
                 platform_fee_bps=version.platform_fee_bps,
                 participants=participants,
             )
@@ -199,6 +217,7 @@ def split_versions_by_series(
         return result
     rows = session.scalars(
         select(SplitVersion)
+        .options(selectinload(SplitVersion.shares))
         .where(SplitVersion.series_id.in_(series_ids))
         .order_by(SplitVersion.effective_from.desc(), SplitVersion.number.desc())
     )
@@ -217,14 +236,18 @@ def post_revenue(
     partner: PartnerApp,
     facts: Sequence[RevenueFacts],
     now: datetime | None = None,
+    versions: dict[int, list[SplitVersion]] | None = None,
 ) -> list[AllocationResult]:
     """Post validated unlocks/pool shares of one partner app; one result per fact, in order.
 
     Each fact is split under the series' split version in force at its occurred_at; callers
     have checked that the series was live on the partner app then and that a version exists.
+    `versions` (from split_versions_by_series) saves the query when the caller has them.
     """
     router = SplitRouter(session, partner)
-    versions = split_versions_by_series(session, {fact.series_id for fact in facts})
+    if versions is None:
+        versions = split_versions_by_series(session, {fact.series_id for fact in facts})
+    router.prefetch([v for vs in versions.values() for v in vs])
     events = []
     for fact in facts:
         version = version_in_force(versions[fact.series_id], fact.occurred_at)

@@ -1,0 +1,79 @@
+"""Admin pages for partner apps: list, create, rotate keys; a secret is shown once only."""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from marketplace.admin import bp
+from marketplace.auth.access import role_required
+from marketplace.extensions import db
+from marketplace.forms_support import apply_service_error
+from marketplace.models import PartnerApp, Role
+from marketplace.services.errors import ServiceError
+from marketplace.services.partners import create_partner, list_partners, rotate_key
+
+
+class PartnerForm(FlaskForm):
+    """A new partner app and its contract terms."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    currency = StringField("Contract currency", default="USD", validators=[Length(min=3, max=3)])
+    share_bps = IntegerField(
+        "Partner's share (basis points)", default=3000, validators=[NumberRange(0, 10_000)]
+    )
+    hold_days = IntegerField("Hold (days)", default=7, validators=[NumberRange(0, 365)])
+    submit = SubmitField("Create partner app")
+
+
+class RotateForm(FlaskForm):
+    """Issue a new key; the current one keeps working for 24 hours."""
+
+    submit = SubmitField("Rotate key")
+
+
+@bp.route("/partners", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def partners():
+    """Every partner app, and the form to create one (its secret is shown once)."""
+    form = PartnerForm()
+    if form.validate_on_submit():
+        try:
+            partner, key_id, secret = create_partner(
+                db.session,
+                name=form.name.data,
+                currency=form.currency.data or "",
+                share_bps=form.share_bps.data,
+                hold_days=form.hold_days.data,
+                actor=current_user,
+            )
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            return render_template(
+                "admin/partners_secret.html", partner=partner, key_id=key_id, secret=secret
+            )
+    return render_template(
+        "admin/partners.html",
+        partners=list_partners(db.session),
+        form=form,
+        rotate_form=RotateForm(),
+    )
+
+
+@bp.post("/partners/<int:partner_id>/rotate")
+@role_required(Role.ADMIN)
+def rotate_partner_key(partner_id: int):
+    """Issue a new key for a partner app and show its secret once."""
+    partner = db.session.get(PartnerApp, partner_id)
+    if partner is None:
+        abort(404)
+    if not RotateForm().validate_on_submit():
+        abort(400)
+    key_id, secret = rotate_key(db.session, partner, current_user)
+    return render_template(
+        "admin/partners_secret.html", partner=partner, key_id=key_id, secret=secret, rotated=True
+    )

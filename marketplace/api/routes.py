@@ -1,0 +1,335 @@
+"""Partner API v1 routes: thin views over the ingest services; errors are always JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+from flask import Response, current_app, g, render_template, request, send_file
+from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from marketplace.api import bp
+from marketplace.api.auth import Unauthorized, buckets, check_signature, check_timestamp
+from marketplace.api.catalog import catalog_page, media_signer
+from marketplace.api.openapi import MAX_EVENTS, REJECTION_CODES, openapi_document
+from marketplace.api.validation import VALIDATORS, parse_time, validate
+from marketplace.extensions import db
+from marketplace.models import Episode, Series
+from marketplace.services.errors import ServiceError
+from marketplace.services.ingest import UnlockIn, event_status, ingest_unlocks, rejected
+from marketplace.services.ingest_pools import PoolIn, ingest_pool
+from marketplace.services.ingest_refunds import RefundIn, ingest_refunds
+from marketplace.services.partners import signing_secret
+from marketplace.storage import media_type_of, open_media
+
+PUBLIC = {"api.openapi_json", "api.docs", "api.media", "api.not_found"}
+"""Endpoints that need no signature (the document, the docs, signed media links)."""
+
+_UNLOCK = VALIDATORS["UnlockEvent"]
+_REFUND = VALIDATORS["RefundEvent"]
+
+
+def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
+    """A compact JSON response."""
+    body = json.dumps(payload, separators=(",", ":"))
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def error_response(
+    code: str, message: str, status: int, field: str | None = None, headers: dict | None = None
+) -> Response:
+    """The API's error body {"error": {"code", "message", "field"}} with a status."""
+    return json_response(
+        {"error": {"code": code, "message": message, "field": field}}, status, headers
+    )
+
+
+class PayloadTooLarge(ServiceError):
+    """Too many events, or too many bytes."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+@bp.before_request
+def authenticate():
+    """Check the key, timestamp and signature of every non-public request; rate-limit keys."""
+    if request.endpoint in PUBLIC:
+        return None
+    limit = current_app.config.get("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    key_id = request.headers.get("X-Cliffhanger-Key", "")
+    timestamp = request.headers.get("X-Cliffhanger-Timestamp")
+    if not key_id:
+        raise Unauthorized("X-Cliffhanger-Key is missing.", field="X-Cliffhanger-Key")
+    check_timestamp(timestamp, time.time())
+    found = signing_secret(db.session, key_id[:40])
+    if found is None:
+        raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
+    partner, secret = found
+    check_signature(
+        secret,
+        timestamp,
+        request.get_data(cache=True),
+        request.headers.get("X-Cliffhanger-Signature"),
+    )
+    rate = float(current_app.config.get("API_RATE_LIMIT", 100))
+    wait = buckets.take(key_id, rate, int(current_app.config.get("API_RATE_BURST", 200)))
+    if wait:
+        seconds = str(max(1, math.ceil(wait)))
+        return error_response(
+            "rate_limited",
+            f"Too many requests; retry in {seconds} s.",
+            429,
+            headers={"Retry-After": seconds},
+        )
+    g.partner = partner
+    return None
+
+
+@bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    """Domain and auth errors as JSON with their status."""
+    db.session.rollback()
+    return error_response(error.code, error.message, error.status, error.field)
+
+
+@bp.errorhandler(HTTPException)
+@bp.errorhandler(400)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+@bp.errorhandler(413)
+@bp.errorhandler(429)
+@bp.errorhandler(500)
+def http_error(error: HTTPException):
+    """Werkzeug's errors (404, 405, 413 ...) as JSON; per code too, since the app's own
+    per-code HTML handlers would otherwise win over a blueprint's class handler."""
+    if error.code and error.code >= 500:
+        db.session.rollback()
+    name = (error.name or "error").lower().replace(" ", "_")
+    headers = (
+        {"Allow": ", ".join(error.valid_methods)}
+        if isinstance(error, MethodNotAllowed) and error.valid_methods
+        else None
+    )
+    return error_response(name, error.description or name, error.code or 500, headers=headers)
+
+
+@bp.errorhandler(IntegrityError)
+@bp.errorhandler(DBAPIError)
+def database_error(error: DBAPIError):
+    """A concurrent request on the same ids or buckets: nothing was applied, retry."""
+    db.session.rollback()
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if isinstance(error, IntegrityError) or code in {"40001", "40P01"}:
+        return error_response(
+            "concurrent_request",
+            "A concurrent request touched the same events; nothing was applied. Retry the request.",
+            409,
+        )
+    current_app.logger.exception("database error in the partner API")
+    return error_response("internal_error", "Something went wrong; nothing was applied.", 500)
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(error: Exception):
+    """Anything else: 500 JSON, transaction rolled back."""
+    db.session.rollback()
+    current_app.logger.exception("unexpected error in the partner API")
+    return error_response("internal_error", "Something went wrong; nothing was applied.", 500)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_body() -> Any:
+    """The request's JSON (strict: no NaN/Infinity), or a 400 ServiceError."""
+    try:
+        return json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ServiceError("The body is not valid JSON.", code="invalid_json") from None
+
+
+def batch_events(body: Any, schema: str) -> list:
+    """The events list of a batch body; 400 for a bad envelope, 413 beyond MAX_EVENTS."""
+    if type(body) is dict and type(body.get("events")) is list:
+        if len(body["events"]) > MAX_EVENTS:
+            raise PayloadTooLarge(
+                f"At most {MAX_EVENTS} events per request; got {len(body['events'])}.",
+                field="events",
+            )
+        shell = dict(body, events=[])
+    else:
+        shell = body
+    problem = validate(schema, shell)
+    if problem:
+        raise ServiceError(
+            f"{problem[0] or 'body'} {problem[1]}.", field=problem[0] or None, code="invalid_body"
+        )
+    return body["events"]
+
+
+def _event_id(event: Any) -> str | None:
+    value = event.get("id") if type(event) is dict else None
+    return value if type(value) is str and 0 < len(value) <= 64 else None
+
+
+def _invalid(event: Any, problem) -> dict:
+    return rejected(_event_id(event), "invalid_event", f"{problem[0]} {problem[1]}.", problem[0])
+
+
+@bp.post("/unlocks")
+def unlocks():
+    """Report paid unlocks: one result per event, in request order."""
+    items = []
+    for index, event in enumerate(batch_events(json_body(), "UnlockBatch")):
+        problem = _UNLOCK(event, f"events[{index}]")
+        if problem:
+            items.append(_invalid(event, problem))
+            continue
+        items.append(
+            UnlockIn(
+                event["id"],
+                event["series_id"],
+                event["episode"],
+                event["amount"],
+                event["currency"],
+                parse_time(event["occurred_at"]),
+                event.get("country"),
+                event.get("viewer"),
+            )
+        )
+    return json_response({"results": ingest_unlocks(db.session, g.partner, items)})
+
+
+@bp.post("/refunds")
+def refunds():
+    """Refund unlocks in full: one result per event, in request order."""
+    items = []
+    for index, event in enumerate(batch_events(json_body(), "RefundBatch")):
+        problem = _REFUND(event, f"events[{index}]")
+        if problem:
+            items.append(_invalid(event, problem))
+            continue
+        items.append(
+            RefundIn(
+                event["id"],
+                event["unlock_id"],
+                parse_time(event["occurred_at"]),
+                event.get("reason"),
+            )
+        )
+    return json_response({"results": ingest_refunds(db.session, g.partner, items)})
+
+
+@bp.post("/revenue-pools")
+def revenue_pools():
+    """Share a subscription or ads pool across series by views."""
+    body = json_body()
+    problem = validate("RevenuePool", body)
+    if problem:
+        raise ServiceError(
+            f"{problem[0] or 'body'} {problem[1]}.", field=problem[0] or None, code="invalid_body"
+        )
+    pool = PoolIn(
+        body["id"],
+        body["kind"],
+        parse_time(body["period_start"]),
+        parse_time(body["period_end"]),
+        body["amount"],
+        body["currency"],
+        [(v["series_id"], v["episode"], v["count"]) for v in body["views"]],
+    )
+    return json_response(ingest_pool(db.session, g.partner, pool))
+
+
+@bp.get("/events/<path:event_id>")
+def event(event_id: str):
+    """An event's status: accepted, refunded, or rejected and why."""
+    valid = len(event_id) <= 64 and "\x00" not in event_id
+    answer = event_status(db.session, g.partner, event_id) if valid else None
+    if answer is None:
+        return error_response("not_found", "No event with this id.", 404, "id")
+    return json_response(answer)
+
+
+@bp.get("/catalog")
+def catalog():
+    """The partner's live series, paginated by cursor."""
+    since = request.args.get("updated_since")
+    moment = parse_time(since) if since else None
+    if since and moment is None:
+        raise ServiceError("updated_since must be RFC 3339 with an offset.", field="updated_since")
+    raw_limit = request.args.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise ServiceError("limit is 1 to 100.", field="limit")
+    page = catalog_page(
+        db.session,
+        g.partner,
+        updated_since=moment,
+        cursor=request.args.get("cursor"),
+        limit=int(raw_limit),
+    )
+    return json_response(page)
+
+
+@bp.get("/media/<token>")
+def media(token: str):
+    """Stream an episode's video or a poster behind a signed, expiring link."""
+    max_age = int(current_app.config.get("MEDIA_LINK_SECONDS", 6 * 3600))
+    try:
+        kind, object_id = media_signer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        return error_response("link_expired", "This media link has expired.", 410)
+    except (BadSignature, ValueError, TypeError):
+        return error_response("not_found", "No such media.", 404)
+    model = Episode if kind == "e" else Series
+    target = db.session.get(model, object_id)
+    key = getattr(target, "media_path" if kind == "e" else "poster_path", None)
+    if not key:
+        return error_response("not_found", "No such media.", 404)
+    try:
+        stream = open_media(key)
+    except (FileNotFoundError, ValueError):
+        return error_response("not_found", "No such media.", 404)
+    return send_file(stream, mimetype=media_type_of(key), conditional=True)
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """The OpenAPI document the request bodies are validated against."""
+    return json_response(openapi_document())
+
+
+@bp.get("/docs")
+def docs():
+    """Human documentation rendered from the OpenAPI document."""
+    return render_template("api/docs.html", doc=openapi_document(), codes=REJECTION_CODES)
+
+
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(rest: str):
+    """Unknown API paths (and known paths with the wrong method) answer JSON 404/405."""
+    adapter = current_app.url_map.bind("localhost")
+    allowed = [
+        m
+        for m in ("GET", "POST")
+        if m != request.method and _endpoint_for(adapter, m) not in (None, "api.not_found")
+    ]
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
+    raise NotFound("No such API endpoint.")
+
+
+def _endpoint_for(adapter, method: str) -> str | None:
+    try:
+        return adapter.match(request.path, method=method)[0]
+    except HTTPException:
+        return None

@@ -1,0 +1,420 @@
+"""Partner events in: unlocks, refunds and revenue pools, posted to the ledger exactly once.
+
+Every request is one transaction: its event rows, its ledger entries and the balances commit
+together or not at all, so a retry after a crash applies what did not commit and answers
+`duplicate` for the rest. Per request, not per event: one look-up of the ids already seen, one
+of the partner's listings, episodes and split versions, one allocate_batch, one bulk insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from babel import Locale
+from sqlalchemy import String, any_, bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from ledger.journal import copy_rows, is_postgresql
+from marketplace.models import Episode, Listing, PartnerApp, Series
+from marketplace.models.partner_events import PartnerEvent, PartnerEventRejection
+from marketplace.services.revenue import (
+    RevenueFacts,
+    post_revenue,
+    split_versions_by_series,
+    unlock_source_key,
+    version_in_force,
+)
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far in the future an occurred_at may be (clock skew)."""
+
+COUNTRIES = frozenset(
+    code
+    for code in Locale("en").territories
+    if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"}
+)
+"""ISO 3166-1 alpha-2 codes (from Babel's CLDR data)."""
+
+Result = dict[str, Any]
+
+
+@dataclass(slots=True)
+class UnlockIn:
+    """A schema-valid unlock as reported (occurred_at parsed, aware)."""
+
+    id: str
+    series_id: int
+    episode: int
+    amount: int
+    currency: str
+    occurred_at: datetime
+    country: str | None = None
+    viewer: str | None = None
+
+    def digest(self) -> str:
+        """The content hash telling a duplicate from a conflict."""
+        moment = self.occurred_at.astimezone(UTC).isoformat()
+        content = (
+            f"u|{self.series_id}|{self.episode}|{self.amount}|{self.currency}|{moment}"
+            f"|{self.country or ''}|{self.viewer or ''}"
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+def rejected(event_id: str | None, code: str, message: str, field: str | None = None) -> Result:
+    """A rejected event's result."""
+    return {
+        "id": event_id,
+        "status": "rejected",
+        "error": {"code": code, "message": message, "field": field},
+    }
+
+
+def _insert(session: Session):
+    return (postgresql if is_postgresql(session) else sqlite).insert
+
+
+def existing_events(session: Session, partner_id: int, ids: list[str]) -> dict[str, tuple]:
+    """(kind, content_hash) of the partner's accepted events among these ids (one query)."""
+    if not ids:
+        return {}
+    events = PartnerEvent.__table__
+    if is_postgresql(session):
+        # One array parameter: planning a 1,000-parameter IN list costs more than the lookup.
+        wanted = events.c.external_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+    else:
+        wanted = events.c.external_id.in_(ids)
+    rows = session.execute(
+        select(events.c.external_id, events.c.kind, events.c.content_hash).where(
+            events.c.partner_id == partner_id, wanted
+        )
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def dedupe(items: list, digests: dict[int, str], kind: str, seen: dict[str, tuple]) -> list:
+    """Resolve repeats: returns results with duplicates/conflicts filled in, None elsewhere.
+
+    A repeat later in the batch is settled by settle_repeats once the first one's fate is known.
+    """
+    results: list[Result | None] = [None] * len(items)
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            results[index] = item
+            continue
+        digest = digests[index]
+        earlier = seen.get(item.id)
+        if earlier is not None:
+            if earlier == (kind, digest):
+                results[index] = {"id": item.id, "status": "duplicate"}
+            else:
+                results[index] = rejected(
+                    item.id, "conflict", "This id was used before with other content.", "id"
+                )
+        elif item.id in first:
+            same = digests[first[item.id]] == digest
+            results[index] = (
+                {"repeat_of": first[item.id]}
+                if same
+                else rejected(item.id, "conflict", "This id appears earlier in the batch.", "id")
+            )
+        else:
+            first[item.id] = index
+    return results
+
+
+def settle_repeats(results: list[Result]) -> None:
+    """An in-batch repeat with the same content answers like its first occurrence."""
+    for index, result in enumerate(results):
+        if "repeat_of" in result:
+            original = results[result["repeat_of"]]
+            if original["status"] == "rejected":
+                results[index] = dict(original)
+            else:
+                results[index] = {"id": original["id"], "status": "duplicate"}
+
+
+def listing_window(session: Session, partner_id: int, series_ids: set[int]) -> dict[int, tuple]:
+    """series_id -> (live_at, withdrawn_at or None, free_episodes) of this partner's listings."""
+    if not series_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Listing.series_id,
+            Listing.live_at,
+            Listing.withdrawn_at,
+            Listing.status,
+            Series.free_episodes,
+        )
+        .join(Series, Series.id == Listing.series_id)
+        .where(Listing.partner_id == partner_id, Listing.series_id.in_(series_ids))
+    )
+    window = {}
+    for series_id, live_at, withdrawn_at, status, free in rows:
+        if status == "withdrawn" and withdrawn_at is None:
+            continue
+        window[series_id] = (live_at, withdrawn_at, free)
+    return window
+
+
+def episodes_of(session: Session, series_ids: set[int], numbers: set[int]) -> set[tuple]:
+    """The (series_id, number) pairs that exist among these series and numbers."""
+    if not series_ids:
+        return set()
+    rows = session.execute(
+        select(Episode.series_id, Episode.number).where(
+            Episode.series_id.in_(series_ids), Episode.number.in_(numbers)
+        )
+    )
+    return {(row[0], row[1]) for row in rows}
+
+
+def _check_unlock(
+    item: UnlockIn, partner: PartnerApp, latest: datetime, window, episodes, versions
+) -> Result | None:
+    if item.currency != partner.currency:
+        return rejected(
+            item.id,
+            "wrong_currency",
+            f"Your contract currency is {partner.currency}.",
+            "currency",
+        )
+    if item.occurred_at > latest:
+        return rejected(
+            item.id,
+            "occurred_in_future",
+            "occurred_at is more than 5 minutes ahead.",
+            "occurred_at",
+        )
+    if item.country is not None and item.country not in COUNTRIES:
+        return rejected(item.id, "invalid_country", "Unknown ISO 3166 country.", "country")
+    listing = window.get(item.series_id)
+    if (
+        listing is None
+        or item.occurred_at < listing[0]
+        or (listing[1] is not None and item.occurred_at >= listing[1])
+    ):
+        return rejected(
+            item.id,
+            "series_not_live",
+            "This series is not live on your app at occurred_at.",
+            "series_id",
+        )
+    if (item.series_id, item.episode) not in episodes:
+        return rejected(item.id, "unknown_episode", "The series has no such episode.", "episode")
+    if item.episode <= listing[2]:
+        return rejected(item.id, "free_episode", "This episode is free.", "episode")
+    if version_in_force(versions[item.series_id], item.occurred_at) is None:
+        return rejected(
+            item.id, "no_split", "The series had no split sheet at occurred_at.", "series_id"
+        )
+    return None
+
+
+def ingest_unlocks(
+    session: Session, partner: PartnerApp, items: list, now: datetime | None = None
+) -> list[Result]:
+    """Apply a batch of unlocks (UnlockIn, or results already rejected by the schema check).
+
+    Returns one result per item, in order; commits.
+    """
+    now = now or datetime.now(UTC)
+    digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
+    ids = list({item.id for item in items if not isinstance(item, dict)})
+    seen = existing_events(session, partner.id, ids)
+    results = dedupe(items, digests, "unlock", seen)
+    fresh = [i for i, result in enumerate(results) if result is None]
+    series_ids = {items[i].series_id for i in fresh}
+    window = listing_window(session, partner.id, series_ids)
+    episodes = episodes_of(session, set(window), {items[i].episode for i in fresh})
+    versions = split_versions_by_series(session, set(window))
+    latest = now + FUTURE_TOLERANCE
+    accepted = []
+    for i in fresh:
+        problem = _check_unlock(items[i], partner, latest, window, episodes, versions)
+        if problem is None:
+            accepted.append(i)
+        results[i] = problem or {"id": items[i].id, "status": "accepted"}
+    paid = [i for i in accepted if items[i].amount > 0]
+    entry_ids: dict[int, int] = {}
+    if paid:
+        facts = [
+            RevenueFacts(
+                unlock_source_key(partner.id, items[i].id),
+                items[i].series_id,
+                items[i].amount,
+                items[i].occurred_at,
+                episode=items[i].episode,
+                country=items[i].country,
+            )
+            for i in paid
+        ]
+        outcome = post_revenue(session, partner, facts, now=now, versions=versions)
+        for i, result in zip(paid, outcome, strict=True):
+            entry_ids[i] = result.entry_id
+            if result.status != "applied":  # a concurrent request applied the same id first
+                results[i] = _race_result(items[i].id, result.status)
+    rows = [
+        _unlock_row(partner, items[i], digests[i], entry_ids.get(i), now)
+        for i in accepted
+        if results[i]["status"] == "accepted"
+    ]
+    insert_events(session, rows)
+    settle_repeats(results)
+    record_rejections(session, partner.id, "unlock", results)
+    session.commit()
+    return results
+
+
+def _race_result(event_id: str, status: str) -> Result:
+    if status == "duplicate":
+        return {"id": event_id, "status": "duplicate"}
+    return rejected(event_id, "conflict", "This id was used before with other content.", "id")
+
+
+_EVENT_COLUMNS = (
+    "partner_id",
+    "external_id",
+    "kind",
+    "status",
+    "series_id",
+    "episode",
+    "amount",
+    "currency",
+    "occurred_at",
+    "country",
+    "viewer",
+    "content_hash",
+    "refund_of",
+    "entry_id",
+    "details",
+    "created_at",
+)
+
+
+def _unlock_row(partner, item: UnlockIn, digest, entry_id, now) -> tuple:
+    return (
+        partner.id,
+        item.id,
+        "unlock",
+        "accepted",
+        item.series_id,
+        item.episode,
+        item.amount,
+        item.currency,
+        item.occurred_at,
+        item.country,
+        item.viewer,
+        digest,
+        None,
+        entry_id,
+        None,
+        now,
+    )
+
+
+def insert_events(session: Session, rows: list[tuple]) -> None:
+    """Bulk-insert partner event rows (tuples in _EVENT_COLUMNS order; details as JSON text)."""
+    if not rows:
+        return
+    if is_postgresql(session):
+        copy_rows(session, "partner_events", ", ".join(_EVENT_COLUMNS), rows)
+        return
+    import json
+
+    records = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+    for record in records:
+        if record["details"] is not None:
+            record["details"] = json.loads(record["details"])
+    session.execute(insert(PartnerEvent.__table__), records)
+
+
+def record_rejections(session: Session, partner_id: int, kind: str, results: list) -> None:
+    """Remember the latest rejection of each rejected id (for GET /events/{id})."""
+    latest: dict[str, dict] = {}
+    for result in results:
+        if result["status"] == "rejected" and isinstance(result.get("id"), str):
+            latest[result["id"]] = result["error"]
+    if not latest:
+        return
+    table = PartnerEventRejection.__table__
+    stmt = _insert(session)(table)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["partner_id", "external_id"],
+            set_={
+                "kind": stmt.excluded.kind,
+                "code": stmt.excluded.code,
+                "message": stmt.excluded.message,
+                "field": stmt.excluded.field,
+                "rejected_at": stmt.excluded.rejected_at,
+            },
+        ),
+        [
+            {
+                "partner_id": partner_id,
+                "external_id": event_id[:64],
+                "kind": kind,
+                "code": error["code"],
+                "message": error["message"],
+                "field": error.get("field"),
+                "rejected_at": datetime.now(UTC),
+            }
+            for event_id, error in latest.items()
+        ],
+    )
+
+
+def event_status(session: Session, partner: PartnerApp, external_id: str) -> Result | None:
+    """What became of one of the partner's event ids (accepted, refunded, rejected), or None."""
+    event = session.scalars(
+        select(PartnerEvent).where(
+            PartnerEvent.partner_id == partner.id, PartnerEvent.external_id == external_id
+        )
+    ).first()
+    if event is None:
+        rejection = session.scalars(
+            select(PartnerEventRejection).where(
+                PartnerEventRejection.partner_id == partner.id,
+                PartnerEventRejection.external_id == external_id,
+            )
+        ).first()
+        if rejection is None:
+            return None
+        return {
+            "id": external_id,
+            "kind": rejection.kind,
+            "status": "rejected",
+            "error": {
+                "code": rejection.code,
+                "message": rejection.message,
+                "field": rejection.field,
+            },
+            "recorded_at": rejection.rejected_at.isoformat(),
+        }
+    answer = {
+        "id": external_id,
+        "kind": event.kind,
+        "status": event.status,
+        "series_id": event.series_id,
+        "episode": event.episode,
+        "amount": event.amount,
+        "currency": event.currency,
+        "occurred_at": event.occurred_at.isoformat(),
+        "recorded_at": event.created_at.isoformat(),
+    }
+    if event.kind == "unlock":
+        answer["refund_id"] = session.scalar(
+            select(PartnerEvent.external_id).where(PartnerEvent.refund_of == event.id)
+        )
+    elif event.kind == "refund":
+        answer["unlock_id"] = session.scalar(
+            select(PartnerEvent.external_id).where(PartnerEvent.id == event.refund_of)
+        )
+    return answer

@@ -1,0 +1,171 @@
+"""Fixtures for the partner API: a partner app with a key, a live series with a split."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from marketplace.api.auth import buckets, signature
+from marketplace.models import (
+    Episode,
+    Listing,
+    PartnerApp,
+    Series,
+    SplitShare,
+    SplitVersion,
+    TeamMember,
+)
+from marketplace.services.partners import create_partner
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+"""When the demo series went live (a few days ago, so 'now' is inside its listing)."""
+
+
+@dataclass
+class Partner:
+    """A partner app with its key, and a signed client for it."""
+
+    app: PartnerApp
+    key_id: str
+    secret: str
+    client: object
+
+    def request(
+        self,
+        method,
+        path,
+        payload=None,
+        *,
+        secret=None,
+        timestamp=None,
+        body=None,
+        key_id=None,
+        headers=None,
+    ):
+        """Send a signed request (payload as JSON, or a raw body)."""
+        raw = (
+            body if body is not None else (b"" if payload is None else json.dumps(payload).encode())
+        )
+        stamp = str(int(time.time())) if timestamp is None else str(timestamp)
+        sent = {
+            "X-Cliffhanger-Key": key_id or self.key_id,
+            "X-Cliffhanger-Timestamp": stamp,
+            "X-Cliffhanger-Signature": signature(secret or self.secret, stamp, raw),
+            "Content-Type": "application/json",
+        }
+        sent.update(headers or {})
+        return self.client.open(path, method=method, data=raw, headers=sent)
+
+    def post(self, path, payload, **kw):
+        """A signed POST."""
+        return self.request("POST", path, payload, **kw)
+
+    def get(self, path, **kw):
+        """A signed GET."""
+        return self.request("GET", path, **kw)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    buckets.reset()
+    yield
+    buckets.reset()
+
+
+@pytest.fixture
+def make_partner(db, client):
+    """Factory: a partner app (USD, 30 %, 7 days hold) and its signed client."""
+    counter = iter(range(1, 1000))
+
+    def make(name=None, currency="USD", share_bps=3000, hold_days=7):
+        partner, key_id, secret = create_partner(
+            db.session,
+            name=name or f"Partner {next(counter)}",
+            currency=currency,
+            share_bps=share_bps,
+            hold_days=hold_days,
+        )
+        return Partner(partner, key_id, secret, client)
+
+    return make
+
+
+@pytest.fixture
+def make_live_series(db, make_creator):
+    """Factory: a published series with N episodes (first `free` free), listed on a partner
+    since T0, with a split (50/30/20 % among three members) in force since T0."""
+
+    def make(
+        partner: PartnerApp,
+        episodes=10,
+        free=2,
+        price=49,
+        shares=(5000, 3000, 2000),
+        live_at=T0,
+        title="Vows",
+    ):
+        owner = make_creator()
+        series = Series(
+            owner_id=owner.id,
+            title=title,
+            episode_price=price,
+            currency="USD",
+            status="published",
+            free_episodes=free,
+        )
+        db.session.add(series)
+        db.session.flush()
+        series.episodes = [
+            Episode(
+                number=n,
+                title=f"Ep {n}",
+                duration_seconds=80,
+                media_url=f"https://cdn.example.test/{series.id}/{n}.mp4",
+            )
+            for n in range(1, episodes + 1)
+        ]
+        members = [
+            TeamMember(
+                series_id=series.id,
+                email=f"m{i}-{series.id}@example.test",
+                credit_name=f"M{i}",
+                role="actor",
+            )
+            for i in range(len(shares))
+        ]
+        db.session.add_all(members)
+        db.session.flush()
+        version = SplitVersion(
+            series_id=series.id,
+            number=1,
+            platform_fee_bps=1000,
+            effective_from=T0 - timedelta(days=1),
+        )
+        version.shares = [
+            SplitShare(member_id=m.id, bps=b) for m, b in zip(members, shares, strict=True)
+        ]
+        db.session.add_all(
+            [version, Listing(series_id=series.id, partner_id=partner.id, live_at=live_at)]
+        )
+        db.session.flush()
+        return series
+
+    return make
+
+
+def unlock(event_id, series, episode=5, amount=49, **extra):
+    """An unlock event body."""
+    body = {
+        "id": event_id,
+        "series_id": series.id,
+        "episode": episode,
+        "amount": amount,
+        "currency": "USD",
+        "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
+    body.update(extra)
+    return body

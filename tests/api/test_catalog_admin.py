@@ -1,0 +1,113 @@
+"""The catalogue (pagination, incremental sync, signed media links), admin pages and the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from marketplace.models import AuditEvent, PartnerApp
+from marketplace.services.partners import decrypt_secret
+
+
+def test_catalog_lists_live_series_with_cursor_pagination(db, make_partner, make_live_series):
+    partner, other = make_partner(), make_partner()
+    mine = [make_live_series(partner.app, title=f"S{i}") for i in range(5)]
+    make_live_series(other.app, title="Not mine")
+    seen, cursor = [], None
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = partner.get("/api/v1/catalog" + query).get_json()
+        seen.extend(page["series"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(s["id"] for s in seen) == sorted(s.id for s in mine)
+    first = seen[0]
+    assert first["episode_price"] == {"amount": 49, "currency": "USD"}
+    assert first["free_episodes"] == 2 and len(first["episodes"]) == 10
+    assert first["episodes"][0]["media_url"].startswith("https://cdn.example.test/")
+    since = (datetime.now(UTC) + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    assert partner.get(f"/api/v1/catalog?updated_since={since}").get_json()["series"] == []
+    assert partner.get("/api/v1/catalog?cursor=bogus").status_code == 400
+    assert partner.get("/api/v1/catalog?limit=0").status_code == 400
+
+
+def test_uploaded_media_are_served_through_signed_links(
+    app, db, client, make_partner, make_live_series
+):
+    partner = make_partner()
+    series = make_live_series(partner.app, episodes=1, free=0)
+    episode = series.episodes[0]
+    from pathlib import Path
+
+    root = Path(app.config["MEDIA_ROOT"])
+    key = f"episodes/{series.id}/test.mp4"
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    episode.media_url, episode.media_path = None, key
+    db.session.flush()
+    link = partner.get("/api/v1/catalog").get_json()["series"][0]["episodes"][0]["media_url"]
+    assert "/api/v1/media/" in link
+    response = client.get(link.split("localhost", 1)[1])
+    assert response.status_code == 200
+    assert response.data.startswith(b"\x00\x00\x00\x18ftyp")
+    assert client.get("/api/v1/media/forged-token").status_code == 404
+
+
+def test_admin_creates_a_partner_and_sees_the_secret_once(db, client, login_as, make_admin):
+    login_as(make_admin())
+    assert client.get("/admin/partners").status_code == 200
+    response = client.post(
+        "/admin/partners",
+        data={"name": "ReelBox", "currency": "usd", "share_bps": 3000, "hold_days": 7},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    partner = db.session.query(PartnerApp).filter_by(name="ReelBox").one()
+    key = partner.keys[0]
+    secret = decrypt_secret(key.secret_encrypted)
+    assert secret in html and key.key_id in html
+    assert secret not in key.secret_encrypted
+    listing = client.get("/admin/partners").get_data(as_text=True)
+    assert key.key_id in listing and secret not in listing
+    rotated = client.post(f"/admin/partners/{partner.id}/rotate").get_data(as_text=True)
+    assert "24 hours" in rotated
+    actions = [a.action for a in db.session.query(AuditEvent).filter_by(subject_id=str(partner.id))]
+    assert actions == ["partner.create", "partner.rotate_key"]
+    db.session.expire_all()
+    assert partner.keys[0].expires_at is not None
+
+
+def test_admin_partner_form_errors_and_access(db, client, login_as, make_admin, make_creator):
+    login_as(make_admin())
+    response = client.post(
+        "/admin/partners", data={"name": "X", "currency": "QQQ", "share_bps": 3000, "hold_days": 7}
+    )
+    assert "not a currency we know" in response.get_data(as_text=True)
+    login_as(make_creator())
+    assert client.get("/admin/partners").status_code == 403
+
+
+def test_cli_creates_a_partner(runner, db):
+    result = runner.invoke(
+        args=[
+            "partners",
+            "create",
+            "--name",
+            "DramaBox",
+            "--currency",
+            "USD",
+            "--share-bps",
+            "3000",
+            "--hold-days",
+            "7",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert set(printed) == {"id", "key_id", "secret"}
+    partner = db.session.get(PartnerApp, printed["id"])
+    assert decrypt_secret(partner.keys[0].secret_encrypted) == printed["secret"]
+    again = runner.invoke(args=["partners", "create", "--name", "DramaBox", "--share-bps", "1"])
+    assert again.exit_code != 0
