@@ -1,0 +1,138 @@
+"""Benchmark building a payout batch for many payees on PostgreSQL.
+
+Sets up N participants (default 100,000), each an accepted member of one series with an
+earnings account holding an available balance and an enabled Stripe payout account (bulk SQL,
+not timed), then times `build_batch`: the set-based balance read, the line inserts and one
+reservation ledger entry per payee written through the ledger's bulk writer. Checks the
+ledger afterwards. The public schema of the database is dropped and rebuilt first.
+
+    .venv/bin/python bench/payout_build.py [DATABASE_URL] [--payees N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from ledger.checks import check_ledger
+from ledger.journal import NewEntry, reserve_entry_ids, write_entries
+from ledger.posting import content_hash
+from ledger.schema import Account, create_database_guards
+from marketplace.extensions import db
+from marketplace.models import PayoutLine  # also registers every model on the metadata
+from marketplace.services.payout_batches import build_batch
+from marketplace.services.revenue import ledger_account
+
+DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_payouts_bench"
+AS_OF = datetime(2026, 11, 2, 6, tzinfo=UTC)
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", nargs="?", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--payees", type=int, default=100_000)
+    return parser.parse_args()
+
+
+def rebuild_schema(engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    db.metadata.create_all(engine)
+    with engine.begin() as conn:
+        create_database_guards(conn)
+
+
+def populate(session: Session, n: int) -> None:
+    """N participants with balances and enabled payout accounts (bulk SQL, not timed)."""
+    now = datetime.now(UTC)
+    params = {"n": n, "now": now, "t0": AS_OF - timedelta(days=30)}
+    for sql in (
+        "INSERT INTO users (email, display_name, password_hash, role, created_at)"
+        " VALUES ('owner@example.com', 'Owner', 'x', 'creator', :now)",
+        "INSERT INTO users (email, display_name, password_hash, role, created_at)"
+        " SELECT 'p' || g || '@example.com', 'P' || g, 'x', 'participant', :now"
+        " FROM generate_series(1, :n) g",
+        "INSERT INTO series (owner_id, title, synopsis, language, genres, tags, status,"
+        " free_episodes, currency, created_at, updated_at)"
+        " SELECT id, 'Bench', '', 'en', '[]', '[]', 'published', 5, 'USD', :now, :now"
+        " FROM users WHERE email = 'owner@example.com'",
+        "INSERT INTO team_members (series_id, email, user_id, credit_name, role, invited_at,"
+        " invitation_nonce, accepted_at)"
+        " SELECT (SELECT min(id) FROM series), u.email, u.id, u.display_name, 'actor', :t0, '',"
+        " :t0 FROM users u WHERE u.role = 'participant'",
+        "INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency, type,"
+        " normal_side, must_not_go_negative, created_at)"
+        " SELECT 'member', CAST(id AS varchar), 'earnings', 'USD', 'liability', 'credit',"
+        " false, :now FROM team_members",
+        "INSERT INTO ledger_balances (account_id, posted, updated_at)"
+        " SELECT id, 0, :now FROM ledger_accounts",
+        "INSERT INTO payout_accounts (user_id, stripe_account_id, details_submitted,"
+        " payouts_enabled, created_at, updated_at)"
+        " SELECT id, 'acct_bench' || id, true, true, :now, :now FROM users"
+        " WHERE role = 'participant'",
+    ):
+        session.execute(text(sql), params)
+    # Earnings: entries of 1,000 member credits each against the platform's adjustments.
+    adjustments = ledger_account(session, "adjustments", "USD").id
+    members = session.scalars(
+        select(Account.id).where(Account.owner_type == "member").order_by(Account.id)
+    ).all()
+    chunks = [members[i : i + 1000] for i in range(0, len(members), 1000)]
+    entries = []
+    for entry_id, chunk in zip(reserve_entry_ids(session, len(chunks)), chunks, strict=True):
+        legs = [(account_id, -(1000 + account_id % 5000), None) for account_id in chunk]
+        legs.append((adjustments, -sum(amount for _, amount, _ in legs), None))
+        entries.append(
+            NewEntry(
+                id=entry_id,
+                idempotency_key=f"bench-earnings-{entry_id}",
+                content_hash=content_hash(bench=entry_id),
+                effective_at=params["t0"],
+                description="bench earnings",
+                meta={"kind": "bench"},
+                postings=legs,
+            )
+        )
+    for start in range(0, len(entries), 20):
+        write_entries(session, entries[start : start + 20], now)
+    session.commit()
+
+
+def main() -> int:
+    args = arguments()
+    engine = create_engine(args.url)
+    if engine.dialect.name != "postgresql":
+        sys.exit("this benchmark needs PostgreSQL")
+    rebuild_schema(engine)
+    with Session(engine) as session:
+        started = time.perf_counter()
+        populate(session, args.payees)
+        print(f"setup: {args.payees:,} payees in {time.perf_counter() - started:.1f} s")
+
+        started = time.perf_counter()
+        result = build_batch(session, as_of=AS_OF, minimum=1000)
+        elapsed = time.perf_counter() - started
+        lines = session.scalar(
+            select(func.count())
+            .select_from(PayoutLine)
+            .where(PayoutLine.batch_id == result.batch.id, PayoutLine.status == "proposed")
+        )
+        print(f"build_batch: {lines:,} lines and reservation entries in {elapsed:.2f} s")
+        started = time.perf_counter()
+        problems = check_ledger(session)
+        print(f"check_ledger: {len(problems)} problems ({time.perf_counter() - started:.1f} s)")
+        if lines != args.payees or problems:
+            return 1
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

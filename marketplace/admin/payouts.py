@@ -1,0 +1,131 @@
+"""Admin payout pages: batches, a batch's totals, lines and flags, approve / reject / send."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from marketplace.admin import bp
+from marketplace.auth.access import role_required
+from marketplace.extensions import db
+from marketplace.models import Role
+from marketplace.payments.stripe_gateway import get_gateway
+from marketplace.payouts.forms import (
+    ApproveBatchForm,
+    BuildBatchForm,
+    ExecuteBatchForm,
+    RejectLineForm,
+)
+from marketplace.services import payouts as payout_service
+from marketplace.services.errors import ServiceError
+from marketplace.services.payout_batches import build_batch
+from marketplace.services.payout_execution import execute_batch
+
+
+@bp.route("/payouts")
+@role_required(Role.ADMIN)
+def payout_batches():
+    """Every batch, newest first, and a button to build today's."""
+    return render_template(
+        "admin/payouts.html",
+        batches=payout_service.list_batches(db.session),
+        form=BuildBatchForm(),
+        stripe_label=get_gateway().label,
+    )
+
+
+@bp.route("/payouts/build", methods=["POST"])
+@role_required(Role.ADMIN)
+def payout_build():
+    """Build (or open) the batch of today's period."""
+    if not BuildBatchForm().validate_on_submit():
+        abort(400)
+    config = current_app.config
+    result = build_batch(
+        db.session,
+        minimum=config["PAYOUT_MINIMUM"],
+        approvals_required=config["PAYOUT_APPROVALS"],
+        created_by_id=current_user.id,
+    )
+    flash("Batch built." if result.created else "Today's batch already exists.", "success")
+    return redirect(url_for("admin.payout_batch", batch_id=result.batch.id))
+
+
+@bp.route("/payouts/<int:batch_id>")
+@role_required(Role.ADMIN)
+def payout_batch(batch_id: int):
+    """Totals per currency, lines with flags and reasons, approvals."""
+    try:
+        view = payout_service.batch_view(db.session, batch_id)
+    except ServiceError:
+        abort(404)
+    return render_template(
+        "admin/payouts_batch.html",
+        view=view,
+        approve_form=ApproveBatchForm(),
+        reject_form=RejectLineForm(),
+        execute_form=ExecuteBatchForm(),
+        stripe_label=get_gateway().label,
+    )
+
+
+@bp.route("/payouts/<int:batch_id>/approve", methods=["POST"])
+@role_required(Role.ADMIN)
+def payout_approve(batch_id: int):
+    """One admin's approval of the batch."""
+    form = ApproveBatchForm()
+    if form.validate_on_submit():
+        try:
+            batch = payout_service.approve_batch(
+                db.session, batch_id, admin_id=current_user.id, reason=form.reason.data or ""
+            )
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            done = batch.status == "approved"
+            flash(
+                "Batch approved." if done else "Approval recorded; another admin must approve.",
+                "success",
+            )
+    return redirect(url_for("admin.payout_batch", batch_id=batch_id))
+
+
+@bp.route("/payouts/lines/<int:line_id>/reject", methods=["POST"])
+@role_required(Role.ADMIN)
+def payout_reject(line_id: int):
+    """Reject one line, with a reason; its money returns to the participant."""
+    form = RejectLineForm()
+    batch_id = None
+    if form.validate_on_submit():
+        try:
+            line = payout_service.reject_line(
+                db.session, line_id, admin_id=current_user.id, reason=form.reason.data
+            )
+            batch_id = line.batch_id
+            flash("Line rejected; the money is back on the participant's balance.", "success")
+        except ServiceError as error:
+            flash(error.message, "error")
+    else:
+        flash("Say why the line is rejected.", "error")
+    if batch_id is None:
+        return redirect(url_for("admin.payout_batches"))
+    return redirect(url_for("admin.payout_batch", batch_id=batch_id))
+
+
+@bp.route("/payouts/<int:batch_id>/execute", methods=["POST"])
+@role_required(Role.ADMIN)
+def payout_execute(batch_id: int):
+    """Send the approved lines now (the same service as `flask payouts execute`)."""
+    if not ExecuteBatchForm().validate_on_submit():
+        abort(400)
+    try:
+        report = execute_batch(db.session, get_gateway().client, batch_id)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            f"Sent {len(report.sent)}, failed {len(report.failed)}, "
+            f"to retry {len(report.retry_later)}.",
+            "success" if not report.retry_later else "warning",
+        )
+    return redirect(url_for("admin.payout_batch", batch_id=batch_id))

@@ -1,0 +1,120 @@
+"""Payout fixtures: an in-memory emulated Stripe behind the app's gateway, earning members."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from marketplace.models import (
+    PartnerApp,
+    PayoutAccount,
+    Series,
+    SplitShare,
+    SplitVersion,
+    TeamMember,
+)
+from marketplace.payments.stripe_emulator import EmulatedStripe
+from marketplace.payments.stripe_gateway import emulated_gateway, install_gateway
+from marketplace.services.payouts import record_platform_funding
+from marketplace.services.revenue import RevenueFacts, post_revenue, unlock_source_key
+from tests.payouts.support import ONBOARDING_BASE, T0, WEBHOOK_SECRET
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def emulator():
+    """A fresh in-memory emulated Stripe."""
+    return EmulatedStripe(onboarding_url_base=ONBOARDING_BASE)
+
+
+@pytest.fixture
+def gateway(app, emulator):
+    """The app talks to the emulator for this test (no silent retries)."""
+    gw = emulated_gateway(
+        emulator, WEBHOOK_SECRET, max_network_retries=0, onboarding_url_base=ONBOARDING_BASE
+    )
+    install_gateway(app, gw)
+    yield gw
+    install_gateway(app, None)
+
+
+@pytest.fixture
+def earn(db, make_creator):
+    """Factory: `user` earns `gross` worth of unlocks on a new series (as an accepted member
+    unless accepted=False); returns the TeamMember."""
+
+    def make(user=None, *, gross=10_000, bps=10_000, accepted=True, currency="USD", email=None):
+        n = next(_names)
+        owner = make_creator()
+        partner = PartnerApp(
+            name=f"Partner {n} {uuid.uuid4().hex[:6]}", currency=currency, share_bps=0, hold_days=7
+        )
+        series = Series(owner_id=owner.id, title=f"Series {n}", episode_price=49, currency=currency)
+        db.session.add_all([partner, series])
+        db.session.flush()
+        member = TeamMember(
+            series_id=series.id,
+            email=email or (user.email if user else f"invitee{n}@example.test"),
+            credit_name=f"Member {n}",
+            role="actor",
+            user_id=user.id if user and accepted else None,
+            accepted_at=T0 - timedelta(days=1) if user and accepted else None,
+        )
+        db.session.add(member)
+        db.session.flush()
+        version = SplitVersion(
+            series_id=series.id, number=1, platform_fee_bps=0, effective_from=T0 - timedelta(1)
+        )
+        version.shares = [SplitShare(member_id=member.id, bps=bps)]
+        db.session.add(version)
+        db.session.flush()
+        post_revenue(
+            db.session,
+            partner,
+            [RevenueFacts(unlock_source_key(partner.id, f"u{n}"), series.id, gross, T0)],
+            now=T0,
+        )
+        db.session.flush()
+        return member
+
+    return make
+
+
+@pytest.fixture
+def connect(db, gateway, emulator):
+    """Factory: give `user` a Stripe Express account (onboarded unless enabled=False)."""
+
+    def make(user, enabled=True):
+        account = gateway.client.v1.accounts.create(
+            {"type": "express", "country": "US", "capabilities": {"transfers": {"requested": True}}}
+        )
+        if enabled:
+            emulator.complete_onboarding(account.id)
+        row = PayoutAccount(
+            user_id=user.id,
+            stripe_account_id=account.id,
+            details_submitted=enabled,
+            payouts_enabled=enabled,
+        )
+        db.session.add(row)
+        db.session.flush()
+        return row
+
+    return make
+
+
+@pytest.fixture
+def fund(db, emulator):
+    """Put money on the platform's Stripe balance, in the emulator and in the ledger."""
+
+    def make(amount=1_000_000, currency="USD"):
+        emulator.fund_platform(amount, currency.lower())
+        record_platform_funding(
+            db.session, amount=amount, currency=currency, reference=uuid.uuid4().hex
+        )
+
+    return make
