@@ -74,6 +74,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payouts_bp, url_prefix="/payouts")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # partner requests are authenticated by HMAC signatures, not cookies
+    from marketplace.payouts.webhooks import bp as stripe_webhooks_bp  # POST /stripe/webhook
+    app.register_blueprint(stripe_webhooks_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

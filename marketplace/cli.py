@@ -52,7 +52,11 @@ def load_demo() -> None:
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
+    from marketplace.api.cli import partners_cli
     from marketplace.ledger_cli import ledger_cli
+    from marketplace.payouts.cli import payouts_cli, scheduler_cli
+    from marketplace.studio.cli import series_cli, studio_cli
 
-    for group in (users_cli, demo_cli, ledger_cli):
+    for group in (users_cli, demo_cli, ledger_cli, partners_cli, payouts_cli, scheduler_cli,
+                  studio_cli, series_cli):
         app.cli.add_command(group)

@@ -6,12 +6,20 @@ from flask import current_app
 from flask_login import current_user
 
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
-    "creator": [("studio.index", "Studio"), ("earnings.dashboard", "Earnings")],
-    "participant": [("earnings.dashboard", "Earnings"), ("earnings.series_list", "My series")],
+    "creator": [
+        ("studio.index", "Studio"),
+        ("earnings.dashboard", "Earnings"),
+        ("payouts.index", "Payouts"),
+    ],
+    "participant": [
+        ("earnings.dashboard", "Earnings"),
+        ("earnings.series_list", "My series"),
+        ("payouts.index", "Payouts"),
+    ],
     "admin": [
         ("admin.overview", "Admin"),
         ("admin.partners", "Partner apps"),
-        ("payouts_admin.batches", "Payouts"),
+        ("admin.payout_batches", "Payouts"),
         ("admin.ledger", "Ledger"),
         ("admin.outbox", "Outbox"),
     ],

@@ -2,6 +2,14 @@
 
 from marketplace.models.audit import AuditEvent, OutboxMessage
 from marketplace.models.partner import PartnerApiKey, PartnerApp
+from marketplace.models.partner_events import PartnerEvent, PartnerEventRejection
+from marketplace.models.payouts import (
+    PayoutAccount,
+    PayoutApproval,
+    PayoutBatch,
+    PayoutLine,
+    StripeWebhookEvent,
+)
 from marketplace.models.series import Episode, Listing, Series
 from marketplace.models.split import PARTICIPANT_ROLES, SplitShare, SplitVersion, TeamMember
 from marketplace.models.user import Role, User
@@ -14,10 +22,17 @@ __all__ = [
     "OutboxMessage",
     "PartnerApiKey",
     "PartnerApp",
+    "PartnerEvent",
+    "PartnerEventRejection",
+    "PayoutAccount",
+    "PayoutApproval",
+    "PayoutBatch",
+    "PayoutLine",
     "Role",
     "Series",
     "SplitShare",
     "SplitVersion",
+    "StripeWebhookEvent",
     "TeamMember",
     "User",
 ]
