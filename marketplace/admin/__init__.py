@@ -4,9 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from marketplace.admin import (
-    outbox,  # noqa: F401
-    partners,  # noqa: F401
-    payouts,  # noqa: F401
-    routes,  # noqa: F401
-)
+# Route modules register themselves on `bp` when imported.
+from marketplace.admin import outbox, partners, payouts, routes  # noqa: E402, F401, I001
