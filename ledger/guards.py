@@ -1,0 +1,171 @@
+"""The database guards: append-only journal, kept referenced rows, balanced entries.
+
+Plain SQL per dialect (GUARD_SQL / DROP_GUARD_SQL, inspectable), installed by
+create_database_guards(connection) after the tables exist: from the Alembic migration, and from
+the ledger tests after create_all. ledger.schema re-exports these names.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+APPEND_ONLY_TABLES = ("ledger_entries", "ledger_postings", "ledger_allocation_events")
+KEPT_TABLES = ("ledger_accounts", "ledger_allocation_buckets")
+"""Rows that postings and events refer to: updated in place perhaps, never deleted."""
+
+_PG_REFUSE_CHANGE = """
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: % on % is not allowed; the ledger is append-only',
+        TG_OP, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$
+"""
+
+# Statement-level triggers queue the entries touched by an INSERT (or COPY) of postings or
+# allocation events; a deferred constraint trigger on the queue checks each entry once, at
+# commit: it exists, its postings balance per currency, name existing accounts in the
+# account's currency, and its events name existing buckets. The check empties the queue, so an
+# entry touched again in a later transaction is checked again.
+_PG_QUEUE_CHECK = """
+CREATE OR REPLACE FUNCTION ledger_queue_entry_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger_entry_checks (entry_id)
+    SELECT DISTINCT entry_id FROM new_rows ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$
+"""
+
+_PG_CHECK_ENTRY = """
+CREATE OR REPLACE FUNCTION ledger_check_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+    leg record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ledger_entries WHERE id = NEW.entry_id) THEN
+        RAISE EXCEPTION 'ledger: postings or events name entry %, which does not exist',
+            NEW.entry_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT currency, sum(amount) AS total INTO bad
+      FROM ledger_postings WHERE entry_id = NEW.entry_id
+     GROUP BY currency HAVING sum(amount) <> 0 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger: entry % does not balance in % (off by % minor units)',
+            NEW.entry_id, bad.currency, bad.total USING ERRCODE = 'check_violation';
+    END IF;
+    -- One primary-key look-up per leg: a join here is planned from table statistics and can
+    -- turn into a scan of every account per entry, quadratic in a bulk transaction.
+    FOR leg IN SELECT account_id, currency FROM ledger_postings WHERE entry_id = NEW.entry_id LOOP
+        PERFORM 1 FROM ledger_accounts WHERE id = leg.account_id AND currency = leg.currency;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'ledger: entry % posts to a missing account or in another currency',
+                NEW.entry_id USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END LOOP;
+    FOR leg IN SELECT DISTINCT bucket_id FROM ledger_allocation_events
+                WHERE entry_id = NEW.entry_id LOOP
+        PERFORM 1 FROM ledger_allocation_buckets WHERE id = leg.bucket_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'ledger: entry % has allocation events of a missing bucket',
+                NEW.entry_id USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END LOOP;
+    DELETE FROM ledger_entry_checks WHERE entry_id = NEW.entry_id;
+    RETURN NULL;
+END $$
+"""
+
+GUARD_SQL: dict[str, list[str]] = {
+    "postgresql": [
+        _PG_REFUSE_CHANGE,
+        _PG_QUEUE_CHECK,
+        _PG_CHECK_ENTRY,
+        *(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
+            for table in APPEND_ONLY_TABLES
+        ),
+        *(
+            f"CREATE TRIGGER {table}_kept BEFORE DELETE OR TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
+            for table in KEPT_TABLES
+        ),
+        *(
+            f"CREATE TRIGGER {table}_queue_check AFTER INSERT ON {table}"
+            " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+            " EXECUTE FUNCTION ledger_queue_entry_check()"
+            for table in ("ledger_postings", "ledger_allocation_events")
+        ),
+        "CREATE CONSTRAINT TRIGGER ledger_entry_checks_run AFTER INSERT ON ledger_entry_checks"
+        " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_entry()",
+    ],
+    "sqlite": [
+        *(
+            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} BEGIN"
+            f" SELECT RAISE(ABORT, 'ledger: {op} on {table} is not allowed;"
+            " the ledger is append-only'); END"
+            for table in APPEND_ONLY_TABLES
+            for op in ("UPDATE", "DELETE")
+        ),
+        *(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN"
+            f" SELECT RAISE(ABORT, 'ledger: DELETE on {table} is not allowed'); END"
+            for table in KEPT_TABLES
+        ),
+        # SQLite has no deferred triggers, so an entry is sealed: its postings are inserted
+        # first, the entry row last; inserting the entry checks the sum per currency, and a
+        # posting for an entry that already exists is refused.
+        "CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries"
+        " WHEN EXISTS (SELECT 1 FROM ledger_postings WHERE entry_id = NEW.id"
+        " GROUP BY currency HAVING sum(amount) <> 0)"
+        " BEGIN SELECT RAISE(ABORT, 'ledger: entry does not balance in every currency'); END",
+        "CREATE TRIGGER ledger_postings_sealed BEFORE INSERT ON ledger_postings"
+        " WHEN EXISTS (SELECT 1 FROM ledger_entries WHERE id = NEW.entry_id)"
+        " BEGIN SELECT RAISE(ABORT, 'ledger: entry is sealed; postings come before"
+        " their entry'); END",
+    ],
+}
+
+DROP_GUARD_SQL: dict[str, list[str]] = {
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS ledger_entry_checks_run ON ledger_entry_checks",
+        *(
+            f"DROP TRIGGER IF EXISTS {table}_queue_check ON {table}"
+            for table in ("ledger_postings", "ledger_allocation_events")
+        ),
+        *(f"DROP TRIGGER IF EXISTS {table}_kept ON {table}" for table in KEPT_TABLES),
+        *(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}" for table in APPEND_ONLY_TABLES),
+        "DROP FUNCTION IF EXISTS ledger_check_entry()",
+        "DROP FUNCTION IF EXISTS ledger_queue_entry_check()",
+        "DROP FUNCTION IF EXISTS ledger_refuse_change()",
+    ],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS ledger_entries_balanced",
+        "DROP TRIGGER IF EXISTS ledger_postings_sealed",
+        *(
+            f"DROP TRIGGER IF EXISTS {table}_no_{op.lower()}"
+            for table in APPEND_ONLY_TABLES
+            for op in ("UPDATE", "DELETE")
+        ),
+        *(f"DROP TRIGGER IF EXISTS {table}_no_delete" for table in KEPT_TABLES),
+    ],
+}
+
+
+def _statements(sql: dict[str, list[str]], connection: Connection) -> list[str]:
+    name = connection.dialect.name
+    if name not in sql:
+        raise NotImplementedError(f"no ledger guards for the {name} dialect")
+    return sql[name]
+
+
+def create_database_guards(connection: Connection) -> None:
+    """Install the append-only and balanced-entry triggers for the connection's dialect."""
+    for statement in _statements(GUARD_SQL, connection):
+        connection.execute(text(statement))
+
+
+def drop_database_guards(connection: Connection) -> None:
+    """Remove what create_database_guards installed (for a downgrade migration)."""
+    for statement in _statements(DROP_GUARD_SQL, connection):
+        connection.execute(text(statement))

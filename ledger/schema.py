@@ -1,0 +1,343 @@
+"""The ledger's tables, the shared MetaData, and the database guards (triggers) for both engines.
+
+The web app's models use the same `metadata`, so there is one Alembic history. The guards
+(triggers) are plain SQL in ledger.guards, re-exported here: GUARD_SQL / DROP_GUARD_SQL and
+`create_database_guards(connection)` / `drop_database_guards(connection)`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite only aliases rowid for "INTEGER PRIMARY KEY", so ids are BIGINT elsewhere only.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine (SQLite stores naive UTC; reads come back aware)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Refuse naive times; store UTC (naive on SQLite)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("ledger times must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Return an aware UTC time."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class LedgerBase(DeclarativeBase):
+    """Declarative base of the ledger's models, bound to the shared `metadata`."""
+
+    metadata = metadata
+
+
+class Account(LedgerBase):
+    """An account: one owner, one currency, one purpose.
+
+    Fields:
+        id: surrogate key; also the lock order (ascending) for concurrent writers.
+        owner_type / owner_id: who the account belongs to ("participant", "42"); owner_id is a
+            string so any key fits.
+        purpose: what the account holds for that owner ("payable", "receivable", "fees").
+        currency: ISO 4217 code; every posting to the account is in this currency.
+        type: asset, liability, income, expense or equity.
+        normal_side: "debit" (asset, expense) or "credit" (liability, income, equity).
+        must_not_go_negative: refuse any write that would leave posted or available below zero.
+        created_at: when the row was written.
+    """
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        UniqueConstraint("owner_type", "owner_id", "purpose", "currency"),
+        UniqueConstraint("id", "currency"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint(
+            "type IN ('asset', 'liability', 'income', 'expense', 'equity')", name="type"
+        ),
+        CheckConstraint(
+            "(type IN ('asset', 'expense') AND normal_side = 'debit')"
+            " OR (type IN ('liability', 'income', 'equity') AND normal_side = 'credit')",
+            name="normal_side",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(50))
+    owner_id: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    type: Mapped[str] = mapped_column(String(16))
+    normal_side: Mapped[str] = mapped_column(String(6))
+    must_not_go_negative: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Entry(LedgerBase):
+    """A balanced journal entry; never updated or deleted.
+
+    Fields:
+        id: surrogate key.
+        idempotency_key: the caller's key; a repeat with the same content returns this entry.
+        content_hash: sha256 of the entry's content, to tell a repeat from a conflict.
+        effective_at: when the economic event happened (point-in-time balances use it).
+        recorded_at: when the entry was written.
+        description: human-readable narration.
+        meta: free JSON (column "metadata"); {"kind": "payout", ...} marks payouts.
+        reverses_entry_id: the entry this one reverses; unique, so a reversal happens once.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("reverses_entry_id IS NULL OR reverses_entry_id <> id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    description: Mapped[str] = mapped_column(Text, default="")
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    reverses_entry_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("ledger_entries.id"), unique=True
+    )
+
+
+class Posting(LedgerBase):
+    """One leg of an entry; never updated or deleted.
+
+    Fields:
+        id: surrogate key.
+        entry_id: the entry (checked at commit; on SQLite postings precede their entry).
+        account_id: the account moved.
+        amount: signed minor units, + debit / - credit; never zero.
+        currency: the account's currency (checked against the account at commit).
+        effective_at: the entry's effective time, copied for the (account_id, effective_at) index.
+        available_at: when the money becomes available; NULL means at once.
+    """
+
+    __tablename__ = "ledger_postings"
+    __table_args__ = (
+        # On PostgreSQL these two references are checked once per entry at commit by
+        # ledger_check_entry() (see GUARD_SQL): row-by-row foreign keys cost more than the
+        # whole ingestion budget. SQLite declares them (and needs the deferred one to seal).
+        ForeignKeyConstraint(
+            ["account_id", "currency"],
+            ["ledger_accounts.id", "ledger_accounts.currency"],
+            name="fk_ledger_postings_account_currency",
+        ).ddl_if(dialect="sqlite"),
+        ForeignKeyConstraint(
+            ["entry_id"], ["ledger_entries.id"], deferrable=True, initially="DEFERRED"
+        ).ddl_if(dialect="sqlite"),
+        CheckConstraint("amount <> 0", name="nonzero"),
+        Index("ix_ledger_postings_account_effective", "account_id", "effective_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Id, index=True)
+    account_id: Mapped[int] = mapped_column(Id)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BalanceRow(LedgerBase):
+    """The maintained posted balance of one account, updated with every posting.
+
+    Fields:
+        account_id: the account (one row each, created with the account).
+        posted: signed balance on the account's normal side (a credit raises a liability).
+        updated_at: time of the last change.
+    """
+
+    __tablename__ = "ledger_balances"
+
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_accounts.id"), primary_key=True)
+    posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingRow(LedgerBase):
+    """Money of one account that becomes available at one time (normal-side sign).
+
+    Fields:
+        id: surrogate key.
+        account_id: the account.
+        available_at: when this amount stops being pending.
+        amount: sum of the account's postings with this available_at, on the normal side.
+    """
+
+    __tablename__ = "ledger_pending"
+    __table_args__ = (UniqueConstraint("account_id", "available_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_accounts.id"))
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class AllocationBucket(LedgerBase):
+    """A running cumulative split: one split version of one series for one partner.
+
+    Fields:
+        id: surrogate key.
+        key: the caller's unique key ("series:12|partner:3|USD|split:7").
+        currency: ISO 4217 code of every event in the bucket.
+        debit_account_id: the account debited by each event's gross (partner receivable).
+        parties: JSON list of [account_id, weight, held]; fixed for the bucket's life.
+        parties_hash: sha256 of parties, currency and debit account (a new split = a new bucket).
+        cumulative_gross: sum of every applied event's gross.
+        allocated: JSON {account_id: minor units} credited so far; always target(cumulative).
+    """
+
+    __tablename__ = "ledger_allocation_buckets"
+    __table_args__ = (CheckConstraint("length(currency) = 3", name="currency_code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    debit_account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_accounts.id"))
+    parties: Mapped[list[Any]] = mapped_column(JSON)
+    parties_hash: Mapped[str] = mapped_column(String(64))
+    cumulative_gross: Mapped[int] = mapped_column(BigInteger, default=0)
+    allocated: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class AllocationEventRow(LedgerBase):
+    """One applied allocation event (an unlock or a refund); never updated or deleted.
+
+    Fields:
+        id: surrogate key.
+        source_key: the caller's unique event id ("unlock:3:abc123"); dedupes repeats.
+        bucket_id: the bucket the event moved.
+        entry_id: the (aggregated) entry carrying the event's money.
+        gross: signed minor units (negative for a refund).
+        cumulative_before: the bucket's cumulative gross just before this event.
+        effective_at: when the event happened.
+        available_at: when the held participants' share becomes available (NULL: at once).
+        attributes: JSON (series_id, episode, partner_id, country, ...) for statements.
+    """
+
+    __tablename__ = "ledger_allocation_events"
+    __table_args__ = (
+        CheckConstraint("gross <> 0", name="nonzero"),
+        # Checked per entry at commit on PostgreSQL, declared on SQLite (as for postings).
+        ForeignKeyConstraint(["bucket_id"], ["ledger_allocation_buckets.id"]).ddl_if(
+            dialect="sqlite"
+        ),
+        ForeignKeyConstraint(["entry_id"], ["ledger_entries.id"]).ddl_if(dialect="sqlite"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    bucket_id: Mapped[int] = mapped_column(Id)
+    entry_id: Mapped[int] = mapped_column(Id, index=True)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    cumulative_before: Mapped[int] = mapped_column(BigInteger)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EntryCheck(LedgerBase):
+    """PostgreSQL's queue of entries to verify at commit (empty between transactions).
+
+    Fields:
+        entry_id: an entry that received postings or allocation events in this transaction.
+    """
+
+    __tablename__ = "ledger_entry_checks"
+
+    entry_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+
+
+# The guards live next door; the contract (and the Alembic migration) imports them from here.
+from ledger.guards import (  # noqa: E402
+    APPEND_ONLY_TABLES,
+    DROP_GUARD_SQL,
+    GUARD_SQL,
+    KEPT_TABLES,
+    create_database_guards,
+    drop_database_guards,
+)
+
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "DROP_GUARD_SQL",
+    "GUARD_SQL",
+    "KEPT_TABLES",
+    "NAMING_CONVENTION",
+    "Account",
+    "AllocationBucket",
+    "AllocationEventRow",
+    "BalanceRow",
+    "Entry",
+    "EntryCheck",
+    "LedgerBase",
+    "PendingRow",
+    "Posting",
+    "UTCDateTime",
+    "create_database_guards",
+    "drop_database_guards",
+    "metadata",
+    "utcnow",
+]
+
+
+def applies_to_dialect(schema_object: Any, dialect_name: str) -> bool:
+    """Whether a table item (e.g. a foreign key marked `.ddl_if(dialect="sqlite")`) exists on
+    this dialect; schema comparisons (Alembic autogenerate) skip the ones that do not."""
+    condition = getattr(schema_object, "_ddl_if", None)
+    if condition is None or condition.dialect is None:
+        return True
+    dialects = (
+        condition.dialect
+        if isinstance(condition.dialect, (list, tuple, set))
+        else [condition.dialect]
+    )
+    return dialect_name in dialects
