@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 migrate: $(STAMP)
-	$(BIN)/flask db upgrade heads
+	$(BIN)/flask db upgrade
 
 demo: migrate
 	$(BIN)/flask demo load

@@ -43,6 +43,8 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
     )
@@ -107,21 +109,21 @@ def register_commands(app: Flask) -> None:
     register(app)
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # pragma: no cover - driver hook
-    """SQLite: enforce foreign keys and let SQLAlchemy own transactions (savepoints work)."""
-    import sqlite3
+def configure_sqlite(engine: Engine) -> None:
+    """SQLite only: enforce foreign keys, wait for locks, and let SQLAlchemy own transactions
+    (pysqlite's own handling breaks savepoints); other engines are left alone."""
+    if engine.dialect.name != "sqlite":
+        return
 
-    if isinstance(dbapi_connection, sqlite3.Connection):
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, connection_record) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:  # pragma: no cover - driver hook
-    """With pysqlite's own transaction handling off, emit BEGIN ourselves."""
-    if conn.dialect.name == "sqlite":
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
         conn.exec_driver_sql("BEGIN")
+

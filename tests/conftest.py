@@ -57,7 +57,7 @@ def app(tmp_path_factory):
         }
     )
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         _db.engine.dispose()
     return app
 

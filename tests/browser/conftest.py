@@ -84,7 +84,7 @@ def live_app(tmp_path_factory):
         }
     )
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
     yield app
     with app.app_context():
         _db.engine.dispose()

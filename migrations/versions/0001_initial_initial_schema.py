@@ -1,14 +1,19 @@
-"""initial schema: users, series, splits, partners, audit and the ledger
+"""Initial schema: users, series, splits, partner apps and their events, payouts, audit, and
+the ledger with its database guards.
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-21 10:22:36.021290
+Create Date: 2026-11-21 11:01:09.327194
 
 """
 from alembic import op
 import sqlalchemy as sa
 
 import ledger.schema
+
+# Foreign keys marked .ddl_if(dialect="sqlite") exist on SQLite only: on PostgreSQL the ledger
+# checks the same references once per entry at commit (see ledger/guards.py), because row-by-row
+# foreign keys on the two high-volume tables cost more than the whole posting budget.
 
 
 # revision identifiers, used by Alembic.
@@ -52,6 +57,10 @@ def upgrade():
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_entries_idempotency_key')),
     sa.UniqueConstraint('reverses_entry_id', name=op.f('uq_ledger_entries_reverses_entry_id'))
     )
+    op.create_table('ledger_entry_checks',
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.PrimaryKeyConstraint('entry_id', name=op.f('pk_ledger_entry_checks'))
+    )
     op.create_table('outbox_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
@@ -79,6 +88,17 @@ def upgrade():
     sa.CheckConstraint('share_bps >= 0 AND share_bps <= 10000', name=op.f('ck_partner_apps_share_bps_range')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_apps')),
     sa.UniqueConstraint('name', name=op.f('uq_partner_apps_name'))
+    )
+    op.create_table('stripe_webhook_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=255), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('account', sa.String(length=64), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('received_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_webhook_events')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_stripe_webhook_events_event_id'))
     )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -147,8 +167,8 @@ def upgrade():
     sa.Column('effective_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
     sa.Column('available_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount <> 0', name=op.f('ck_ledger_postings_nonzero')),
-    sa.ForeignKeyConstraint(['account_id', 'currency'], ['ledger_accounts.id', 'ledger_accounts.currency'], name='fk_ledger_postings_account_currency'),
-    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_ledger_postings_entry_id_ledger_entries'), initially='DEFERRED', deferrable=True),
+    sa.ForeignKeyConstraint(['account_id', 'currency'], ['ledger_accounts.id', 'ledger_accounts.currency'], name='fk_ledger_postings_account_currency').ddl_if(dialect="sqlite"),
+    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_ledger_postings_entry_id_ledger_entries'), initially='DEFERRED', deferrable=True).ddl_if(dialect="sqlite"),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_postings'))
     )
     with op.batch_alter_table('ledger_postings', schema=None) as batch_op:
@@ -170,6 +190,75 @@ def upgrade():
     with op.batch_alter_table('partner_api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_partner_api_keys_partner_id'), ['partner_id'], unique=False)
 
+    op.create_table('partner_event_rejections',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('field', sa.String(length=80), nullable=True),
+    sa.Column('rejected_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner_apps.id'], name=op.f('fk_partner_event_rejections_partner_id_partner_apps')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_event_rejections')),
+    sa.UniqueConstraint('partner_id', 'external_id', name=op.f('uq_partner_event_rejections_partner_id_external_id'))
+    )
+    op.create_table('partner_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('series_id', sa.Integer(), nullable=True),
+    sa.Column('episode', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('occurred_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=True),
+    sa.Column('viewer', sa.String(length=200), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('refund_of', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=True),
+    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(kind = 'refund') = (refund_of IS NOT NULL)", name=op.f('ck_partner_events_refund_has_unlock')),
+    sa.CheckConstraint("kind IN ('unlock', 'refund', 'pool')", name=op.f('ck_partner_events_kind_known')),
+    sa.CheckConstraint("status IN ('accepted', 'refunded')", name=op.f('ck_partner_events_status_known')),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_partner_events_amount_nonnegative')),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner_apps.id'], name=op.f('fk_partner_events_partner_id_partner_apps')),
+    sa.ForeignKeyConstraint(['refund_of'], ['partner_events.id'], name=op.f('fk_partner_events_refund_of_partner_events')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_events')),
+    sa.UniqueConstraint('partner_id', 'external_id', name=op.f('uq_partner_events_partner_id_external_id')),
+    sa.UniqueConstraint('refund_of', name=op.f('uq_partner_events_refund_of'))
+    )
+    op.create_table('payout_accounts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('stripe_account_id', sa.String(length=64), nullable=False),
+    sa.Column('details_submitted', sa.Boolean(), nullable=False),
+    sa.Column('payouts_enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payout_accounts_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_accounts')),
+    sa.UniqueConstraint('stripe_account_id', name=op.f('uq_payout_accounts_stripe_account_id')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_payout_accounts_user_id'))
+    )
+    op.create_table('payout_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('period_key', sa.String(length=40), nullable=False),
+    sa.Column('as_of', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('approvals_required', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('draft', 'approved')", name=op.f('ck_payout_batches_status_known')),
+    sa.CheckConstraint('approvals_required >= 1', name=op.f('ck_payout_batches_approvals_required_positive')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_payout_batches_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_batches')),
+    sa.UniqueConstraint('period_key', name=op.f('uq_payout_batches_period_key'))
+    )
     op.create_table('series',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
@@ -232,13 +321,12 @@ def upgrade():
     sa.Column('available_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attributes', sa.JSON(), nullable=False),
     sa.CheckConstraint('gross <> 0', name=op.f('ck_ledger_allocation_events_nonzero')),
-    sa.ForeignKeyConstraint(['bucket_id'], ['ledger_allocation_buckets.id'], name=op.f('fk_ledger_allocation_events_bucket_id_ledger_allocation_buckets')),
-    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_ledger_allocation_events_entry_id_ledger_entries')),
+    sa.ForeignKeyConstraint(['bucket_id'], ['ledger_allocation_buckets.id'], name=op.f('fk_ledger_allocation_events_bucket_id_ledger_allocation_buckets')).ddl_if(dialect="sqlite"),
+    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_ledger_allocation_events_entry_id_ledger_entries')).ddl_if(dialect="sqlite"),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_allocation_events')),
     sa.UniqueConstraint('source_key', name=op.f('uq_ledger_allocation_events_source_key'))
     )
     with op.batch_alter_table('ledger_allocation_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_allocation_events_bucket_id'), ['bucket_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_allocation_events_entry_id'), ['entry_id'], unique=False)
 
     op.create_table('listings',
@@ -257,6 +345,19 @@ def upgrade():
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_listings_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listings_series_id'), ['series_id'], unique=False)
+
+    op.create_table('payout_approvals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('admin_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['admin_id'], ['users.id'], name=op.f('fk_payout_approvals_admin_id_users')),
+    sa.ForeignKeyConstraint(['batch_id'], ['payout_batches.id'], name=op.f('fk_payout_approvals_batch_id_payout_batches')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_approvals')),
+    sa.UniqueConstraint('batch_id', 'admin_id', name=op.f('uq_payout_approvals_batch_id_admin_id'))
+    )
+    with op.batch_alter_table('payout_approvals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payout_approvals_batch_id'), ['batch_id'], unique=False)
 
     op.create_table('split_versions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -296,6 +397,47 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_team_members_series_id'), ['series_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_team_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('payout_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('payee', sa.String(length=254), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('payout_account_id', sa.Integer(), nullable=True),
+    sa.Column('destination', sa.String(length=64), nullable=True),
+    sa.Column('reservation_entry_id', sa.BigInteger(), nullable=True),
+    sa.Column('transfer_id', sa.String(length=64), nullable=True),
+    sa.Column('bank_payout_id', sa.String(length=64), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settled_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status = 'excluded' OR (user_id IS NOT NULL AND destination IS NOT NULL AND reservation_entry_id IS NOT NULL)", name=op.f('ck_payout_lines_payment_complete')),
+    sa.CheckConstraint("status = 'excluded' OR amount > 0", name=op.f('ck_payout_lines_paid_amount_positive')),
+    sa.CheckConstraint("status IN ('excluded', 'proposed', 'approved', 'rejected', 'sending', 'sent', 'paid', 'failed')", name=op.f('ck_payout_lines_status_known')),
+    sa.CheckConstraint("status NOT IN ('sent', 'paid') OR transfer_id IS NOT NULL", name=op.f('ck_payout_lines_sent_has_transfer')),
+    sa.CheckConstraint('length(currency) = 3', name=op.f('ck_payout_lines_currency_code')),
+    sa.ForeignKeyConstraint(['batch_id'], ['payout_batches.id'], name=op.f('fk_payout_lines_batch_id_payout_batches')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_payout_lines_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['member_id'], ['team_members.id'], name=op.f('fk_payout_lines_member_id_team_members')),
+    sa.ForeignKeyConstraint(['payout_account_id'], ['payout_accounts.id'], name=op.f('fk_payout_lines_payout_account_id_payout_accounts')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payout_lines_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_lines')),
+    sa.UniqueConstraint('bank_payout_id', name=op.f('uq_payout_lines_bank_payout_id')),
+    sa.UniqueConstraint('batch_id', 'user_id', 'currency', name=op.f('uq_payout_lines_batch_id_user_id_currency')),
+    sa.UniqueConstraint('transfer_id', name=op.f('uq_payout_lines_transfer_id'))
+    )
+    with op.batch_alter_table('payout_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payout_lines_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payout_lines_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payout_lines_user_id'), ['user_id'], unique=False)
+
     op.create_table('split_shares',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -324,6 +466,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_split_shares_member_id'))
 
     op.drop_table('split_shares')
+    with op.batch_alter_table('payout_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payout_lines_user_id'))
+        batch_op.drop_index(batch_op.f('ix_payout_lines_status'))
+        batch_op.drop_index(batch_op.f('ix_payout_lines_batch_id'))
+
+    op.drop_table('payout_lines')
     with op.batch_alter_table('team_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_team_members_series_id'))
@@ -333,6 +481,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_split_versions_series_id'))
 
     op.drop_table('split_versions')
+    with op.batch_alter_table('payout_approvals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payout_approvals_batch_id'))
+
+    op.drop_table('payout_approvals')
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_listings_series_id'))
         batch_op.drop_index(batch_op.f('ix_listings_partner_id'))
@@ -340,7 +492,6 @@ def downgrade():
     op.drop_table('listings')
     with op.batch_alter_table('ledger_allocation_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_allocation_events_entry_id'))
-        batch_op.drop_index(batch_op.f('ix_ledger_allocation_events_bucket_id'))
 
     op.drop_table('ledger_allocation_events')
     with op.batch_alter_table('episodes', schema=None) as batch_op:
@@ -352,6 +503,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_series_original_series_id'))
 
     op.drop_table('series')
+    op.drop_table('payout_batches')
+    op.drop_table('payout_accounts')
+    op.drop_table('partner_events')
+    op.drop_table('partner_event_rejections')
     with op.batch_alter_table('partner_api_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_partner_api_keys_partner_id'))
 
@@ -370,12 +525,14 @@ def downgrade():
 
     op.drop_table('audit_events')
     op.drop_table('users')
+    op.drop_table('stripe_webhook_events')
     op.drop_table('partner_apps')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_messages_to_address'))
         batch_op.drop_index(batch_op.f('ix_outbox_messages_created_at'))
 
     op.drop_table('outbox_messages')
+    op.drop_table('ledger_entry_checks')
     op.drop_table('ledger_entries')
     op.drop_table('ledger_accounts')
     # ### end Alembic commands ###
