@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,14 +14,14 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="5000")
     args = parser.parse_args()
-    flask = shutil.which("flask") or str(sys.prefix + "/bin/flask")
+    flask = [sys.executable, "-m", "flask"]  # this virtualenv's flask, whatever PATH says
 
     helpers: list[subprocess.Popen] = []
-    probe = subprocess.run([flask, "scheduler", "--help"], capture_output=True, check=False)  # noqa: S603
+    probe = subprocess.run([*flask, "scheduler", "--help"], capture_output=True, check=False)  # noqa: S603
     if probe.returncode == 0:
-        helpers.append(subprocess.Popen([flask, "scheduler", "run"]))  # noqa: S603
+        helpers.append(subprocess.Popen([*flask, "scheduler", "run"]))  # noqa: S603
     try:
-        return subprocess.call([flask, "run", "--host", args.host, "--port", str(args.port)])  # noqa: S603
+        return subprocess.call([*flask, "run", "--host", args.host, "--port", str(args.port)])  # noqa: S603
     except KeyboardInterrupt:
         return 0
     finally:
