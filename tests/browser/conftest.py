@@ -22,6 +22,8 @@ from werkzeug.serving import make_server
 
 from marketplace import create_app
 from marketplace.extensions import db as _db
+from marketplace.services.partners import create_partner
+from tests.browser.support import SignedPartner
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -114,16 +116,35 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh phone-sized browser context per test (creators live on their phones)."""
+def _phone_context(browser, live_server):
     context = browser.new_context(
         base_url=live_server, viewport={"width": 412, "height": 915}, device_scale_factor=1
     )
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh phone-sized browser context per test (creators live on their phones)."""
+    context = _phone_context(browser, live_server)
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def another_person(browser, live_server):
+    """Factory: a page in a phone-sized context of its own (another person, other cookies)."""
+    contexts = []
+
+    def open_page():
+        contexts.append(_phone_context(browser, live_server))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
@@ -141,7 +162,48 @@ def screenshot():
 
 @pytest.fixture
 def live_session(live_app):
-    """Run service calls against the live server's database (committed for real)."""
+    """Run service calls against the live server's database (committed for real).
+
+    End every read (commit or rollback) before the browser writes: on SQLite an open read
+    transaction keeps the server's commits waiting until they fail as "database is locked"."""
     with live_app.app_context():
         yield _db.session
         _db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def partner_apps(live_app, live_server) -> dict[str, SignedPartner]:
+    """Two partner apps with their keys: StoryReel (7-day hold) and SnapDrama (no hold)."""
+    apps = {}
+    with live_app.app_context():
+        for name, hold_days in (("StoryReel", 7), ("SnapDrama", 0)):
+            partner, key_id, secret = create_partner(
+                _db.session, name=name, currency="USD", share_bps=3000, hold_days=hold_days
+            )
+            apps[name] = SignedPartner(partner.id, name, key_id, secret, live_server)
+        _db.session.remove()
+    return apps
+
+
+@pytest.fixture(scope="session")
+def demo(live_app, live_server) -> None:
+    """`flask demo load` into the live database: the accounts the README's tour names."""
+    from marketplace.demo import load_demo_data
+
+    with live_app.app_context():
+        load_demo_data(_db.session)
+        _db.session.remove()
+
+
+@pytest.fixture
+def funded_platform(live_app, live_server, live_session):
+    """The platform's (emulated) Stripe balance topped up, and the top-up in the ledger."""
+    from marketplace.payments.stripe_gateway import get_gateway
+    from marketplace.services.payouts import record_platform_funding
+
+    amount = 1_000_000
+    get_gateway(live_app).emulator.fund_platform(amount, "usd")
+    record_platform_funding(
+        live_session, amount=amount, currency="USD", reference=f"browser-{uuid.uuid4().hex[:8]}"
+    )
+    live_session.rollback()

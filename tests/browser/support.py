@@ -1,0 +1,159 @@
+"""What the browser journeys share: logging in, a small real MP4, a signed partner client, and
+the few records a journey starts from (made through the real services, committed for real)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
+
+from marketplace.models import PartnerApp, Series, User
+from marketplace.services.accounts import register_user
+from marketplace.services.publishing import publish_series
+from marketplace.services.series import add_episode, create_series, set_pricing
+from marketplace.services.splits import save_split
+
+PASSWORD = "a good long password"
+PLATFORM_FEE_BPS = 1000
+
+
+_USED_NAMES: set[str] = set()
+
+
+def unique_email(name: str) -> str:
+    """A fresh, readable address (journeys share one live database per test session):
+    sol@example.com, then sol2@example.com, ..."""
+    local, number = name, 1
+    while local in _USED_NAMES:
+        number += 1
+        local = f"{name}{number}"
+    _USED_NAMES.add(local)
+    return f"{local}@example.org"
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Log in through the login page, as a person would, and wait until it says so."""
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+
+
+def small_mp4(size: int = 3 * 1024 * 1024) -> bytes:
+    """An ISO BMFF file: an 'ftyp' box (brand isom, compatible isom/mp42) then an 'mdat' box
+    filling up to `size` bytes (enough for the upload's progress events)."""
+    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isommp42"
+    payload = bytes(range(256)) * ((size - len(ftyp) - 8) // 256 + 1)
+    mdat_body = payload[: size - len(ftyp) - 8]
+    return ftyp + (len(mdat_body) + 8).to_bytes(4, "big") + b"mdat" + mdat_body
+
+
+@dataclass
+class SignedPartner:
+    """A partner app's side of the API: its key, and signed requests to the live server."""
+
+    app_id: int
+    name: str
+    key_id: str
+    secret: str
+    base_url: str
+
+    def post(self, path: str, payload: dict) -> tuple[int, dict]:
+        """POST JSON to /api/v1<path>, signed as docs/api.md says; (status, parsed body)."""
+        body = json.dumps(payload).encode()
+        stamp = str(int(time.time()))
+        signature = hmac.new(
+            self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v1{path}",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Cliffhanger-Key": self.key_id,
+                "X-Cliffhanger-Timestamp": stamp,
+                "X-Cliffhanger-Signature": signature,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    def unlock(self, series_id: int, unlocks: list[tuple[int, int, datetime]]) -> list[dict]:
+        """Report paid unlocks [(episode, amount, occurred_at)]; every one must be accepted."""
+        events = [
+            {
+                "id": f"unlock-{uuid.uuid4().hex}",
+                "series_id": series_id,
+                "episode": episode,
+                "amount": amount,
+                "currency": "USD",
+                "occurred_at": occurred_at.isoformat(),
+                "country": "US",
+            }
+            for episode, amount, occurred_at in unlocks
+        ]
+        status, body = self.post("/unlocks", {"events": events})
+        assert status == 200, body
+        refused = [r for r in body["results"] if r["status"] != "accepted"]
+        assert refused == [], refused[:3]
+        return body["results"]
+
+
+def make_account(session: Session, role: str, name: str, display_name: str = "") -> User:
+    """A registered account (as if signed up earlier) with PASSWORD and a fresh email."""
+    return register_user(
+        session,
+        email=unique_email(name),
+        password=PASSWORD,
+        role=role,
+        display_name=display_name or name.title(),
+    )
+
+
+def published_series(
+    session: Session,
+    owner: User,
+    partner_id: int,
+    split: list[dict],
+    *,
+    title: str,
+    episodes: int = 6,
+    free: int = 2,
+    price: int = 49,
+    since: datetime | None = None,
+) -> Series:
+    """A series with hosted episodes, a price and a split, live on a partner app since `since`.
+
+    split: rows as save_split takes them ({"email" or "user", "role", "credit_name", "bps"});
+    the split takes effect at `since` (default: two minutes ago), the listing a second later."""
+    since = since or datetime.now(UTC) - timedelta(minutes=2)
+    series = create_series(
+        session, owner, title=title, synopsis="", language="en", genres=["drama"], currency="USD"
+    )
+    for number in range(1, episodes + 1):
+        add_episode(
+            session,
+            series,
+            title=f"Episode {number}",
+            duration_seconds=80,
+            media_url=f"https://cdn.example.com/{series.id}/{number}.mp4",
+        )
+    set_pricing(session, series, free_episodes=free, episode_price=price)
+    save_split(session, series, owner, split, platform_fee_bps=PLATFORM_FEE_BPS, now=since)
+    partner = session.get(PartnerApp, partner_id)
+    publish_series(session, series, owner, [partner], now=since + timedelta(seconds=1))
+    return series
