@@ -21,7 +21,7 @@ from marketplace.models.payouts import PayoutBatch
 from marketplace.services import accounts
 from marketplace.services.ingest import UnlockIn, ingest_unlocks
 from marketplace.services.ingest_refunds import RefundIn, ingest_refunds
-from marketplace.services.invitations import accept_membership
+from marketplace.services.invitations import accept_membership, resend_invitation
 from marketplace.services.partners import create_partner
 from marketplace.services.publishing import publish_series
 from marketplace.services.series import (
@@ -228,6 +228,12 @@ def _fill_series(session, series, owner, spec: SeriesSpec, partners, start) -> N
         now=start,
     )
     _accept_registered(session, version, start)
+    for share in version.shares:  # the invitee without an account: a fresh, unexpired link
+        if share.member.accepted_at is None:
+            resend_invitation(
+                session, share.member, owner, now=datetime.now(UTC) - timedelta(days=3)
+            )
+    session.commit()
     publish_series(session, series, owner, partners, now=start)
 
 

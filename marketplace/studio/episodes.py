@@ -52,9 +52,9 @@ def _episode_form_response(form: EpisodeForm, series, episode, error: ServiceErr
 
 def _saved(series_id: int, message: str):
     target = url_for("studio.series_detail", series_id=series_id)
+    flash(message, "success")  # shown on the page the upload script goes to next
     if wants_json():
         return jsonify({"redirect": target, "message": message})
-    flash(message, "success")
     return redirect(target)
 
 
