@@ -33,7 +33,8 @@ from ledger.journal import (
     write_entries,
 )
 from ledger.money import check_currency, check_minor_units
-from ledger.schema import AllocationBucket, AllocationEventRow, utcnow
+from ledger.rollups import Deltas, add_event, write_rollups
+from ledger.schema import AllocationBucket, AllocationEventRow, BucketParty, utcnow
 from ledger.splits import (
     DENOMINATOR,
     Party,
@@ -195,6 +196,9 @@ def _lock_buckets(session: Session, specs: dict[str, _Spec]) -> None:
             ],
         )
         rows = session.execute(query).all()
+        _record_bucket_parties(
+            session, [(row.id, specs[row.key]) for row in rows if row.key not in found]
+        )
     for row in rows:
         spec = specs[row.key]
         if row.parties_hash != spec.digest:
@@ -203,6 +207,21 @@ def _lock_buckets(session: Session, specs: dict[str, _Spec]) -> None:
                 " a new split version needs a new bucket key"
             )
         spec.id, spec.cumulative = row.id, row.cumulative_gross
+
+
+def _record_bucket_parties(session: Session, created: list[tuple[int, _Spec]]) -> None:
+    """Index new buckets by the accounts they move (position in parties, -1 for the debit)."""
+    rows = [
+        {"account_id": account_id, "bucket_id": bucket_id, "position": position}
+        for bucket_id, spec in created
+        for position, account_id in [
+            (-1, spec.debit_account_id),
+            *((i, p.account_id) for i, p in enumerate(spec.parties)),
+        ]
+    ]
+    if rows:
+        dialect = postgresql if is_postgresql(session) else sqlite
+        session.execute(dialect.insert(BucketParty.__table__).on_conflict_do_nothing(), rows)
 
 
 def _applied(session: Session, source_keys: list[str]) -> dict[str, tuple]:
@@ -272,12 +291,13 @@ def allocate_batch(
     groups = _group_events(specs)
     for group, entry_id in zip(groups, reserve_entry_ids(session, len(groups)), strict=True):
         group.entry_id = entry_id
-    new_entries, event_rows = _entries_and_event_rows(groups, applied)
+    new_entries, event_rows, deltas = _entries_and_event_rows(groups, applied)
     touched = [spec for spec in specs.values() if spec.new_events]
     account_ids = {s.debit_account_id for s in touched}
     account_ids.update(p.account_id for s in touched for p in s.parties)
     write_entries(session, new_entries, now, lock_accounts(session, account_ids))
     _insert_events(session, event_rows)
+    write_rollups(session, deltas)
     _update_buckets(session, touched)
     return [_result(event, applied, first_in_batch) for event in events]
 
@@ -285,11 +305,18 @@ def allocate_batch(
 def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
     new_entries = []
     rows = []
+    deltas: Deltas = {}
     for group in groups:
         spec = group.bucket
         start = spec.cumulative
         cumulative = start
+        # One target() per event along the cumulative run: each event's exact money per party
+        # (stored for statements), and the group's legs as the run's first-to-last difference.
+        first_target = previous = target(spec.parties, start)
         for event in group.events:
+            current = target(spec.parties, cumulative + event.gross)
+            amounts = [new - old for new, old in zip(current, previous, strict=True)]
+            previous = current
             rows.append(
                 (
                     event.source_key,
@@ -300,8 +327,10 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
                     event.effective_at,
                     event.available_at,
                     _ATTRIBUTES.encode(event.attributes),
+                    amounts,
                 )
             )
+            add_event(deltas, spec.id, event, amounts)
             applied[event.source_key] = (spec.key, event.gross, group.entry_id, cumulative)
             cumulative += event.gross
         spec.cumulative = cumulative
@@ -309,7 +338,7 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
         postings = []
         if cumulative != start:
             postings.append((spec.debit_account_id, cumulative - start, None))
-        before, after = target(spec.parties, start), target(spec.parties, cumulative)
+        before, after = first_target, previous
         for party, old, new in zip(spec.parties, before, after, strict=True):
             if new != old:
                 postings.append((party.account_id, old - new, available if party.held else None))
@@ -333,12 +362,12 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
                 postings=postings,
             )
         )
-    return new_entries, rows
+    return new_entries, rows, deltas
 
 
 _EVENT_COLUMNS = (
     "source_key, bucket_id, entry_id, gross, cumulative_before, effective_at, available_at,"
-    " attributes"
+    " attributes, party_amounts"
 )
 
 
@@ -350,8 +379,18 @@ def _insert_events(session: Session, rows: list[tuple]) -> None:
             [
                 f"{key.translate(ESCAPES)}\t{bucket}\t{entry}\t{gross}\t{before}\t"
                 f"{iso(effective)}\t{iso(available) if available else NULL}\t"
-                f"{attributes.translate(ESCAPES)}\n"
-                for key, bucket, entry, gross, before, effective, available, attributes in rows
+                f"{attributes.translate(ESCAPES)}\t{{{','.join(map(str, amounts))}}}\n"
+                for (
+                    key,
+                    bucket,
+                    entry,
+                    gross,
+                    before,
+                    effective,
+                    available,
+                    attributes,
+                    amounts,
+                ) in rows
             ]
         )
         copy_text(session, "ledger_allocation_events", _EVENT_COLUMNS, lines)

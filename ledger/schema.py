@@ -21,11 +21,13 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -40,6 +42,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # SQLite only aliases rowid for "INTEGER PRIMARY KEY", so ids are BIGINT elsewhere only.
 Id = BigInteger().with_variant(Integer, "sqlite")
+# Per-party amounts of one event: bigint[] on PostgreSQL (indexable in SQL), JSON elsewhere.
+Amounts = JSON().with_variant(postgresql.ARRAY(BigInteger), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -162,8 +166,8 @@ class Posting(LedgerBase):
 
     __tablename__ = "ledger_postings"
     __table_args__ = (
-        # On PostgreSQL these two references are checked once per entry at commit by
-        # ledger_check_entry() (see GUARD_SQL): row-by-row foreign keys cost more than the
+        # On PostgreSQL these two references are checked at commit, once per transaction, by
+        # ledger_check_entries() (see GUARD_SQL): row-by-row foreign keys cost more than the
         # whole ingestion budget. SQLite declares them (and needs the deferred one to seal).
         ForeignKeyConstraint(
             ["account_id", "currency"],
@@ -261,11 +265,17 @@ class AllocationEventRow(LedgerBase):
         effective_at: when the event happened.
         available_at: when the held participants' share becomes available (NULL: at once).
         attributes: JSON (series_id, episode, partner_id, country, ...) for statements.
+        party_amounts: the event's exact money per party, credited (party_amounts() of the
+            bucket's canonical parties, in that order: position i is parties[i]); written at
+            ingestion so statements aggregate in SQL; per entry they sum to its party legs.
+            NULL only for rows written before migration 0002 backfilled them (none remain).
     """
 
     __tablename__ = "ledger_allocation_events"
     __table_args__ = (
         CheckConstraint("gross <> 0", name="nonzero"),
+        # Statements read one bucket's events over a period (see ledger/statements.py).
+        Index("ix_ledger_allocation_events_bucket_effective", "bucket_id", "effective_at"),
         # Checked per entry at commit on PostgreSQL, declared on SQLite (as for postings).
         ForeignKeyConstraint(["bucket_id"], ["ledger_allocation_buckets.id"]).ddl_if(
             dialect="sqlite"
@@ -282,13 +292,73 @@ class AllocationEventRow(LedgerBase):
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    party_amounts: Mapped[list[int] | None] = mapped_column(Amounts)
+
+
+class BucketParty(LedgerBase):
+    """Which accounts a bucket moves, and where: the statements' way from an account to its
+    buckets' events without reading every bucket. Written once, when the bucket is created.
+
+    Fields:
+        account_id: an account the bucket's events post to.
+        bucket_id: the bucket.
+        position: the account's index in the bucket's canonical parties (and so in each
+            event's party_amounts), or -1 for the bucket's debit account (moved by the gross).
+    """
+
+    __tablename__ = "ledger_bucket_parties"
+    __table_args__ = (
+        PrimaryKeyConstraint("account_id", "bucket_id", "position"),
+        CheckConstraint("position >= -1", name="position_range"),
+    )
+
+    account_id: Mapped[int] = mapped_column(Id, autoincrement=False)
+    bucket_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("ledger_allocation_buckets.id"), autoincrement=False
+    )
+    position: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+class StatementRollup(LedgerBase):
+    """The allocation events of one bucket, UTC month and statement line, summed: what
+    statements read for whole months (events themselves only for partial months and
+    drill-downs). Maintained by allocate_batch in the same transaction as the events, under
+    the bucket's row lock (so writers of one bucket never race on its rows).
+
+    Fields:
+        bucket_id: the bucket.
+        month: the first instant (UTC) of the events' effective month.
+        earning: true for events with gross > 0, false for refunds (gross < 0).
+        line_key: JSON list of the events' values of ledger.allocation.LINE_FIELDS (series_id,
+            episode, partner_id, country, kind), compact, e.g. [12,3,2,"US","unlock"].
+        events: how many events.
+        gross: the sum of their gross.
+        party_amounts: per position of the bucket's canonical parties, the sum of the events'
+            party_amounts.
+    """
+
+    __tablename__ = "ledger_statement_rollups"
+    __table_args__ = (
+        PrimaryKeyConstraint("bucket_id", "month", "earning", "line_key"),
+        CheckConstraint("events > 0", name="events_positive"),
+    )
+
+    bucket_id: Mapped[int] = mapped_column(Id, autoincrement=False)
+    month: Mapped[datetime] = mapped_column(UTCDateTime)
+    earning: Mapped[bool] = mapped_column(Boolean)
+    line_key: Mapped[str] = mapped_column(String(400))
+    events: Mapped[int] = mapped_column(BigInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    party_amounts: Mapped[list[int]] = mapped_column(Amounts)
 
 
 class EntryCheck(LedgerBase):
     """PostgreSQL's queue of entries to verify at commit (empty between transactions).
 
     Fields:
-        entry_id: an entry that received postings or allocation events in this transaction.
+        entry_id: an entry that received postings or allocation events in this transaction;
+            a negative value is the transaction's marker (-txid), on which the one set-based
+            check of every queued entry fires at commit.
     """
 
     __tablename__ = "ledger_entry_checks"
@@ -316,11 +386,13 @@ __all__ = [
     "AllocationBucket",
     "AllocationEventRow",
     "BalanceRow",
+    "BucketParty",
     "Entry",
     "EntryCheck",
     "LedgerBase",
     "PendingRow",
     "Posting",
+    "StatementRollup",
     "UTCDateTime",
     "create_database_guards",
     "drop_database_guards",

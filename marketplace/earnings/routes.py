@@ -1,17 +1,41 @@
-"""Participants' pages: the series they are on (minimal dashboard until earnings land)."""
+"""Participants' earnings: dashboard, statements (web, drill-down, CSV, PDF), their series.
+
+Every page reads only the logged-in user's own accepted memberships' accounts: the user comes
+from the session, never from the URL, so no URL can show someone else's money.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from babel import Locale
+from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from marketplace.auth.access import role_required
 from marketplace.earnings import bp
 from marketplace.extensions import db
+from marketplace.formatting import user_locale
 from marketplace.models import Series, TeamMember
+from marketplace.models.base import utcnow
+from marketplace.services.errors import NotFound, ServiceError
 from marketplace.services.splits import current_split
+from marketplace.services.statement_exports import statement_csv, statement_pdf
+from marketplace.services.statements import (
+    DRILL_SHOWN,
+    line_breakdown,
+    parse_drill,
+    parse_period,
+    participant_dashboard,
+    participant_line_events,
+    participant_statement,
+    user_accounts,
+)
 from marketplace.services.studio_rules import percent
+
+ROLES = ("creator", "participant")
 
 
 def my_series_lines(user) -> list[dict]:
@@ -43,14 +67,137 @@ def my_series_lines(user) -> list[dict]:
 
 
 @bp.route("/series")
-@role_required("creator", "participant")
+@role_required(*ROLES)
 def series_list():
     """The series the logged-in user is on (accepted invitations only)."""
     return render_template("earnings/series_list.html", lines=my_series_lines(current_user))
 
 
 @bp.route("/")
-@role_required("creator", "participant")
+@role_required(*ROLES)
 def dashboard():
-    """A placeholder dashboard listing the user's series (the earnings dashboard replaces it)."""
-    return render_template("earnings/dashboard.html", lines=my_series_lines(current_user))
+    """Available, pending (by day) and paid money per currency, and a 90-day chart."""
+    balances = participant_dashboard(db.session, current_user.id, utcnow())
+    return render_template(
+        "earnings/dashboard.html", balances=balances, lines=my_series_lines(current_user)
+    )
+
+
+def _period_and_currency():
+    """(currency, start, end, error) from the query string; the user's first currency by
+    default, the current month by default."""
+    currencies = sorted(user_accounts(db.session, current_user.id))
+    currency = request.args.get("currency") or (currencies[0] if currencies else "")
+    try:
+        start, end = parse_period(
+            request.args.get("month"),
+            request.args.get("start"),
+            request.args.get("end"),
+            utcnow().date(),
+        )
+    except ServiceError as error:
+        start, end = parse_period(None, None, None, utcnow().date())
+        return currencies, currency, start, end, error.message
+    return currencies, currency, start, end, None
+
+
+@bp.route("/statement")
+@role_required(*ROLES)
+def statement():
+    """The statement for a month or a date range, in one currency."""
+    currencies, currency, start, end, error = _period_and_currency()
+    view = None
+    if currency in currencies:
+        view = participant_statement(db.session, current_user.id, currency, start, end)
+    elif request.args.get("currency"):
+        abort(404)
+    status = 400 if error else 200
+    return render_template(
+        "earnings/statement.html",
+        view=view,
+        currencies=currencies,
+        currency=currency,
+        error=error,
+        period_args=_period_args(start, end),
+        # Parsed once per request: Accept-Language and locale parsing per amount are slow.
+        locale=Locale.parse(user_locale()),
+        drill_base=url_for("earnings.statement_line"),
+        query_base=urlencode({**_period_args(start, end), "currency": currency}),
+    ), status
+
+
+def _period_args(start, end) -> dict[str, str]:
+    return {
+        "start": start.date().isoformat(),
+        "end": (end - timedelta(days=1)).date().isoformat(),
+    }
+
+
+@bp.route("/statement/lines")
+@role_required(*ROLES)
+def statement_line():
+    """The unlocks behind one line of the user's own statement, with their exact money."""
+    _, currency, start, end, error = _period_and_currency()
+    if error:
+        abort(400)
+    try:
+        kind, group = parse_drill(request.args)
+        events = participant_line_events(
+            db.session, current_user.id, currency, start, end, kind, group
+        )
+    except NotFound:
+        abort(404)
+    except ServiceError:
+        abort(400)
+    return render_template(
+        "earnings/statement_line.html",
+        events=events,
+        shown=DRILL_SHOWN,
+        breakdown=line_breakdown(db.session, events),
+        locale=Locale.parse(user_locale()),
+        total=sum(e.amount for e in events),
+        currency=currency,
+        group=group,
+        kind=kind,
+        period_args=_period_args(start, end),
+    )
+
+
+def _download_view():
+    _, currency, start, end, error = _period_and_currency()
+    if error:
+        abort(400)
+    try:
+        return participant_statement(db.session, current_user.id, currency, start, end)
+    except NotFound:
+        abort(404)
+
+
+def _filename(view, extension: str) -> str:
+    return f"statement-{view.currency}-{view.start.date()}-{view.last_day}.{extension}"
+
+
+@bp.route("/statement.csv")
+@role_required(*ROLES)
+def statement_csv_download():
+    """The statement as CSV (one row per line, with the source event ids behind it)."""
+    view = _download_view()
+    body = statement_csv(db.session, view, user_locale())
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={_filename(view, 'csv')}"},
+    )
+
+
+@bp.route("/statement.pdf")
+@role_required(*ROLES)
+def statement_pdf_download():
+    """The statement as a PDF."""
+    view = _download_view()
+    holder = current_user.display_name or current_user.email
+    return Response(
+        statement_pdf(view, user_locale(), holder),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename={_filename(view, 'pdf')}"},
+    )

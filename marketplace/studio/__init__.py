@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("studio", __name__)
 
-from marketplace.studio import episodes, publishing_views, routes, team  # noqa: E402,F401
+from marketplace.studio import (  # noqa: E402,F401
+    dashboard,
+    episodes,
+    publishing_views,
+    routes,
+    team,
+)

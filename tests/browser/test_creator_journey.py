@@ -91,7 +91,7 @@ def test_creator_publishes_a_series(page, partner_apps, screenshot):
     assert values == sorted(values) and values[-1] == 100, progress
     assert any(re.fullmatch(r"Uploading… \d+%", text) for _, text in progress), progress
     expect(page.get_by_role("heading", name="Episodes (1)")).to_be_visible()
-    episode = page.locator("ol.episodes li").first
+    episode = page.locator("ul.episodes li").first
     expect(episode).to_contain_text("1. The keeper's first night")
     expect(episode).to_contain_text("84 s")
     expect(episode.get_by_role("link", name="watch")).to_be_visible()

@@ -1,0 +1,158 @@
+"""The statements' monthly rollup: allocation events summed per bucket, UTC month and
+statement line (ledger_statement_rollups), written by allocate_batch in the same transaction
+as the events, read by ledger.statements for the whole months of a period.
+
+A bucket's rows are only written under its row lock (allocate_batch locks its buckets first),
+so concurrent batches never race on a rollup row; one upsert statement per batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+
+from ledger.journal import is_postgresql, pg_array
+from ledger.schema import StatementRollup, UTCDateTime
+
+LINE_FIELDS = ("series_id", "episode", "partner_id", "country", "kind")
+"""The event attributes a statement line is grouped by (missing ones are None)."""
+
+_KEY = json.JSONEncoder(separators=(",", ":"))
+
+Deltas = dict[tuple[int, datetime, bool, str], list]
+"""(bucket_id, month, earning, line_key) -> [events, gross, party amounts]."""
+
+
+def month_of(moment: datetime) -> datetime:
+    """The first instant (UTC) of the moment's UTC month."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def line_key(attributes: dict[str, Any]) -> str:
+    """The rollup's compact key of an event's statement line."""
+    return _KEY.encode([attributes.get(name) for name in LINE_FIELDS])
+
+
+def add_event(deltas: Deltas, bucket_id: int, event, amounts: list[int]) -> None:
+    """Count one new event (an AllocationEvent and its per-party amounts) into the deltas."""
+    key = (bucket_id, month_of(event.effective_at), event.gross > 0, line_key(event.attributes))
+    found = deltas.get(key)
+    if found is None:
+        deltas[key] = [1, event.gross, list(amounts)]
+        return
+    found[0] += 1
+    found[1] += event.gross
+    found[2] = [a + b for a, b in zip(found[2], amounts, strict=True)]
+
+
+_PG_UPSERT = """
+INSERT INTO ledger_statement_rollups AS r
+    (bucket_id, month, earning, line_key, events, gross, party_amounts)
+SELECT u.b, u.m, u.e = 1, u.k, u.c, u.g, CAST(u.p AS bigint[])
+  FROM unnest(CAST(:b AS bigint[]), CAST(:m AS timestamptz[]), CAST(:e AS int[]),
+              CAST(:k AS text[]), CAST(:c AS bigint[]), CAST(:g AS bigint[]),
+              CAST(:p AS text[])) AS u(b, m, e, k, c, g, p)
+ON CONFLICT (bucket_id, month, earning, line_key) DO UPDATE
+   SET events = r.events + excluded.events,
+       gross = r.gross + excluded.gross,
+       party_amounts = ARRAY(
+           SELECT x + y FROM unnest(r.party_amounts, excluded.party_amounts)
+                        WITH ORDINALITY AS t(x, y, i) ORDER BY i)
+"""
+
+
+def write_rollups(session: Session, deltas: Deltas) -> None:
+    """Add a batch's deltas to the rollup rows (insert or add, one statement on PostgreSQL)."""
+    if not deltas:
+        return
+    items = sorted(deltas.items(), key=lambda item: (item[0][0], item[0][1], item[0][3]))
+    if is_postgresql(session):
+        session.execute(
+            text(_PG_UPSERT),
+            {
+                "b": pg_array([k[0] for k, _ in items]),
+                "m": pg_array([k[1].isoformat() for k, _ in items]),
+                "e": pg_array([int(k[2]) for k, _ in items]),
+                "k": pg_array([k[3] for k, _ in items]),
+                "c": pg_array([v[0] for _, v in items]),
+                "g": pg_array([v[1] for _, v in items]),
+                "p": pg_array(["{" + ",".join(map(str, v[2])) + "}" for _, v in items]),
+            },
+        )
+        return
+    _write_rollups_sqlite(session, items)
+
+
+def _write_rollups_sqlite(session: Session, items) -> None:
+    """SQLite (one writer at a time): read the rows the batch touches, then write them."""
+    table = StatementRollup.__table__
+    existing = {}
+    for bucket_id in {k[0] for k, _ in items}:
+        for row in session.execute(select(table).where(table.c.bucket_id == bucket_id)):
+            existing[row.bucket_id, row.month, row.earning, row.line_key] = row
+    inserts, updates = [], []
+    for (bucket_id, month, earning, key), (count, gross, amounts) in items:
+        row = existing.get((bucket_id, month, earning, key))
+        values = {"b_id": bucket_id, "b_m": month, "b_e": earning, "b_k": key}
+        if row is None:
+            inserts.append({"bucket_id": bucket_id, "month": month, "earning": earning,
+                            "line_key": key, "events": count, "gross": gross,
+                            "party_amounts": amounts})  # fmt: skip
+        else:
+            total = [a + b for a, b in zip(row.party_amounts, amounts, strict=True)]
+            updates.append({**values, "b_c": row.events + count, "b_g": row.gross + gross,
+                            "b_p": total})  # fmt: skip
+    if inserts:
+        session.execute(table.insert(), inserts)
+    if updates:
+        session.execute(
+            table.update()
+            .where(
+                table.c.bucket_id == bindparam("b_id"),
+                table.c.month == bindparam("b_m", type_=UTCDateTime),
+                table.c.earning == bindparam("b_e"),
+                table.c.line_key == bindparam("b_k"),
+            )
+            .values(
+                events=bindparam("b_c"),
+                gross=bindparam("b_g"),
+                party_amounts=bindparam("b_p", type_=table.c.party_amounts.type),
+            ),
+            updates,
+        )
+
+
+def rollup_lines(
+    session: Session, ids: Sequence[int], first_month: datetime, end_month: datetime
+) -> list[tuple[bool, str, int, int]]:
+    """(earning, line_key, posting amount on the accounts, events) per line, over the whole
+    months in [first_month, end_month), from the rollup rows of the accounts' buckets."""
+    position = (
+        "r.party_amounts[bp.position + 1]"
+        if is_postgresql(session)
+        else "json_extract(r.party_amounts, '$[' || bp.position || ']')"
+    )
+    if is_postgresql(session):
+        accounts, params = "bp.account_id = ANY(CAST(:ids AS bigint[]))", {"ids": pg_array(ids)}
+    else:
+        accounts, params = f"bp.account_id IN ({', '.join(str(int(i)) for i in ids)})", {}
+    # Only code constants and int()s are interpolated; values are bound.
+    sql = (
+        "SELECT r.earning, r.line_key,"  # noqa: S608
+        f" sum(CASE WHEN bp.position = -1 THEN r.gross ELSE -{position} END), sum(r.events)"
+        " FROM ledger_bucket_parties AS bp"
+        " JOIN ledger_statement_rollups AS r ON r.bucket_id = bp.bucket_id"
+        f" WHERE {accounts} AND r.month >= :first AND r.month < :end"
+        " GROUP BY r.earning, r.line_key"
+    )
+    query = text(sql).bindparams(
+        bindparam("first", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)
+    )
+    rows = session.execute(query, {**params, "first": first_month, "end": end_month})
+    return [(bool(e), key, int(amount), int(count)) for e, key, amount, count in rows]
