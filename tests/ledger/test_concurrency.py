@@ -2,6 +2,7 @@
 
 import random
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -68,6 +69,14 @@ def test_concurrent_writers_and_payouts(committing_engine, tmp_path):
     def payer():
         try:
             with Session(committing_engine) as session:
+                # Start paying once the writers' first money is committed (bounded wait):
+                # otherwise all 60 attempts can finish before any batch commits.
+                deadline = time.monotonic() + 60
+                while get_balances(session, [wallet])[wallet].posted < 40:
+                    session.rollback()
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.005)
                 for n in range(60):
                     try:
                         post_entry(
