@@ -14,13 +14,14 @@ from marketplace.models import PayoutBatch, Series, User
 from tests.browser.accessibility import serious_violations
 from tests.browser.support import log_in
 
-PUBLIC_PAGES = ["/", "/auth/login", "/auth/signup", "/no-such-page"]
+PUBLIC_PAGES = ["/", "/auth/login", "/auth/signup", "/no-such-page", "/api/v1/docs"]
 
 CREATOR, PARTICIPANT, ADMIN = "maya@example.com", "writer@example.com", "admin@example.com"
 SIGNED_IN_PAGES = [
     (CREATOR, "/studio/"),
     (CREATOR, "/studio/series/{series}"),
     (CREATOR, "/studio/series/{series}/split"),
+    (CREATOR, "/studio/series/{series}/dashboard"),
     (PARTICIPANT, "/earnings/"),
     (PARTICIPANT, "/earnings/statement"),
     (PARTICIPANT, "/payouts/"),
@@ -29,6 +30,9 @@ SIGNED_IN_PAGES = [
     (ADMIN, "/admin/payouts/{batch}"),
     (ADMIN, "/admin/partners"),
     (ADMIN, "/admin/outbox"),
+    (ADMIN, "/admin/users"),
+    (ADMIN, "/admin/ledger"),
+    (ADMIN, "/admin/audit"),
 ]
 
 
