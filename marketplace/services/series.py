@@ -164,6 +164,25 @@ def next_episode_number(session: Session, series: Series) -> int:
     return (current or 0) + 1
 
 
+def _checked_episode_media(
+    series_id: int,
+    title: str,
+    duration_seconds: int | None,
+    upload: BinaryIO | None,
+    media_url: str | None,
+    storage: MediaStorage | None,
+) -> StoredFile | None:
+    """Validate an episode's fields and media, then store the upload (if any)."""
+    problems = episode_problems(title=title, duration_seconds=duration_seconds)
+    problems += _episode_media_problems(upload, media_url)
+    raise_problems(problems)
+    if upload is None:
+        return None
+    if storage is None:
+        raise ValueError("an upload needs a media storage")
+    return storage.save(upload, folder=f"episodes/{series_id}")
+
+
 def add_episode(
     session: Session,
     series: Series,
@@ -175,13 +194,7 @@ def add_episode(
     storage: MediaStorage | None = None,
 ) -> Episode:
     """Append episode N+1, with an uploaded video, an https link, or no media yet."""
-    problems = episode_problems(title=title, duration_seconds=duration_seconds)
-    problems += _episode_media_problems(upload, media_url)
-    raise_problems(problems)
-    stored = None
-    if upload is not None:
-        assert storage is not None, "an upload needs a storage"
-        stored = storage.save(upload, folder=f"episodes/{series.id}")
+    stored = _checked_episode_media(series.id, title, duration_seconds, upload, media_url, storage)
     episode = Episode(
         series_id=series.id,
         number=next_episode_number(session, series),
@@ -214,13 +227,9 @@ def update_episode(
     storage: MediaStorage | None = None,
 ) -> Episode:
     """Change an episode's title and duration, and replace its video when one is given."""
-    problems = episode_problems(title=title, duration_seconds=duration_seconds)
-    problems += _episode_media_problems(upload, media_url)
-    raise_problems(problems)
-    stored = None
-    if upload is not None:
-        assert storage is not None, "an upload needs a storage"
-        stored = storage.save(upload, folder=f"episodes/{episode.series_id}")
+    stored = _checked_episode_media(
+        episode.series_id, title, duration_seconds, upload, media_url, storage
+    )
     old_key = episode.media_path if (stored or media_url) else None
     episode.title, episode.duration_seconds = title.strip(), duration_seconds
     _apply_media(episode, stored, media_url)
