@@ -5,18 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
-from flask import request
+from flask import g, has_request_context, request
+
+SUPPORTED_LOCALES = ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
 
 
 def user_locale() -> str:
-    """The best locale for the current request, from Accept-Language; en_US otherwise."""
-    try:
-        best = request.accept_languages.best_match(
-            ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
-        )
-    except RuntimeError:  # outside a request (CLI, mail)
-        best = None
-    return (best or "en_US").replace("-", "_")
+    """The best locale for the current request, from Accept-Language (parsed once per
+    request: a statement formats thousands of amounts); en_US outside a request."""
+    if not has_request_context():  # CLI, mail
+        return "en_US"
+    cached = g.get("_money_locale")
+    if cached is None:
+        best = request.accept_languages.best_match(SUPPORTED_LOCALES)
+        cached = g._money_locale = (best or "en_US").replace("-", "_")
+    return cached
 
 
 def format_money(amount: int, currency: str, locale: str | None = None) -> str:
