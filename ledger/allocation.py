@@ -166,9 +166,44 @@ def _specs(events: Sequence[AllocationEvent]) -> dict[str, _Spec]:
 
 
 def _lock_buckets(session: Session, specs: dict[str, _Spec]) -> None:
-    """Create missing buckets, then lock every bucket of the batch FOR UPDATE in key order."""
+    """Create missing buckets, then lock every bucket of the batch FOR UPDATE in key order.
+
+    Missing buckets are inserted first, in key order, before any bucket is locked: concurrent
+    writers then meet on new keys in one global order (a writer waits on the first key another
+    holds), and lock existing rows in that same order, so creating and locking cannot deadlock.
+    """
     buckets = AllocationBucket.__table__
     keys = sorted(specs)
+    existing = set(
+        session.scalars(select(buckets.c.key).where(_key_in(session, buckets.c.key, keys)))
+    )
+    created: set[str] = set()
+    missing = [key for key in keys if key not in existing]
+    if missing:
+        dialect = postgresql if is_postgresql(session) else sqlite
+        created = set(
+            session.scalars(
+                dialect.insert(buckets)
+                .values(
+                    [
+                        {
+                            "key": key,
+                            "currency": specs[key].currency,
+                            "debit_account_id": specs[key].debit_account_id,
+                            "parties": [
+                                [p.account_id, p.weight, p.held] for p in specs[key].parties
+                            ],
+                            "parties_hash": specs[key].digest,
+                            "cumulative_gross": 0,
+                            "allocated": {},
+                        }
+                        for key in missing
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(buckets.c.key)
+            )
+        )
     query = (
         select(buckets.c.id, buckets.c.key, buckets.c.parties_hash, buckets.c.cumulative_gross)
         .where(_key_in(session, buckets.c.key, keys))
@@ -176,28 +211,9 @@ def _lock_buckets(session: Session, specs: dict[str, _Spec]) -> None:
         .with_for_update()
     )
     rows = session.execute(query).all()
-    if len(rows) < len(keys):
-        found = {row.key for row in rows}
-        dialect = postgresql if is_postgresql(session) else sqlite
-        session.execute(
-            dialect.insert(buckets).on_conflict_do_nothing(index_elements=["key"]),
-            [
-                {
-                    "key": spec.key,
-                    "currency": spec.currency,
-                    "debit_account_id": spec.debit_account_id,
-                    "parties": [[p.account_id, p.weight, p.held] for p in spec.parties],
-                    "parties_hash": spec.digest,
-                    "cumulative_gross": 0,
-                    "allocated": {},
-                }
-                for spec in specs.values()
-                if spec.key not in found
-            ],
-        )
-        rows = session.execute(query).all()
+    if created:
         _record_bucket_parties(
-            session, [(row.id, specs[row.key]) for row in rows if row.key not in found]
+            session, [(row.id, specs[row.key]) for row in rows if row.key in created]
         )
     for row in rows:
         spec = specs[row.key]
