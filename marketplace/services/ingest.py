@@ -14,12 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import String, any_, bindparam, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from ledger.journal import copy_rows, is_postgresql
+from ledger.journal import copy_rows, is_postgresql, pg_array
 from marketplace.models import Episode, Listing, PartnerApp, Series
 from marketplace.models.partner_events import PartnerEvent, PartnerEventRejection
 from marketplace.services.revenue import (
@@ -83,17 +82,25 @@ def existing_events(session: Session, partner_id: int, ids: list[str]) -> dict[s
     """(kind, content_hash) of the partner's accepted events among these ids (one query)."""
     if not ids:
         return {}
-    events = PartnerEvent.__table__
     if is_postgresql(session):
-        # One array parameter: planning a 1,000-parameter IN list costs more than the lookup.
-        wanted = events.c.external_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
-    else:
-        wanted = events.c.external_id.in_(ids)
-    rows = session.execute(
-        select(events.c.external_id, events.c.kind, events.c.content_hash).where(
-            events.c.partner_id == partner_id, wanted
+        # A join on unnest: one index probe per id whatever the planner's statistics say (with
+        # `= ANY(array)` and stale statistics PostgreSQL flips to scanning the whole table).
+        rows = session.execute(
+            text(
+                "SELECT e.external_id, e.kind, e.content_hash"
+                " FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
+                " JOIN partner_events AS e"
+                " ON e.partner_id = :partner AND e.external_id = i.external_id"
+            ),
+            {"ids": pg_array(ids), "partner": partner_id},
         )
-    )
+    else:
+        events = PartnerEvent.__table__
+        rows = session.execute(
+            select(events.c.external_id, events.c.kind, events.c.content_hash).where(
+                events.c.partner_id == partner_id, events.c.external_id.in_(ids)
+            )
+        )
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
@@ -163,16 +170,41 @@ def listing_window(session: Session, partner_id: int, series_ids: set[int]) -> d
     return window
 
 
-def episodes_of(session: Session, series_ids: set[int], numbers: set[int]) -> set[tuple]:
-    """The (series_id, number) pairs that exist among these series and numbers."""
-    if not series_ids:
-        return set()
-    rows = session.execute(
-        select(Episode.series_id, Episode.number).where(
-            Episode.series_id.in_(series_ids), Episode.number.in_(numbers)
+class EpisodeNumbers:
+    """Which (series_id, number) pairs exist, from one small query per batch.
+
+    A series whose episodes are numbered 1..N without gaps (the usual case) is kept as N; only a
+    series with gaps has its numbers loaded.
+    """
+
+    def __init__(self, session: Session, series_ids: set[int]):
+        self.last: dict[int, int] = {}
+        self.sparse: dict[int, set[int]] = {}
+        if not series_ids:
+            return
+        rows = session.execute(
+            select(Episode.series_id, func.max(Episode.number), func.count())
+            .where(Episode.series_id.in_(series_ids))
+            .group_by(Episode.series_id)
         )
-    )
-    return {(row[0], row[1]) for row in rows}
+        gapped = []
+        for series_id, last, count in rows:
+            if last == count:
+                self.last[series_id] = last
+            else:
+                gapped.append(series_id)
+        if gapped:
+            for series_id, number in session.execute(
+                select(Episode.series_id, Episode.number).where(Episode.series_id.in_(gapped))
+            ):
+                self.sparse.setdefault(series_id, set()).add(number)
+
+    def __contains__(self, pair: tuple[int, int]) -> bool:
+        series_id, number = pair
+        last = self.last.get(series_id)
+        if last is not None:
+            return 1 <= number <= last
+        return number in self.sparse.get(series_id, ())
 
 
 def _check_unlock(
@@ -232,7 +264,7 @@ def ingest_unlocks(
     fresh = [i for i, result in enumerate(results) if result is None]
     series_ids = {items[i].series_id for i in fresh}
     window = listing_window(session, partner.id, series_ids)
-    episodes = episodes_of(session, set(window), {items[i].episode for i in fresh})
+    episodes = EpisodeNumbers(session, set(window))
     versions = split_versions_by_series(session, set(window))
     latest = now + FUTURE_TOLERANCE
     accepted = []

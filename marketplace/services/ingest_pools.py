@@ -21,8 +21,8 @@ from marketplace.models import PartnerApp
 from marketplace.models.partner_events import PartnerEvent
 from marketplace.services.ingest import (
     FUTURE_TOLERANCE,
+    EpisodeNumbers,
     Result,
-    episodes_of,
     existing_events,
     insert_events,
     listing_window,
@@ -100,7 +100,7 @@ def _check_pool(session: Session, partner: PartnerApp, pool: PoolIn, now: dateti
         ), None
     series_ids = {sid for sid, _, _ in pool.views}
     window = listing_window(session, partner.id, series_ids)
-    episodes = episodes_of(session, set(window), {number for _, number, _ in pool.views})
+    episodes = EpisodeNumbers(session, set(window))
     versions = split_versions_by_series(session, set(window))
     for index, (series_id, number, _) in enumerate(pool.views):
         listing = window.get(series_id)
