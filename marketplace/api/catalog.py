@@ -76,47 +76,73 @@ def catalog_page(
     limit: int,
 ) -> dict:
     """One page of the partner's live series, by (updated_at, id); updated_at counts the
-    listing going live too, so an incremental sync sees newly listed series."""
+    listing going live too, so an incremental sync sees newly listed series.
+
+    With updated_since, a series withdrawn from this partner app since then comes back as
+    `{"id", "status": "withdrawn", "withdrawn_at", "updated_at"}`, so an incremental sync
+    learns to take it down (a full sync simply no longer lists it).
+    """
+    withdrawn = Listing.status == "withdrawn"
     changed = case(
-        (Listing.live_at > Series.updated_at, Listing.live_at), else_=Series.updated_at
+        (withdrawn, Listing.withdrawn_at),
+        (Listing.live_at > Series.updated_at, Listing.live_at),
+        else_=Series.updated_at,
     ).label("changed")
+    live = and_(Listing.status == "live", Series.status == "published")
     query = (
-        select(Series, changed)
+        select(Series, changed, Listing.status, Listing.withdrawn_at)
         .join(Listing, Listing.series_id == Series.id)
         .options(selectinload(Series.episodes))
-        .where(
-            Listing.partner_id == partner.id,
-            Listing.status == "live",
-            Series.status == "published",
-        )
+        .where(Listing.partner_id == partner.id)
         .order_by(changed, Series.id)
         .limit(limit + 1)
     )
-    if updated_since is not None:
-        query = query.where(or_(Series.updated_at > updated_since, Listing.live_at > updated_since))
+    if updated_since is None:
+        query = query.where(live)
+    else:
+        query = query.where(
+            or_(
+                and_(live, or_(Series.updated_at > updated_since, Listing.live_at > updated_since)),
+                and_(withdrawn, Listing.withdrawn_at > updated_since),
+            )
+        )
     if cursor:
         moment, series_id = decode_cursor(cursor)
         query = query.where(or_(changed > moment, and_(changed == moment, Series.id > series_id)))
     rows = session.execute(query).all()
     page = rows[:limit]
     series = [
-        {
-            "id": s.id,
-            "title": s.title,
-            "language": s.language,
-            "original_series_id": s.original_series_id,
-            "synopsis": s.synopsis,
-            "poster_url": media_link("p", s.id) if s.poster_path else None,
-            "free_episodes": s.free_episodes,
-            "episode_price": _price(s.episode_price, s.currency),
-            "bundle_price": _price(s.bundle_price, s.currency),
-            "episodes": [_episode(e) for e in s.episodes],
-            "updated_at": moment.isoformat(),
-        }
-        for s, moment in page
+        _series(s, moment) if status == "live" else _withdrawn(s.id, withdrawn_at, moment)
+        for s, moment, status, withdrawn_at in page
     ]
     more = len(rows) > limit
     return {
         "series": series,
         "next_cursor": encode_cursor(page[-1][1], page[-1][0].id) if more else None,
+    }
+
+
+def _series(s: Series, moment: datetime) -> dict:
+    return {
+        "id": s.id,
+        "status": "live",
+        "title": s.title,
+        "language": s.language,
+        "original_series_id": s.original_series_id,
+        "synopsis": s.synopsis,
+        "poster_url": media_link("p", s.id) if s.poster_path else None,
+        "free_episodes": s.free_episodes,
+        "episode_price": _price(s.episode_price, s.currency),
+        "bundle_price": _price(s.bundle_price, s.currency),
+        "episodes": [_episode(e) for e in s.episodes],
+        "updated_at": moment.isoformat(),
+    }
+
+
+def _withdrawn(series_id: int, withdrawn_at: datetime, moment: datetime) -> dict:
+    return {
+        "id": series_id,
+        "status": "withdrawn",
+        "withdrawn_at": withdrawn_at.isoformat(),
+        "updated_at": moment.isoformat(),
     }

@@ -207,8 +207,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "CatalogSeries": {
         "type": "object",
+        "description": "A live series; or, in an incremental sync (updated_since), a series "
+        "withdrawn from your app since then: only id, status withdrawn, withdrawn_at and "
+        "updated_at. Take it down; its unlocks after withdrawn_at are rejected (series_not_live).",
+        "required": ["id", "status", "updated_at"],
         "properties": {
             "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["live", "withdrawn"]},
+            "withdrawn_at": {"type": "string", "format": "date-time"},
             "title": {"type": "string"},
             "language": {"type": "string"},
             "original_series_id": {"type": ["integer", "null"]},

@@ -20,7 +20,7 @@ from marketplace.api.openapi import SCHEMAS
 
 Problem = tuple[str, str]
 """(field path, message) of the first violation found."""
-Check = Callable[[Any, str], Problem | None]
+Check = Callable[[Any, Any], tuple[Any, str] | None]
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: type(v) is dict,
@@ -44,10 +44,20 @@ def parse_time(value: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _join(path: str, name: str | int) -> str:
+Path = str | tuple
+"""A field path: a string, or (parent path, property name or item index), rendered only when
+a problem is reported (building path strings for every valid field cost more than checking)."""
+
+
+def render_path(path: Path) -> str:
+    """The dotted/indexed string of a path ("events[3].occurred_at")."""
+    if isinstance(path, str):
+        return path
+    parent, name = path
+    head = render_path(parent)
     if isinstance(name, int):
-        return f"{path}[{name}]"
-    return f"{path}.{name}" if path else name
+        return f"{head}[{name}]"
+    return f"{head}.{name}" if head else name
 
 
 def compile_schema(schema: dict[str, Any], schemas: dict[str, dict] = SCHEMAS) -> Check:
@@ -150,14 +160,14 @@ def _object_check(schema: dict, schemas: dict) -> Check:
             return None
         for name in required:
             if name not in value:
-                return _join(path, name), "is required"
+                return (path, name), "is required"
         for name, item in value.items():
             one = properties.get(name)
             if one is None:
                 if closed:
-                    return _join(path, str(name)), "is not a known property"
+                    return (path, str(name)), "is not a known property"
                 continue
-            problem = one(item, _join(path, name))
+            problem = one(item, (path, name))
             if problem:
                 return problem
         return None
@@ -178,7 +188,7 @@ def _array_check(schema: dict, schemas: dict) -> Check:
             return path, f"must have at most {high} items"
         if items is not None:
             for index, item in enumerate(value):
-                problem = items(item, _join(path, index))
+                problem = items(item, (path, index))
                 if problem:
                     return problem
         return None
@@ -186,8 +196,19 @@ def _array_check(schema: dict, schemas: dict) -> Check:
     return check
 
 
-VALIDATORS: dict[str, Check] = {name: compile_schema(schema) for name, schema in SCHEMAS.items()}
-"""One compiled check per component schema, built at import (once per process)."""
+def _public(check: Check) -> Check:
+    def validator(value, path: Path = ""):
+        problem = check(value, path)
+        return None if problem is None else (render_path(problem[0]), problem[1])
+
+    return validator
+
+
+VALIDATORS: dict[str, Check] = {
+    name: _public(compile_schema(schema)) for name, schema in SCHEMAS.items()
+}
+"""One compiled check per component schema, built at import (once per process); problems
+come back with their path rendered as a string."""
 
 
 def validate(name: str, value: Any, path: str = "") -> Problem | None:

@@ -111,3 +111,23 @@ def test_cli_creates_a_partner(runner, db):
     assert decrypt_secret(partner.keys[0].secret_encrypted) == printed["secret"]
     again = runner.invoke(args=["partners", "create", "--name", "DramaBox", "--share-bps", "1"])
     assert again.exit_code != 0
+
+
+def test_incremental_sync_reports_withdrawn_series(db, make_partner, make_live_series):
+    from marketplace.services.publishing import withdraw_listing
+
+    partner = make_partner()
+    kept, dropped = make_live_series(partner.app, title="Kept"), make_live_series(partner.app)
+    first_sync = datetime.now(UTC) - timedelta(seconds=1)
+    full = partner.get("/api/v1/catalog").get_json()["series"]
+    assert {s["id"]: s["status"] for s in full} == {kept.id: "live", dropped.id: "live"}
+    (listing,) = dropped.listings
+    withdraw_listing(db.session, listing, None)
+    since = first_sync.isoformat().replace("+00:00", "Z")
+    changes = partner.get(f"/api/v1/catalog?updated_since={since}").get_json()["series"]
+    tombstone = next(s for s in changes if s["id"] == dropped.id)
+    assert tombstone["status"] == "withdrawn" and "title" not in tombstone
+    assert tombstone["withdrawn_at"] == tombstone["updated_at"]
+    assert [s["id"] for s in partner.get("/api/v1/catalog").get_json()["series"]] == [kept.id]
+    later = (listing.withdrawn_at + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    assert partner.get(f"/api/v1/catalog?updated_since={later}").get_json()["series"] == []
