@@ -50,6 +50,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--series", type=int, default=50)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--check", action="store_true", help="flask ledger check at the end")
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=20.0,
+        help="seconds between VACUUM ANALYZE of the ledger's hot tables during the run, standing"
+        " in for autovacuum (off on the dev box); 0 disables. Counted in the timing.",
+    )
     return parser.parse_args()
 
 
@@ -193,6 +200,23 @@ class RssSampler(threading.Thread):
             self.stop.wait(0.5)
 
 
+class Vacuumer(threading.Thread):
+    """What autovacuum would do during the run: the ledger's hot small tables are updated every
+    batch, and their dead row versions slow every look-up until vacuumed."""
+
+    def __init__(self, url: str, every: float):
+        super().__init__(daemon=True)
+        self.url, self.every, self.stop, self.runs = url, every, threading.Event(), 0
+
+    def run(self) -> None:
+        from ledger_post import HOT_TABLES
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(self.every):
+                conn.execute(f"VACUUM ANALYZE {', '.join(HOT_TABLES)}")
+                self.runs += 1
+
+
 def make_batch(rng, start_index, size, series):
     now = datetime.now(UTC)
     events = []
@@ -296,12 +320,19 @@ def main() -> None:
         )
         for _ in range(args.clients)
     ]
+    vacuumer = Vacuumer(url, args.vacuum_every) if args.vacuum_every > 0 else None
     began = time.perf_counter()
+    if vacuumer:
+        vacuumer.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    if vacuumer:
+        vacuumer.stop.set()
+        vacuumer.join()
+        print(f"VACUUM ANALYZE of the hot tables: {vacuumer.runs} runs during the timing")
     sampler.stop.set()
     sampler.join()
     server.terminate()

@@ -128,7 +128,9 @@ HOT_TABLES = (
     "ledger_balances",
     "ledger_pending",
     "ledger_entry_checks",
+    "ledger_statement_rollups",
 )
+"""The ledger's small tables whose rows every batch updates or churns."""
 
 
 def vacuum(engine, everything: bool) -> None:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import JSON, String, any_, bindparam, cast, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,8 +81,7 @@ class AllocationEvent:
 Status = Literal["applied", "duplicate", "conflict"]
 
 
-@dataclass(frozen=True, slots=True)
-class AllocationResult:
+class AllocationResult(NamedTuple):
     """What allocate_batch did with one event.
 
     Fields:

@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ledger.accounts import AccountType, get_or_create_account
 from ledger.allocation import (
@@ -33,7 +34,7 @@ from ledger.allocation import (
     split_parties,
 )
 from ledger.schema import Account
-from marketplace.models import PartnerApp, SplitVersion
+from marketplace.models import PartnerApp, SplitShare, SplitVersion
 
 ACCOUNT_KINDS: dict[str, tuple[str, str, AccountType, bool]] = {
     # kind: (owner_type, purpose, type, must_not_go_negative)
@@ -208,21 +209,56 @@ class SplitRouter:
         )
 
 
-def split_versions_by_series(
-    session: Session, series_ids: set[int]
-) -> dict[int, list[SplitVersion]]:
-    """Every split version of these series, newest effective first (one query)."""
-    result: dict[int, list[SplitVersion]] = {sid: [] for sid in series_ids}
+class ShareTerms(NamedTuple):
+    """One participant's share of a split version (what ingestion reads of SplitShare)."""
+
+    member_id: int
+    bps: int
+
+
+class VersionTerms(NamedTuple):
+    """A split version's terms, read without the ORM on the ingestion hot path (the fields
+    SplitRouter and version_in_force use; a SplitVersion works wherever this does)."""
+
+    id: int
+    series_id: int
+    number: int
+    effective_from: datetime
+    platform_fee_bps: int
+    shares: tuple[ShareTerms, ...]
+
+
+def split_versions_by_series(session: Session, series_ids: set[int]) -> dict[int, list]:
+    """Every split version of these series (as VersionTerms), newest effective first (two
+    queries)."""
+    result: dict[int, list] = {sid: [] for sid in series_ids}
     if not series_ids:
         return result
-    rows = session.scalars(
-        select(SplitVersion)
-        .options(selectinload(SplitVersion.shares))
+    versions = session.execute(
+        select(
+            SplitVersion.id,
+            SplitVersion.series_id,
+            SplitVersion.number,
+            SplitVersion.effective_from,
+            SplitVersion.platform_fee_bps,
+        )
         .where(SplitVersion.series_id.in_(series_ids))
         .order_by(SplitVersion.effective_from.desc(), SplitVersion.number.desc())
-    )
-    for version in rows:
-        result[version.series_id].append(version)
+    ).all()
+    shares: dict[int, list[ShareTerms]] = {row[0]: [] for row in versions}
+    if shares:
+        for version_id, member_id, bps in session.execute(
+            select(SplitShare.version_id, SplitShare.member_id, SplitShare.bps)
+            .where(SplitShare.version_id.in_(shares))
+            .order_by(SplitShare.id)
+        ):
+            shares[version_id].append(ShareTerms(member_id, bps))
+    for version_id, series_id, number, effective_from, fee in versions:
+        result[series_id].append(
+            VersionTerms(
+                version_id, series_id, number, effective_from, fee, tuple(shares[version_id])
+            )
+        )
     return result
 
 
