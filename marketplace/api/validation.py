@@ -33,6 +33,17 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+_EXACT: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "boolean": bool,
+    "null": type(None),
+}
+"""Types tested by one set look-up (a bool is not an integer: type(True) is bool)."""
+
+
 def parse_time(value: str) -> datetime | None:
     """An RFC 3339 timestamp with an offset, as an aware datetime; None if it is not one."""
     if len(value) < 20 or value[10] not in "Tt ":
@@ -67,13 +78,14 @@ def compile_schema(schema: dict[str, Any], schemas: dict[str, dict] = SCHEMAS) -
     checks: list[Check] = []
     if "type" in schema:
         names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        tests = [_TYPES[name] for name in names]
         wanted = " or ".join(names)
+        exact = {_EXACT[name] for name in names if name in _EXACT}
+        tests = [_TYPES[name] for name in names if name not in _EXACT]
 
         def check_type(value, path):
-            if not any(test(value) for test in tests):
-                return path, f"must be {wanted}"
-            return None
+            if type(value) in exact or any(test(value) for test in tests):
+                return None
+            return path, f"must be {wanted}"
 
         checks.append(check_type)
     if "enum" in schema:

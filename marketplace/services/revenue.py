@@ -129,6 +129,7 @@ class SplitRouter:
         self.currency = partner.currency
         self._parties: dict[int, tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
+        self._terms: dict[int, tuple] = {}
 
     def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
         """The id of one account of the chart in the partner's currency (cached per router)."""
@@ -185,11 +186,17 @@ class SplitRouter:
 
     def event(self, facts: RevenueFacts, version: SplitVersion) -> AllocationEvent:
         """The ledger allocation event for one validated unlock or pool share."""
-        attributes = {
-            "kind": facts.kind,
-            "series_id": facts.series_id,
-            "partner_id": self.partner.id,
-        }
+        terms = self._terms.get(version.id)
+        if terms is None:
+            terms = self._terms[version.id] = (
+                bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
+                self.parties(version),
+                self.receivable_id(),
+                timedelta(days=self.partner.hold_days),
+                self.partner.id,
+            )
+        key, parties, receivable, hold, partner_id = terms
+        attributes = {"kind": facts.kind, "series_id": facts.series_id, "partner_id": partner_id}
         if facts.episode is not None:
             attributes["episode"] = facts.episode
         if facts.country:
@@ -197,15 +204,15 @@ class SplitRouter:
         if facts.pool_id:
             attributes["pool_id"] = facts.pool_id
         return AllocationEvent(
-            source_key=facts.source_key,
-            bucket_key=bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
-            currency=self.currency,
-            debit_account_id=self.receivable_id(),
-            parties=self.parties(version),
-            gross=facts.amount,
-            effective_at=facts.occurred_at,
-            available_at=facts.occurred_at + timedelta(days=self.partner.hold_days),
-            attributes=attributes,
+            facts.source_key,
+            key,
+            self.currency,
+            receivable,
+            parties,
+            facts.amount,
+            facts.occurred_at,
+            facts.occurred_at + hold,
+            attributes,
         )
 
 
