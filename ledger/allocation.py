@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import JSON, String, any_, bindparam, cast, literal, select, text, update
@@ -33,7 +33,7 @@ from ledger.journal import (
     write_entries,
 )
 from ledger.money import check_currency, check_minor_units
-from ledger.rollups import Deltas, add_event, write_rollups
+from ledger.rollups import LINE_FIELDS, Deltas, add_event, line_key, month_of, write_rollups
 from ledger.schema import AllocationBucket, AllocationEventRow, BucketParty, utcnow
 from ledger.splits import (
     DENOMINATOR,
@@ -45,6 +45,7 @@ from ledger.splits import (
     party_amounts,
     split_parties,
     target,
+    target_of_weights,
 )
 
 _ATTRIBUTES = json.JSONEncoder(sort_keys=True)
@@ -269,12 +270,15 @@ def _applied(session: Session, source_keys: list[str]) -> dict[str, tuple]:
 
 
 def _group_events(specs: dict[str, _Spec]) -> list[_Group]:
-    """Group each bucket's new events by (effective hour, availability hour): one entry each."""
+    """Group each bucket's new events by (effective UTC hour, availability hour): one entry each.
+
+    UTC hours: with an offset like +05:30 a local hour straddles two UTC hours, and could
+    straddle two UTC months, whose statements must each get their own entries."""
     groups: list[_Group] = []
     for spec in specs.values():
         by_hour: dict[tuple, _Group] = {}
         for event in spec.new_events:
-            hour = event.effective_at.replace(minute=0, second=0, microsecond=0)
+            hour = event.effective_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
             available = _ceil_hour(event.available_at)
             key = (hour, available is not None, available or hour)
             group = by_hour.get(key)
@@ -321,15 +325,18 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
     new_entries = []
     rows = []
     deltas: Deltas = {}
+    line_keys: dict[tuple, str] = {}
     for group in groups:
         spec = group.bucket
         start = spec.cumulative
         cumulative = start
         # One target() per event along the cumulative run: each event's exact money per party
         # (stored for statements), and the group's legs as the run's first-to-last difference.
-        first_target = previous = target(spec.parties, start)
+        weights = tuple(p.weight for p in spec.parties)
+        month = month_of(group.events[0].effective_at)  # an hour group lies in one month
+        first_target = previous = target_of_weights(weights, start)
         for event in group.events:
-            current = target(spec.parties, cumulative + event.gross)
+            current = target_of_weights(weights, cumulative + event.gross)
             amounts = [new - old for new, old in zip(current, previous, strict=True)]
             previous = current
             rows.append(
@@ -345,7 +352,12 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
                     amounts,
                 )
             )
-            add_event(deltas, spec.id, event, amounts)
+            attributes = event.attributes
+            values = tuple(map(attributes.get, LINE_FIELDS))
+            key = line_keys.get(values)
+            if key is None:
+                key = line_keys[values] = line_key(attributes)
+            add_event(deltas, spec.id, event, amounts, month, key)
             applied[event.source_key] = (spec.key, event.gross, group.entry_id, cumulative)
             cumulative += event.gross
         spec.cumulative = cumulative

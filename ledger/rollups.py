@@ -39,12 +39,25 @@ def line_key(attributes: dict[str, Any]) -> str:
     return _KEY.encode([attributes.get(name) for name in LINE_FIELDS])
 
 
-def add_event(deltas: Deltas, bucket_id: int, event, amounts: list[int]) -> None:
-    """Count one new event (an AllocationEvent and its per-party amounts) into the deltas."""
-    key = (bucket_id, month_of(event.effective_at), event.gross > 0, line_key(event.attributes))
-    found = deltas.get(key)
+def add_event(
+    deltas: Deltas,
+    bucket_id: int,
+    event,
+    amounts: list[int],
+    month: datetime | None = None,
+    key: str | None = None,
+) -> None:
+    """Count one new event (an AllocationEvent and its per-party amounts) into the deltas.
+
+    `month` (month_of its effective_at) and `key` (its line_key) save the work when the caller
+    knows them (allocate_batch: one month per hour group, keys cached per batch)."""
+    if month is None:
+        month = month_of(event.effective_at)
+    if key is None:
+        key = line_key(event.attributes)
+    found = deltas.get((bucket_id, month, event.gross > 0, key))
     if found is None:
-        deltas[key] = [1, event.gross, list(amounts)]
+        deltas[bucket_id, month, event.gross > 0, key] = [1, event.gross, list(amounts)]
         return
     found[0] += 1
     found[1] += event.gross

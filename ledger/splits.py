@@ -99,7 +99,20 @@ def largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
 
 def target(parties: tuple[Party, ...], cumulative: int) -> list[int]:
     """Return each canonical party's money at cumulative gross C (largest remainder of C)."""
-    return largest_remainder(cumulative, [p.weight for p in parties])
+    return target_of_weights(tuple(p.weight for p in parties), cumulative)
+
+
+def target_of_weights(weights: tuple[int, ...], cumulative: int) -> list[int]:
+    """target() for canonical weights (summing to DENOMINATOR): the hot path of allocation,
+    once per event. Same result as largest_remainder(cumulative, weights)."""
+    shares = [cumulative * w // DENOMINATOR for w in weights]
+    left = cumulative - sum(shares)
+    if left:
+        remainders = [cumulative * w % DENOMINATOR for w in weights]
+        # A stable sort, reversed: larger remainders first, ties in the weights' order.
+        for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
+            shares[index] += 1
+    return shares
 
 
 def party_amounts(parties: Sequence[Party], cumulative_before: int, gross: int) -> dict[int, int]:

@@ -118,3 +118,21 @@ def test_the_beancount_export_checks_and_catches_a_one_unit_change(session, hist
     bad = tmp_path / "tampered.beancount"
     bad.write_text(tampered)
     assert subprocess.run([bean_check, bad], capture_output=True).returncode != 0
+
+
+def test_an_hour_group_never_straddles_utc_months(session):
+    """Times with a +05:30 offset: one local hour spans two UTC hours (and here two months)."""
+    from datetime import timezone
+
+    from ledger.schema import Entry
+
+    world = World(session)
+    split = world.parties([5000, 3000, 2000])
+    india = timezone(timedelta(hours=5, minutes=30))
+    january = world.unlock("jan", 199, split, at=FEB.replace(hour=5, minute=15, tzinfo=india))
+    february = world.unlock("feb", 199, split, at=FEB.replace(hour=5, minute=45, tzinfo=india))
+    first, second = allocate_batch(session, [january, february], now=T0)
+    assert first.entry_id != second.entry_id
+    months = {session.get(Entry, r.entry_id).effective_at.month for r in (first, second)}
+    assert months == {1, 2}
+    assert check_ledger(session) == []
