@@ -169,5 +169,9 @@ def test_admin_pages_show_totals_flags_and_take_decisions(
     db.session.refresh(line)
     assert line.status == "rejected" and line.decided_by_id == admin.id
     assert client.get("/admin/payouts").status_code == 200
+    line.batch.status = "approved"  # nothing left to send: no send button
+    db.session.flush()
+    page = client.get(f"/admin/payouts/{batch_id}").data
+    assert b"Send approved payouts" not in page and b"Nothing left to send" in page
     login_as(user)
     assert client.get(f"/admin/payouts/{batch_id}").status_code == 403
