@@ -20,9 +20,10 @@ from marketplace.api.validation import VALIDATORS, parse_time, validate
 from marketplace.extensions import db
 from marketplace.models import Episode, Series
 from marketplace.services.errors import ServiceError
-from marketplace.services.ingest import UnlockIn, event_status, ingest_unlocks, rejected
+from marketplace.services.ingest import UnlockIn, ingest_unlocks, rejected
 from marketplace.services.ingest_pools import PoolIn, ingest_pool
 from marketplace.services.ingest_refunds import RefundIn, ingest_refunds
+from marketplace.services.partner_event_log import event_status
 from marketplace.services.partners import signing_secret
 from marketplace.storage import media_type_of, open_media
 

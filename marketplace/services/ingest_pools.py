@@ -23,11 +23,13 @@ from marketplace.services.ingest import (
     FUTURE_TOLERANCE,
     EpisodeNumbers,
     Result,
+    listing_window,
+    rejected,
+)
+from marketplace.services.partner_event_log import (
     existing_events,
     insert_events,
-    listing_window,
     record_rejections,
-    rejected,
 )
 from marketplace.services.revenue import (
     RevenueFacts,

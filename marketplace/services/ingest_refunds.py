@@ -23,11 +23,13 @@ from marketplace.services.ingest import (
     FUTURE_TOLERANCE,
     Result,
     dedupe,
+    rejected,
+    settle_repeats,
+)
+from marketplace.services.partner_event_log import (
     existing_events,
     insert_events,
     record_rejections,
-    rejected,
-    settle_repeats,
 )
 from marketplace.services.revenue import unlock_source_key
 
