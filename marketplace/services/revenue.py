@@ -161,6 +161,14 @@ class SplitRouter:
             kind = by_owner.get((owner_type, purpose, owner_id))
             if kind is not None:
                 self._accounts[kind, owner_id] = account_id
+        # Create the missing ones now, in one global order (the accounts' unique key): two
+        # requests creating overlapping accounts in their own orders deadlocked.
+        for _, owner_id, _, kind in sorted(
+            (ACCOUNT_KINDS[kind][0], owner_id, ACCOUNT_KINDS[kind][1], kind)
+            for kind, owner_id in wanted
+            if (kind, owner_id) not in self._accounts
+        ):
+            self.account_id(kind, owner_id)
 
     def receivable_id(self) -> int:
         """The partner's receivable account id in its contract currency."""
