@@ -11,8 +11,10 @@ Builds (once; `--rebuild` to start over) the history in the database's public sc
   their entries, postings and balances, the ledger's guards lifted during the fill only.
 Then measures, as the logged-in participant through the Flask test client (routing, session,
 queries, template), GET /earnings/statement for a month (`--requests` times, default 200,
-rotating over the 12 months), and the service call alone; prints p50/p95/max, and checks that
-every month's statement adds up to the ledger movement of the participant's accounts.
+rotating over the 12 months), and the service call alone (ledger.statements.accounts_statement)
+as the page asks for it (lines by series and episode) and as downloads do (every field); prints
+p50/p95/max, and checks that every month's statement, both ways, adds up to the ledger movement
+of the participant's accounts.
 
     .venv/bin/python bench/statement.py [DATABASE_URL] [--unlocks N] [--target N] [--rebuild]
 """
@@ -360,10 +362,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(url: str, args) -> None:
-    from ledger.statements import accounts_statement
+    from ledger.statements import EVENT_FIELDS, accounts_statement
     from marketplace.extensions import db
     from marketplace.models import User
-    from marketplace.services.statements import user_accounts
+    from marketplace.services.statements import PAGE_FIELDS, user_accounts
 
     app = make_app(url)
     with app.app_context():
@@ -373,26 +375,34 @@ def measure(url: str, args) -> None:
         user = db.session.scalars(select(User).where(User.email == PARTICIPANT)).one()
         accounts = user_accounts(db.session, user.id)["USD"]
         for month in range(MONTHS):
-            st = accounts_statement(
-                db.session, accounts, month_start(month), month_start(month + 1)
-            )
+            full, page = (
+                accounts_statement(db.session, accounts, month_start(month),
+                                   month_start(month + 1), fields=fields)
+                for fields in (EVENT_FIELDS, PAGE_FIELDS)
+            )  # fmt: skip
             moved = db.session.execute(
                 text("SELECT -coalesce(sum(amount), 0) FROM ledger_postings WHERE account_id ="
                      " ANY(:ids) AND effective_at >= :a AND effective_at < :b"),
                 {"ids": accounts, "a": month_start(month), "b": month_start(month + 1)},
             ).scalar()  # fmt: skip
-            assert st.movements == moved == st.closing - st.opening, (month, st.movements, moved)
-        print(f"12 monthly statements add up to the ledger movements (last: {st.movements:,})")
-        lines = len(st.lines)
-        counts = sum(line.count for line in st.lines)
-        print(f"one month: {lines:,} statement lines over {counts:,} events")
-        service = []
+            for st in (full, page):
+                assert st.movements == moved == st.closing - st.opening, (month, st.movements)
+            assert (page.opening, page.closing) == (full.opening, full.closing), month
+            for kind in ("earning", "refund", "payout", "other"):
+                assert page.total(kind) == full.total(kind), (month, kind)
+        print(f"12 monthly statements add up to the ledger movements (last: {moved:,})")
+        counts = sum(line.count for line in full.lines)
+        print(f"one month: {len(full.lines):,} statement lines over {counts:,} events"
+              f" ({len(page.lines):,} by series and episode, as the page shows them)")  # fmt: skip
+        service: dict[str, list[float]] = {"page lines": [], "every field": []}
         for n in range(args.requests):
             month = n % MONTHS
-            began = time.perf_counter()
-            accounts_statement(db.session, accounts, month_start(month), month_start(month + 1))
-            service.append((time.perf_counter() - began) * 1000)
-            db.session.rollback()
+            for name, fields in (("page lines", PAGE_FIELDS), ("every field", EVENT_FIELDS)):
+                began = time.perf_counter()
+                accounts_statement(db.session, accounts, month_start(month),
+                                   month_start(month + 1), fields=fields)  # fmt: skip
+                service[name].append((time.perf_counter() - began) * 1000)
+                db.session.rollback()
         user_id = user.id
     client = app.test_client()
     with client.session_transaction() as session:
@@ -408,13 +418,15 @@ def measure(url: str, args) -> None:
         if n >= 10:  # warm-up
             page.append(elapsed)
     for name, values in (
-        ("service accounts_statement", service),
+        ("service accounts_statement, page lines", service["page lines"]),
+        ("service accounts_statement, every field (downloads)", service["every field"]),
         ("GET /earnings/statement", page),
     ):
         print(
             f"{name}: n={len(values)} p50={statistics.median(values):.1f} ms"
             f" p95={percentile(values, 0.95):.1f} ms max={max(values):.1f} ms"
         )
+    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main() -> None:

@@ -142,30 +142,54 @@ def _write_rollups_sqlite(session: Session, items) -> None:
 
 
 def rollup_lines(
-    session: Session, ids: Sequence[int], first_month: datetime, end_month: datetime
+    session: Session,
+    ids: Sequence[int],
+    first_month: datetime,
+    end_month: datetime,
+    fields: Sequence[str] = LINE_FIELDS,
 ) -> list[tuple[bool, str, int, int]]:
-    """(earning, line_key, posting amount on the accounts, events) per line, over the whole
-    months in [first_month, end_month), from the rollup rows of the accounts' buckets."""
+    """(earning, key, posting amount on the accounts, events) per line, over the whole months
+    in [first_month, end_month), from the rollup rows of the accounts' buckets.
+
+    `key` is a JSON list of the line's values of `fields` (LINE_FIELDS, or a subset of them in
+    that order): the rows' own line_key for every field, else the database's projection of it,
+    summed per projected line (a page showing series and episodes gets ~100 rows a month, not
+    one per partner app and country)."""
+    positions = [LINE_FIELDS.index(name) for name in fields]
+    if positions != sorted(set(positions)):
+        raise ValueError(f"fields must be LINE_FIELDS or a subset of them in order: {fields}")
+    postgres = is_postgresql(session)
     position = (
         "r.party_amounts[bp.position + 1]"
-        if is_postgresql(session)
+        if postgres
         else "json_extract(r.party_amounts, '$[' || bp.position || ']')"
     )
-    if is_postgresql(session):
+    if postgres:
         accounts, params = "bp.account_id = ANY(CAST(:ids AS bigint[]))", {"ids": pg_array(ids)}
     else:
         accounts, params = f"bp.account_id IN ({', '.join(str(int(i)) for i in ids)})", {}
     # Only code constants and int()s are interpolated; values are bound.
     sql = (
-        "SELECT r.earning, r.line_key,"  # noqa: S608
+        f"SELECT r.earning, {_projected_key(positions, postgres)},"  # noqa: S608
         f" sum(CASE WHEN bp.position = -1 THEN r.gross ELSE -{position} END), sum(r.events)"
         " FROM ledger_bucket_parties AS bp"
         " JOIN ledger_statement_rollups AS r ON r.bucket_id = bp.bucket_id"
         f" WHERE {accounts} AND r.month >= :first AND r.month < :end"
-        " GROUP BY r.earning, r.line_key"
+        " GROUP BY 1, 2"
     )
     query = text(sql).bindparams(
         bindparam("first", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)
     )
     rows = session.execute(query, {**params, "first": first_month, "end": end_month})
     return [(bool(e), key, int(amount), int(count)) for e, key, amount, count in rows]
+
+
+def _projected_key(positions: list[int], postgres: bool) -> str:
+    """SQL for the JSON list of line_key's values at `positions` (line_key itself for all)."""
+    if positions == list(range(len(LINE_FIELDS))):
+        return "r.line_key"
+    if postgres:  # json (kept as text), not jsonb: each -> reads a ~30-byte string
+        items = ", ".join(f"CAST(r.line_key AS json) -> {int(i)}" for i in positions)
+        return f"CAST(json_build_array({items}) AS text)"
+    items = ", ".join(f"json_extract(r.line_key, '$[{int(i)}]')" for i in positions)
+    return f"json_array({items})"

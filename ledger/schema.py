@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -71,6 +72,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+NOT_ALLOCATION_SQL = {
+    "postgresql": "(metadata ->> 'kind') IS DISTINCT FROM 'allocation'",
+    "sqlite": "json_extract(metadata, '$.kind') IS NOT 'allocation'",
+}
+"""Per engine, the predicate of ix_ledger_entries_not_allocation (an entry of ledger_entries
+that is not an allocation); queries that should use the index repeat it exactly."""
 
 
 class LedgerBase(DeclarativeBase):
@@ -137,6 +146,15 @@ class Entry(LedgerBase):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("reverses_entry_id IS NULL OR reverses_entry_id <> id", name="not_self"),
+        # The entries that are not allocations (payouts, adjustments, reversals...): a small
+        # index statements probe with each of an account's postings in a period, to list its
+        # other movements without reading the many allocation entries (ledger/statements.py).
+        Index(
+            "ix_ledger_entries_not_allocation",
+            "id",
+            postgresql_where=text(NOT_ALLOCATION_SQL["postgresql"]),
+            sqlite_where=text(NOT_ALLOCATION_SQL["sqlite"]),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

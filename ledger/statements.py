@@ -3,10 +3,13 @@ the allocation events), refunds, payouts, other, closing; and the events behind 
 
 Each allocation event stores its exact money per party (`party_amounts`, written at ingestion
 along the bucket's cumulative run), and `ledger_bucket_parties` says where an account sits in
-its buckets, so a statement is one aggregate query over the account's buckets' events in the
-period (index on (bucket_id, effective_at)) plus the account's other postings in the period
-(index on (account_id, effective_at)): nothing is recomputed per event and no query reads
-the whole postings or events table.
+its buckets, so a statement is one aggregate query over the account's buckets' monthly rollup
+rows (whole months) or events (the rest of the period; index on (bucket_id, effective_at)),
+plus the account's other entries in the period (its postings, index on (account_id,
+effective_at), probing the partial index of entries that are not allocations): nothing is
+recomputed per event and no query reads the whole postings or events table. A statement may
+group its event lines by fewer fields (e.g. series and episode, for a page): the database
+sums them, the totals are the same.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ledger.balances import get_balances
 from ledger.errors import CurrencyMismatch, UnknownAccount
 from ledger.journal import is_postgresql, pg_array
 from ledger.rollups import LINE_FIELDS, month_of, rollup_lines
-from ledger.schema import Account, Entry, Posting, UTCDateTime, utcnow
+from ledger.schema import NOT_ALLOCATION_SQL, Account, Posting, UTCDateTime, utcnow
 
 EVENT_FIELDS = LINE_FIELDS
 """The event attributes a statement line is grouped by (missing ones are None)."""
@@ -39,8 +42,8 @@ class StatementLine:
     Fields:
         kind: "earning" (events with gross > 0), "refund" (negative-gross events), "payout"
             (entries whose metadata kind is "payout", or their reversals), or "other".
-        group: for events, ((field, value), ...) over EVENT_FIELDS; for other entries, their
-            metadata items, sorted.
+        group: for events, ((field, value), ...) over the statement's fields (EVENT_FIELDS
+            or fewer); for other entries, their metadata items, sorted.
         amount: the signed total.
         count: how many events (or entries) it sums.
         entry_ids: for lines of entries without events, the entries summed.
@@ -82,6 +85,7 @@ class Statement:
         lines: the period's movements, grouped (see StatementLine).
         closing: posted balance of postings effective before end.
         pending, available: the accounts' pending and available amounts at `now`.
+        fields: the event fields its event lines are grouped by.
     """
 
     account_id: int
@@ -94,6 +98,7 @@ class Statement:
     pending: int
     available: int
     account_ids: tuple[int, ...] = ()
+    fields: tuple[str, ...] = EVENT_FIELDS
 
     def total(self, kind: str) -> int:
         """Return the sum of the lines of one kind ("earning", "refund", "payout", "other")."""
@@ -130,13 +135,19 @@ def accounts_statement(
     start: datetime,
     end: datetime,
     now: datetime | None = None,
+    *,
+    fields: Sequence[str] = EVENT_FIELDS,
 ) -> Statement:
     """Return one statement summing several accounts of one currency and normal side (a
-    person's memberships), for [start, end) by effective time."""
+    person's memberships), for [start, end) by effective time; its event lines are grouped by
+    `fields` (EVENT_FIELDS, or fewer of them in that order: a coarser statement, same totals)."""
+    fields = tuple(fields)
+    if fields != tuple(name for name in EVENT_FIELDS if name in fields):
+        raise ValueError(f"fields must be EVENT_FIELDS or a subset of them in order: {fields}")
     session.flush()
-    ids, currency, sign = _accounts(session, account_ids)
+    ids, currency, sign, born = _accounts(session, account_ids)
     lines: dict[tuple[str, tuple], list] = defaultdict(lambda: [0, 0, []])
-    for kind, group, amount, count in _all_event_lines(session, ids, start, end):
+    for kind, group, amount, count in _all_event_lines(session, ids, start, end, fields):
         line = lines[kind, group]
         line[0] += sign * amount
         line[1] += count
@@ -150,7 +161,7 @@ def accounts_statement(
         line[2].append(entry_id)
     balances = get_balances(session, ids, now)
     posted = sign * sum(b.posted for b in balances.values())  # debit-positive, like postings
-    closing = _posted_before(session, ids, end, posted)
+    closing = _posted_before(session, ids, end, posted, born)
     opening = closing - sign * sum(amount for amount, _, _ in lines.values())
     return Statement(
         account_id=ids[0],
@@ -166,6 +177,7 @@ def accounts_statement(
         pending=sum(b.pending for b in balances.values()),
         available=sum(b.available for b in balances.values()),
         account_ids=tuple(ids),
+        fields=fields,
     )
 
 
@@ -182,7 +194,7 @@ def statement_events(
     """Return the allocation events behind a statement's event lines (all, or one line's: its
     kind "earning"/"refund" and group fields), each with its exact money, in time order."""
     session.flush()
-    ids, _, sign = _accounts(session, account_ids)
+    ids, _, sign, _ = _accounts(session, account_ids)
     where, params = _period_params(session, ids, start, end)
     if kind is not None:
         where += " AND e.gross > 0" if kind == "earning" else " AND e.gross < 0"
@@ -230,19 +242,28 @@ def statement_events(
     return list(merged.values())
 
 
-def _accounts(session: Session, account_ids: Sequence[int]) -> tuple[list[int], str, int]:
+def _accounts(
+    session: Session, account_ids: Sequence[int]
+) -> tuple[list[int], str, int, datetime | None]:
+    """(sorted ids, currency, normal sign, first posting's effective time or None)."""
     ids = sorted(set(account_ids))
     if not ids:
         raise UnknownAccount("a statement needs at least one account")
+    first_posting = (  # per account, one probe of the (account_id, effective_at) index
+        select(func.min(Posting.effective_at)).where(Posting.account_id == Account.id)
+    ).scalar_subquery()
     rows = session.execute(
-        select(Account.id, Account.currency, Account.normal_side).where(Account.id.in_(ids))
+        select(Account.id, Account.currency, Account.normal_side, first_posting).where(
+            Account.id.in_(ids)
+        )
     ).all()
     if len(rows) != len(ids):
         missing = set(ids) - {row[0] for row in rows}
         raise UnknownAccount(f"no such ledger account(s): {sorted(missing)}")
     if len({(row[1], row[2]) for row in rows}) != 1:
         raise CurrencyMismatch("a statement sums accounts of one currency and one normal side")
-    return ids, rows[0][1], normal_sign(rows[0][2])
+    born = min((_aware(row[3]) for row in rows if row[3] is not None), default=None)
+    return ids, rows[0][1], normal_sign(rows[0][2]), born
 
 
 def _from_sql(session: Session, parse: bool = True) -> str:
@@ -274,30 +295,37 @@ def _amount_sql(session: Session) -> str:
     return f"CASE WHEN bp.position = -1 THEN e.gross ELSE -{party} END"
 
 
-def _period_params(session: Session, ids: list[int], start: datetime, end: datetime):
+def _accounts_sql(session: Session, column: str, ids: list[int]) -> tuple[str, dict[str, Any]]:
+    """`column` (a code constant) is one of the accounts: SQL and its parameters."""
     if is_postgresql(session):
-        accounts = "bp.account_id = ANY(CAST(:ids AS bigint[]))"
-        params: dict[str, Any] = {"ids": pg_array(ids), "start": start, "end": end}
-    else:
-        accounts = f"bp.account_id IN ({', '.join(str(int(i)) for i in ids)})"
-        params = {"start": start, "end": end}
+        return f"{column} = ANY(CAST(:ids AS bigint[]))", {"ids": pg_array(ids)}
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids)})", {}
+
+
+def _period_params(session: Session, ids: list[int], start: datetime, end: datetime):
+    accounts, params = _accounts_sql(session, "bp.account_id", ids)
+    params.update(start=start, end=end)
     return f"{accounts} AND e.effective_at >= :start AND e.effective_at < :end", params
 
 
-def _all_event_lines(session: Session, ids: list[int], start: datetime, end: datetime):
+def _all_event_lines(
+    session: Session, ids: list[int], start: datetime, end: datetime, fields: tuple[str, ...]
+):
     """Event lines of [start, end): whole UTC months from the rollup, the rest from events."""
     first = month_of(start)
     if first < start:
         first = _next_month(first)
     last = month_of(end)
     if first >= last:
-        yield from _event_lines(session, ids, start, end)
+        yield from _event_lines(session, ids, start, end, fields)
         return
     merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    parts = [_event_lines(session, ids, a, b) for a, b in ((start, first), (last, end)) if a < b]
+    parts = [
+        _event_lines(session, ids, a, b, fields) for a, b in ((start, first), (last, end)) if a < b
+    ]
     parts.append(
-        ("earning" if earning else "refund", _group(key), a, n)
-        for earning, key, a, n in rollup_lines(session, ids, first, last)
+        ("earning" if earning else "refund", tuple(zip(fields, json.loads(key), strict=True)), a, n)
+        for earning, key, a, n in rollup_lines(session, ids, first, last, fields)
     )
     for part in parts:
         for kind, group, amount, count in part:
@@ -308,37 +336,32 @@ def _all_event_lines(session: Session, ids: list[int], start: datetime, end: dat
         yield kind, group, amount, count
 
 
-def _group(key: str) -> tuple[tuple[str, Any], ...]:
-    return tuple(zip(EVENT_FIELDS, json.loads(key), strict=True))
-
-
 def _next_month(month: datetime) -> datetime:
     return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
 
 
-def _event_lines(session: Session, ids: list[int], start: datetime, end: datetime):
+def _event_lines(
+    session: Session, ids: list[int], start: datetime, end: datetime, fields: tuple[str, ...]
+):
     """(kind, group, posting amount, count) per event line, aggregated in the database.
 
     PostgreSQL groups by the attributes' stored text (JSON is kept as written, keys sorted by
     allocate_batch), so no row's JSON is parsed; the few distinct texts are decoded here and
-    merged by EVENT_FIELDS (refunds and pool shares carry extra keys such as unlock_id)."""
+    merged by `fields` (refunds and pool shares carry extra keys such as unlock_id)."""
     where, params = _period_params(session, ids, start, end)
-    if is_postgresql(session):
-        fields = ["e.attributes::text"]
-    else:
-        fields = [_field_sql(session, name) for name in EVENT_FIELDS]
+    postgres = is_postgresql(session)
+    columns = ["e.attributes::text"] if postgres else [_field_sql(session, name) for name in fields]
     sql = (  # Only code constants are interpolated; every value is a bound parameter.
-        f"SELECT {', '.join(fields)}, e.gross > 0, sum({_amount_sql(session)}), count(*)"  # noqa: S608
+        f"SELECT {', '.join(columns)}, e.gross > 0, sum({_amount_sql(session)}), count(*)"  # noqa: S608
         f" FROM {_from_sql(session, parse=False)} WHERE {where}"
-        f" GROUP BY {', '.join(str(i) for i in range(1, len(fields) + 2))}"
+        f" GROUP BY {', '.join(str(i) for i in range(1, len(columns) + 2))}"
     )
     merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    postgres = is_postgresql(session)
     for *values, earning, amount, count in session.execute(_bound(sql), params):
         if postgres:
             attributes = json.loads(values[0])
-            values = [attributes.get(name) for name in EVENT_FIELDS]
-        group = tuple(zip(EVENT_FIELDS, values, strict=True))
+            values = [attributes.get(name) for name in fields]
+        group = tuple(zip(fields, values, strict=True))
         line = merged["earning" if earning else "refund", group]
         line[0] += int(amount)
         line[1] += int(count)
@@ -348,39 +371,33 @@ def _event_lines(session: Session, ids: list[int], start: datetime, end: datetim
 
 def _other_entries(session: Session, ids: list[int], start: datetime, end: datetime):
     """(entry id, metadata, posting sum) of the accounts' entries in the period carrying no
-    allocation events (allocation entries are exactly those of kind "allocation")."""
-    kind = Entry.meta["kind"].as_string()
-    rows = session.execute(
-        select(Entry.id, Entry.meta, func.sum(Posting.amount))
-        .join(Entry, Entry.id == Posting.entry_id)
-        .where(
-            Posting.account_id.in_(ids),
-            Posting.effective_at >= start,
-            Posting.effective_at < end,
-            (kind.is_(None)) | (kind != "allocation"),
-        )
-        .group_by(Entry.id)
-    ).all()
-    return [(entry_id, meta or {}, int(amount)) for entry_id, meta, amount in rows]
+    allocation events (allocation entries are exactly those of kind "allocation").
 
-
-def _posted_before(session: Session, ids: list[int], moment: datetime, posted: int) -> int:
-    """The accounts' posting sum effective before `moment` (debit-positive), read from the
-    shorter side of the index: the postings before it, or the maintained balance minus the
-    postings since (recent periods, the common case, read only a few rows)."""
-    born = min(  # one index probe per account
-        (
-            found
-            for found in (
-                session.scalar(
-                    select(func.min(Posting.effective_at)).where(Posting.account_id == i)
-                )
-                for i in ids
-            )
-            if found is not None
-        ),
-        default=None,
+    The period's postings (index on (account_id, effective_at)) are tested against the partial
+    index of entries that are not allocations (migration 0004): a probe that finds nothing for
+    the many allocation entries, so only payouts, adjustments and the like are read."""
+    accounts, params = _accounts_sql(session, "p.account_id", ids)
+    sql = (  # Only code constants and int()s are interpolated; values are bound.
+        "SELECT e.id, e.metadata, o.amount FROM ("  # noqa: S608
+        " SELECT p.entry_id, sum(p.amount) AS amount FROM ledger_postings AS p"
+        f" WHERE {accounts} AND p.effective_at >= :start AND p.effective_at < :end"
+        " AND EXISTS (SELECT 1 FROM ledger_entries WHERE ledger_entries.id = p.entry_id"
+        f" AND {NOT_ALLOCATION_SQL[session.get_bind().dialect.name]})"
+        " GROUP BY p.entry_id) AS o JOIN ledger_entries AS e ON e.id = o.entry_id"
     )
+    rows = session.execute(_bound(sql), {**params, "start": start, "end": end}).all()
+    return [
+        (entry_id, (meta if isinstance(meta, dict) else json.loads(meta)) or {}, int(amount))
+        for entry_id, meta, amount in rows
+    ]
+
+
+def _posted_before(
+    session: Session, ids: list[int], moment: datetime, posted: int, born: datetime | None
+) -> int:
+    """The accounts' posting sum effective before `moment` (debit-positive), read from the
+    shorter side of the index (`born`: their first posting's time): the postings before it, or
+    the maintained balance minus the postings since (recent periods, the common case)."""
     since_moment = (utcnow() - moment) < (moment - born) if born else False
     bound = Posting.effective_at >= moment if since_moment else Posting.effective_at < moment
     total = session.scalar(

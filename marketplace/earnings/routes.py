@@ -25,12 +25,14 @@ from marketplace.services.splits import current_split
 from marketplace.services.statement_exports import statement_csv, statement_pdf
 from marketplace.services.statements import (
     DRILL_SHOWN,
+    PAGE_FIELDS,
     line_breakdown,
     parse_drill,
     parse_period,
     participant_dashboard,
     participant_line_events,
     participant_statement,
+    statement_view,
     user_accounts,
 )
 from marketplace.services.studio_rules import percent
@@ -84,9 +86,10 @@ def dashboard():
 
 
 def _period_and_currency():
-    """(currency, start, end, error) from the query string; the user's first currency by
-    default, the current month by default."""
-    currencies = sorted(user_accounts(db.session, current_user.id))
+    """(the user's own accounts by currency, currency, start, end, error) from the query
+    string; the user's first currency by default, the current month by default."""
+    accounts = user_accounts(db.session, current_user.id)
+    currencies = sorted(accounts)
     currency = request.args.get("currency") or (currencies[0] if currencies else "")
     try:
         start, end = parse_period(
@@ -97,25 +100,26 @@ def _period_and_currency():
         )
     except ServiceError as error:
         start, end = parse_period(None, None, None, utcnow().date())
-        return currencies, currency, start, end, error.message
-    return currencies, currency, start, end, None
+        return accounts, currency, start, end, error.message
+    return accounts, currency, start, end, None
 
 
 @bp.route("/statement")
 @role_required(*ROLES)
 def statement():
-    """The statement for a month or a date range, in one currency."""
-    currencies, currency, start, end, error = _period_and_currency()
+    """The statement for a month or a date range, in one currency: lines by series and
+    episode, each drilling down to its partner apps, countries and unlocks."""
+    accounts, currency, start, end, error = _period_and_currency()
     view = None
-    if currency in currencies:
-        view = participant_statement(db.session, current_user.id, currency, start, end)
+    if currency in accounts:  # the logged-in user's own accounts, just read
+        view = statement_view(db.session, accounts[currency], start, end, fields=PAGE_FIELDS)
     elif request.args.get("currency"):
         abort(404)
     status = 400 if error else 200
     return render_template(
         "earnings/statement.html",
         view=view,
-        currencies=currencies,
+        currencies=sorted(accounts),
         currency=currency,
         error=error,
         period_args=_period_args(start, end),

@@ -16,7 +16,7 @@ from babel.numbers import format_currency, get_currency_precision
 from fpdf import FPDF
 from sqlalchemy.orm import Session
 
-from ledger.statements import EVENT_FIELDS, statement_events
+from ledger.statements import statement_events
 from marketplace.formatting import format_money
 from marketplace.services.statements import LineView, StatementView
 
@@ -26,16 +26,18 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _line_key(kind: str, values: dict) -> tuple:
-    return (kind, *(("" if values.get(n) is None else values.get(n)) for n in EVENT_FIELDS))
+def _line_key(kind: str, values: dict, fields: tuple[str, ...]) -> tuple:
+    return (kind, *(("" if values.get(n) is None else values.get(n)) for n in fields))
 
 
 def source_ids_by_line(session: Session, view: StatementView) -> dict[tuple, list[str]]:
-    """The source event ids (ledger source keys) behind each event line of the statement."""
+    """The source event ids (ledger source keys) behind each event line of the statement
+    (lines by the statement's fields: every field for downloads)."""
+    fields = view.statement.fields
     found: dict[tuple, list[str]] = defaultdict(list)
     for event in statement_events(session, view.statement.account_ids, view.start, view.end):
         kind = "earning" if event.gross > 0 else "refund"
-        found[_line_key(kind, event.attributes)].append(event.source_key)
+        found[_line_key(kind, event.attributes, fields)].append(event.source_key)
     return found
 
 
@@ -81,7 +83,7 @@ def statement_csv(session: Session, view: StatementView, locale: str) -> str:
     sections += [("refunds", x) for x in view.refunds] + [("pools", x) for x in view.pools]
     sections += [("payouts", x) for x in view.payouts] + [("other", x) for x in view.other]
     for section, line in sections:
-        key = _line_key(line.kind, line.drill) if line.drill else None
+        key = _line_key(line.kind, line.drill, st.fields) if line.drill else None
         writer.writerow(_row(section, line, currency, locale, sources.get(key, []) if key else []))
     writer.writerow(
         [

@@ -5,12 +5,17 @@ A statement for [start, end) (UTC, whole days) is ledger.statements.accounts_sta
 those accounts, laid out for people: earnings by series, then episode, partner app and
 country; refunds; revenue pools; payouts; other movements (adjustments). opening + every
 section == closing, to the minor unit, and each event line drills down to its unlocks.
+
+The web page asks for lines by series and episode (PAGE_FIELDS: the database sums the partner
+apps and countries, so a month is ~100 lines, not ~1,600); each line's drill-down shows its
+partner app x country breakdown and its unlocks. Downloads ask for every field (EVENT_FIELDS).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -35,7 +40,8 @@ MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_RANGE_DAYS = 366
 DRILL_SHOWN = 1000
 INT_FIELDS = ("series_id", "episode", "partner_id")
-EPISODE_KEYS = ("line", "series_id", "episode", "kind")
+PAGE_FIELDS = ("series_id", "episode", "kind")
+"""The event fields the statement page groups by (partner app and country: one click away)."""
 
 
 def user_accounts(session: Session, user_id: int) -> dict[str, list[int]]:
@@ -108,6 +114,15 @@ class LineView:
         line's (url_for per line was most of a big statement's render)."""
         return base + "&" + urlencode(self.drill or {})
 
+    @property
+    def place(self) -> str:
+        """Where an event line's money came from: series · episode · partner app · country
+        (the parts the line is grouped by)."""
+        episode = "" if self.episode is None else f"episode {self.episode}"
+        return " · ".join(
+            part for part in (self.series, episode, self.partner, self.country) if part
+        )
+
 
 @dataclass
 class SeriesSection:
@@ -120,23 +135,6 @@ class SeriesSection:
     def total(self) -> int:
         """The series' earnings in the period."""
         return sum(line.amount for line in self.lines)
-
-    def episodes(self) -> list[LineView]:
-        """The series' lines summed per episode (partner app and country one click away:
-        each episode line drills down to its partner/country lines and unlocks)."""
-        merged: dict[Any, LineView] = {}
-        for line in self.lines:
-            found = merged.get(line.episode)
-            if found is None:
-                drill = {k: v for k, v in (line.drill or {}).items() if k in EPISODE_KEYS}
-                merged[line.episode] = LineView(
-                    line.kind, line.amount, line.count, series=line.series,
-                    episode=line.episode, label=line.label, drill=drill,
-                )  # fmt: skip
-            else:
-                found.amount += line.amount
-                found.count += line.count
-        return list(merged.values())
 
 
 @dataclass
@@ -177,19 +175,28 @@ def participant_statement(
     start: datetime,
     end: datetime,
     now: datetime | None = None,
+    *,
+    fields: Sequence[str] = EVENT_FIELDS,
 ) -> StatementView:
-    """The user's statement in one currency over [start, end) (their accepted memberships)."""
+    """The user's statement in one currency over [start, end) (their accepted memberships),
+    its event lines grouped by `fields` (every field by default; PAGE_FIELDS for the page)."""
     accounts = user_accounts(session, user_id).get(currency)
     if not accounts:
         raise NotFound("You have no earnings in that currency.")
-    return statement_view(session, accounts, start, end, now)
+    return statement_view(session, accounts, start, end, now, fields=fields)
 
 
 def statement_view(
-    session: Session, accounts: list[int], start: datetime, end: datetime, now=None
+    session: Session,
+    accounts: list[int],
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    *,
+    fields: Sequence[str] = EVENT_FIELDS,
 ) -> StatementView:
     """Lay out the statement of these accounts (same currency) in sections."""
-    st = accounts_statement(session, accounts, start, end, now)
+    st = accounts_statement(session, accounts, start, end, now, fields=fields)
     names = _names(session, st.lines)
     earnings: dict[Any, SeriesSection] = {}
     view = StatementView(st.currency, start, end, st, [], [], [], [], [])
@@ -232,28 +239,34 @@ def _names(session: Session, lines: tuple[StatementLine, ...]) -> dict[str, dict
             series_ids.add(group["series_id"])
         if isinstance(group.get("partner_id"), int):
             partner_ids.add(group["partner_id"])
-    series = dict(
-        session.execute(select(Series.id, Series.title).where(Series.id.in_(series_ids))).all()
-    )
-    partners = dict(
+    series = session.execute(select(Series.id, Series.title).where(Series.id.in_(series_ids))).all()
+    partners = (  # page lines have no partner app: no query
         session.execute(
             select(PartnerApp.id, PartnerApp.name).where(PartnerApp.id.in_(partner_ids))
         ).all()
+        if partner_ids
+        else []
     )
-    return {"series": series, "partners": partners}
+    return {"series": dict(series), "partners": dict(partners)}
 
 
 def _event_line(line: StatementLine, names: dict[str, dict]) -> LineView:
+    """An event line for people; its drill-down filters on exactly the line's own fields (an
+    absent field, e.g. the country of a page line, is not filtered)."""
     group = dict(line.group)
     series_id, partner_id = group.get("series_id"), group.get("partner_id")
-    drill = {"line": line.kind, **{name: group.get(name) for name in EVENT_FIELDS}}
+    drill = {"line": line.kind, **group}
     return LineView(
         kind=line.kind,
         amount=line.amount,
         count=line.count,
         series=names["series"].get(series_id, f"Series {series_id}"),
         episode=group.get("episode"),
-        partner=names["partners"].get(partner_id, f"Partner {partner_id}"),
+        partner=(
+            names["partners"].get(partner_id, f"Partner {partner_id}")
+            if "partner_id" in group
+            else ""
+        ),
         country=group.get("country") or "",
         label=str(group.get("kind") or ""),
         drill={k: ("" if v is None else v) for k, v in drill.items()},
@@ -313,7 +326,14 @@ def participant_line_events(
 
 def line_breakdown(session: Session, events: list[StatementEvent]) -> list[LineView]:
     """A drill-down's events summed per partner app and country (an episode line's detail)."""
-    partners = dict(session.execute(select(PartnerApp.id, PartnerApp.name)).all())
+    partner_ids = {event.attributes.get("partner_id") for event in events}
+    partners = dict(
+        session.execute(
+            select(PartnerApp.id, PartnerApp.name).where(
+                PartnerApp.id.in_([i for i in partner_ids if isinstance(i, int)])
+            )
+        ).all()
+    )
     merged: dict[tuple, LineView] = {}
     for event in events:
         partner_id = event.attributes.get("partner_id")

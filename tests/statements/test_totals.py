@@ -1,5 +1,6 @@
 """Statements add up to the ledger: random histories of unlocks, refunds, pools and payouts;
-every line's drill-down sums to the line; CSV rows sum to the statement; the PDF shows it."""
+every line's drill-down sums to the line (the full statement's and the page's by series and
+episode); CSV rows sum to the statement; the PDF shows it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ledger.schema import Posting
 from ledger.splits import parties_from_json, party_amounts
 from ledger.statements import statement_events
 from marketplace.services.statement_exports import statement_csv, statement_pdf
-from marketplace.services.statements import participant_statement, user_accounts
+from marketplace.services.statements import PAGE_FIELDS, participant_statement, user_accounts
 from tests.statements.conftest import T0
 
 operations = st.lists(
@@ -85,7 +86,11 @@ def test_statement_totals_equal_ledger_movements(db, world, ops, period):
         assert st_.opening == ledger_movement(db, accounts, T0 - timedelta(days=3650), start)
         sections = ("earnings", "refunds", "pools", "payouts", "other")
         assert sum(view.section_total(name) for name in sections) == moved
-        for line in st_.lines:
+        page = participant_statement(db.session, user.id, "USD", start, end, fields=PAGE_FIELDS)
+        assert (page.statement.opening, page.statement.closing) == (st_.opening, st_.closing)
+        for name in sections:
+            assert page.section_total(name) == view.section_total(name)
+        for line in st_.lines + page.statement.lines:
             if line.kind not in ("earning", "refund"):
                 continue
             events = statement_events(
