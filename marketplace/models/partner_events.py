@@ -10,10 +10,12 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,7 +55,15 @@ class PartnerEvent(db.Model):
     __tablename__ = "partner_events"
     __table_args__ = (
         UniqueConstraint("partner_id", "external_id"),
-        UniqueConstraint("refund_of"),
+        # Partial: only refunds carry refund_of, and a full index would take an entry (NULL)
+        # for every unlock on the ingestion hot path.
+        Index(
+            "uq_partner_events_refund_of",
+            "refund_of",
+            unique=True,
+            postgresql_where=text("refund_of IS NOT NULL"),
+            sqlite_where=text("refund_of IS NOT NULL"),
+        ),
         CheckConstraint("kind IN ('unlock', 'refund', 'pool')", name="kind_known"),
         CheckConstraint("status IN ('accepted', 'refunded')", name="status_known"),
         CheckConstraint("amount >= 0", name="amount_nonnegative"),
