@@ -88,3 +88,24 @@ def test_unlocks_split_exactly_and_a_new_split_version_leaves_posted_money_alone
     again = post_revenue(db.session, partner, facts[:3], now=T0 + timedelta(days=3))
     assert {r.status for r in again} == {"duplicate"}
     assert check_ledger(db.session) == []
+
+
+def test_missing_accounts_are_created_in_one_global_order(db, make_creator, monkeypatch):
+    """Two requests creating overlapping new accounts each in its own order deadlocked on
+    PostgreSQL (seen in a 1M-event ingest run); every request now creates them sorted by the
+    accounts' unique key, before posting."""
+    import marketplace.services.revenue as revenue
+
+    partner, series, members, _ = make_world(db, make_creator(), shares=(1000, 2000, 3000, 4000))
+    created = []
+    real = revenue.get_or_create_account
+
+    def recording(session, **key):
+        created.append((key["owner_type"], key["owner_id"], key["purpose"]))
+        return real(session, **key)
+
+    monkeypatch.setattr(revenue, "get_or_create_account", recording)
+    facts = [RevenueFacts(unlock_source_key(partner.id, "u1"), series.id, 99, T0, episode=6)]
+    post_revenue(db.session, partner, facts, now=T0)
+    assert len(created) == len(members) + 3  # members, receivable, commission, platform fees
+    assert created == sorted(created)
