@@ -6,8 +6,8 @@ A user's payable balance per currency is the sum of the available balances (at `
 the earnings accounts of their accepted memberships. Each paying line reserves its money with
 one ledger entry (Dr each member earnings account by its available amount, Cr platform
 payouts in transit), so the same money cannot be in two batches. Everything is set-based: a
-few queries, multi-row inserts, and the reservation entries written by the ledger's bulk
-writer (ledger.journal.write_entries, the one allocate_batch uses), a few thousand at a time.
+few queries, the lines written with COPY (executemany on SQLite), and the reservation entries
+(payout_reservations) written by the ledger's bulk writer in one call.
 """
 
 from __future__ import annotations
@@ -17,19 +17,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import String, cast, func, insert, select, text
+from sqlalchemy import String, cast, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledger.journal import NewEntry, copy_rows, is_postgresql, reserve_entry_ids, write_entries
-from ledger.posting import content_hash
+from ledger.journal import copy_field, copy_text, is_postgresql, iso, reserve_ids
 from ledger.schema import Account, BalanceRow, PendingRow
 from marketplace.models import PayoutAccount, PayoutBatch, PayoutLine, TeamMember, User
 from marketplace.models.base import utcnow
 from marketplace.services.audit import record_audit
-from marketplace.services.revenue import ledger_account
+from marketplace.services.payout_reservations import Reservation, reserve_lines
 
-CHUNK = 10_000  # entries per ledger write (its account lock takes one bind per account)
 REASON_PENDING = "invitation pending"
 REASON_NEGATIVE = "negative balance"
 REASON_BELOW_MINIMUM = "below minimum"
@@ -53,20 +51,17 @@ class _Payee:
     email: str
     currency: str
     legs: list[tuple[int, int]] = field(default_factory=list)
+    total: int = 0
 
-    @property
-    def total(self) -> int:
-        return sum(amount for _, amount in self.legs)
+    def add(self, account_id: int, amount: int) -> None:
+        """Add one membership's earnings account and its available amount."""
+        self.legs.append((account_id, amount))
+        self.total += amount
 
 
 def period_key_for(as_of: datetime) -> str:
     """The batch period a moment belongs to: its UTC day."""
     return as_of.astimezone(UTC).date().isoformat()
-
-
-def reservation_key(line_id: int) -> str:
-    """The ledger idempotency key of a line's reservation entry."""
-    return f"payout:line:{line_id}:reserve"
 
 
 def exceeds_ten_times_median(amount: int, history: list[int]) -> bool:
@@ -180,15 +175,8 @@ def _history(session: Session) -> tuple[set[int], dict[tuple[int, str], list[int
 def _reserve_line_ids(session: Session, count: int) -> list[int]:
     if count == 0:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('payout_lines', 'id'))"
-                " FROM generate_series(1, :n)"
-            ),
-            {"n": count},
-        )
-        return [row[0] for row in rows]
+    if is_postgresql(session):
+        return reserve_ids(session, "payout_lines", count)
     # SQLite: this transaction already holds the write lock (it inserted the batch).
     top = session.scalar(select(func.coalesce(func.max(PayoutLine.id), 0)))
     return list(range(top + 1, top + 1 + count))
@@ -207,7 +195,7 @@ def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: date
             lines.append(_excluded(batch, None, email, currency, amount, REASON_PENDING, member_id))
             continue
         payee = payees.setdefault((user_id, currency), _Payee(user_id, email, currency))
-        payee.legs.append((account_id, amount))
+        payee.add(account_id, amount)
     accounts = {
         row[0]: row[1:]
         for row in session.execute(
@@ -243,23 +231,31 @@ def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: date
     ids = _reserve_line_ids(session, len(lines) + len(paying))
     for line, line_id in zip(lines, ids, strict=False):
         line["id"] = line_id
-    entries = _reserve(session, batch, paying, ids[len(lines) :], now)
-    for payee, line_id, entry in zip(paying, ids[len(lines) :], entries, strict=True):
+    paying_ids = ids[len(lines) :]
+    entries = reserve_lines(
+        session,
+        batch,
+        [
+            Reservation(line_id, payee.user_id, payee.currency, payee.total, payee.legs)
+            for payee, line_id in zip(paying, paying_ids, strict=True)
+        ],
+        now,
+    )
+    for payee, line_id, entry in zip(paying, paying_ids, entries, strict=True):
         account_id, stripe_id, _ = accounts[payee.user_id]
         flags = [] if account_id in paid_accounts else ["first_payout"]
         if exceeds_ten_times_median(payee.total, history.get((payee.user_id, payee.currency), [])):
             flags.append("over_10x_median")
-        lines.append(
-            {
-                **_excluded(batch, payee.user_id, payee.email, payee.currency, payee.total, ""),
-                "id": line_id,
-                "status": "proposed",
-                "flags": flags,
-                "payout_account_id": account_id,
-                "destination": stripe_id,
-                "reservation_entry_id": entry,
-            }
+        line = _excluded(batch, payee.user_id, payee.email, payee.currency, payee.total, "")
+        line.update(
+            id=line_id,
+            status="proposed",
+            flags=flags,
+            payout_account_id=account_id,
+            destination=stripe_id,
+            reservation_entry_id=entry,
         )
+        lines.append(line)
     _insert_lines(session, lines)
     return {"paying": len(paying), "excluded": len(lines) - len(paying)}
 
@@ -277,10 +273,27 @@ def _insert_lines(session: Session, lines: list[dict]) -> None:
     if not is_postgresql(session):
         session.execute(insert(PayoutLine.__table__), lines)
         return
-    rows = (
-        tuple(json.dumps(row[c]) if c == "flags" else row[c] for c in LINE_COLUMNS) for row in lines
-    )
-    copy_rows(session, "payout_lines", ", ".join(LINE_COLUMNS), rows)
+    copy_text(session, "payout_lines", ", ".join(LINE_COLUMNS), _line_text(lines))
+
+
+def _line_text(lines: list[dict]) -> str:
+    # copy_rows' formatting unrolled for the line's columns (a batch has 100,000 lines): ids
+    # and amounts are ints; the flags' JSON and the batch's one created_at are formatted once.
+    flags: dict[tuple[str, ...], str] = {}
+    text = copy_field
+    rows = []
+    for line in lines:
+        key = tuple(line["flags"])
+        if key not in flags:
+            flags[key] = text(json.dumps(line["flags"]))
+        rows.append(
+            f"{line['id']}\t{line['batch_id']}\t{text(line['user_id'])}\t"
+            f"{text(line['member_id'])}\t{text(line['payee'])}\t{text(line['currency'])}\t"
+            f"{line['amount']}\t{text(line['status'])}\t{text(line['reason'])}\t{flags[key]}\t"
+            f"{text(line['payout_account_id'])}\t{text(line['destination'])}\t"
+            f"{text(line['reservation_entry_id'])}\t{iso(line['created_at'])}\n"
+        )
+    return "".join(rows)
 
 
 def _excluded(batch, user_id, email, currency, amount, reason, member_id=None) -> dict:
@@ -300,45 +313,3 @@ def _excluded(batch, user_id, email, currency, amount, reason, member_id=None) -
         "reservation_entry_id": None,
         "created_at": batch.created_at,
     }
-
-
-def _reserve(
-    session: Session, batch: PayoutBatch, paying: list[_Payee], line_ids: list[int], now
-) -> list[int]:
-    """Write one reservation entry per paying line; return their entry ids, in order."""
-    in_transit: dict[str, int] = {}
-    entry_ids = reserve_entry_ids(session, len(paying))
-    new_entries = []
-    for payee, line_id, entry_id in zip(paying, line_ids, entry_ids, strict=True):
-        currency = payee.currency
-        if currency not in in_transit:
-            in_transit[currency] = ledger_account(session, "payouts_in_transit", currency).id
-        legs = [*payee.legs, (in_transit[currency], -payee.total)]
-        meta = {
-            "kind": "payout",
-            "batch_id": batch.id,
-            "line_id": line_id,
-            "user_id": payee.user_id,
-        }
-        description = f"Payout batch {batch.id} ({batch.period_key}): reserve line {line_id}"
-        digest = content_hash(
-            effective_at=batch.as_of,
-            description=description,
-            metadata=meta,
-            reverses=None,
-            legs=sorted([account_id, amount, None] for account_id, amount in legs),
-        )
-        new_entries.append(
-            NewEntry(
-                id=entry_id,
-                idempotency_key=reservation_key(line_id),
-                content_hash=digest,
-                effective_at=batch.as_of,
-                description=description,
-                meta=meta,
-                postings=[(account_id, amount, None) for account_id, amount in legs],
-            )
-        )
-    for start in range(0, len(new_entries), CHUNK):
-        write_entries(session, new_entries[start : start + CHUNK], now)
-    return entry_ids
