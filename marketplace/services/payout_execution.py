@@ -226,13 +226,22 @@ def _request_bank_payout(session, client, line_id, checkpoint, report) -> None:
         )
     except stripe.StripeError as error:
         # The money is on the participant's Stripe balance; the same key is tried next run.
-        report.retry_later[line_id] = f"bank payout: {_stripe_reason(error)}"
+        # The line keeps the reason, so the admins see why it has not reached the bank yet.
+        reason = f"bank payout not made yet: {_stripe_reason(error)}"[:500]
+        report.retry_later[line_id] = reason
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line_id, PayoutLine.bank_payout_id.is_(None))
+            .values(reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
         return
     checkpoint("after_bank_payout", line_id)
     session.execute(
         update(PayoutLine)
         .where(PayoutLine.id == line_id, PayoutLine.bank_payout_id.is_(None))
-        .values(bank_payout_id=payout.id)
+        .values(bank_payout_id=payout.id, reason="")
         .execution_options(synchronize_session=False)
     )
     session.commit()

@@ -177,3 +177,19 @@ def test_a_failed_bank_payout_reverses_the_transfer_and_fails_the_line(
     earnings = ledger_account(db.session, "member_earnings", "USD", payees[0][1].id)
     assert get_balance(db.session, earnings.id, now=AFTER_HOLD).available == line.amount
     assert check_ledger(db.session) == []
+
+
+def test_a_bank_payout_not_made_yet_shows_why_until_it_is_made(
+    db, gateway, emulator, approved_batch
+):
+    batch, _, lines = approved_batch(count=1)
+    emulator.inject("network_error_before", path="/v1/payouts")
+    report = execute_batch(db.session, gateway.client, batch.id)
+    assert report.sent == [lines[0].id] and list(report.retry_later) == [lines[0].id]
+    db.session.refresh(lines[0])
+    assert lines[0].status == "sent" and lines[0].bank_payout_id is None
+    assert lines[0].reason.startswith("bank payout not made yet:")
+
+    execute_batch(db.session, gateway.client, batch.id)
+    db.session.refresh(lines[0])
+    assert lines[0].bank_payout_id is not None and lines[0].reason == ""
