@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger.allocation import AllocationEvent, allocate_batch, parties_from_json
-from ledger.schema import AllocationBucket, AllocationEventRow
+from ledger.journal import is_postgresql, pg_array
+from ledger.schema import AllocationBucket, AllocationEventRow, UTCDateTime
 from marketplace.models import PartnerApp
 from marketplace.models.partner_events import PartnerEvent
 from marketplace.services.ingest import (
@@ -55,10 +56,32 @@ def refund_source_key(partner_id: int, event_id: str) -> str:
     return f"refund:{partner_id}:{event_id}"
 
 
+_UNLOCKS_PG = text(
+    "SELECT e.external_id, e.id, e.status, e.amount, e.occurred_at, e.series_id, e.episode,"
+    " e.currency FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
+    " JOIN partner_events AS e ON e.partner_id = :partner AND e.external_id = i.external_id"
+    " WHERE e.kind = 'unlock' ORDER BY e.id FOR UPDATE OF e"
+).columns(occurred_at=UTCDateTime)
+
+_LEDGER_EVENTS_PG = text(
+    "SELECT e.source_key, e.available_at, b.key, b.currency, b.debit_account_id, b.parties"
+    " FROM unnest(CAST(:keys AS text[])) AS k(source_key)"
+    " JOIN ledger_allocation_events AS e ON e.source_key = k.source_key"
+    " JOIN ledger_allocation_buckets AS b ON b.id = e.bucket_id"
+).columns(available_at=UTCDateTime, parties=JSON)
+
+
 def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[str, tuple]:
-    """The partner's unlock rows by external id, locked against concurrent refunds."""
+    """The partner's unlock rows among these ids, locked in id order (two refund requests on
+    the same unlocks wait for each other rather than deadlock)."""
     if not unlock_ids:
         return {}
+    if is_postgresql(session):
+        # unnest joins: one index probe per id, whatever the planner's statistics say.
+        rows = session.execute(
+            _UNLOCKS_PG, {"ids": pg_array(sorted(unlock_ids)), "partner": partner_id}
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
     events = PartnerEvent.__table__
     rows = session.execute(
         select(
@@ -76,6 +99,7 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
             events.c.kind == "unlock",
             events.c.external_id.in_(unlock_ids),
         )
+        .order_by(events.c.id)
         .with_for_update()
     )
     return {row[0]: tuple(row[1:]) for row in rows}
@@ -84,18 +108,21 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
 def _ledger_events(session: Session, partner_id: int, unlock_ids: list[str]) -> list:
     """For each refunded unlock: its bucket and available_at, from the ledger's event row."""
     keys = [unlock_source_key(partner_id, uid) for uid in unlock_ids]
-    rows = session.execute(
-        select(
-            AllocationEventRow.source_key,
-            AllocationEventRow.available_at,
-            AllocationBucket.key,
-            AllocationBucket.currency,
-            AllocationBucket.debit_account_id,
-            AllocationBucket.parties,
-        )
-        .join(AllocationBucket, AllocationBucket.id == AllocationEventRow.bucket_id)
-        .where(AllocationEventRow.source_key.in_(keys))
-    ).all()
+    if is_postgresql(session):
+        rows = session.execute(_LEDGER_EVENTS_PG, {"keys": pg_array(keys)}).all()
+    else:
+        rows = session.execute(
+            select(
+                AllocationEventRow.source_key,
+                AllocationEventRow.available_at,
+                AllocationBucket.key,
+                AllocationBucket.currency,
+                AllocationBucket.debit_account_id,
+                AllocationBucket.parties,
+            )
+            .join(AllocationBucket, AllocationBucket.id == AllocationEventRow.bucket_id)
+            .where(AllocationEventRow.source_key.in_(keys))
+        ).all()
     by_key = {row[0]: row for row in rows}
     return [by_key[key] for key in keys]
 
