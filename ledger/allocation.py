@@ -232,35 +232,37 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
             applied[event.source_key] = (spec.key, event.gross, group.entry_id, cumulative)
             cumulative += event.gross
         spec.cumulative = cumulative
-        available = _ceil_hour(group.events[0].available_at)
-        postings = []
-        if cumulative != start:
-            postings.append((spec.debit_account_id, cumulative - start, None))
-        before, after = first_target, previous
-        for party, old, new in zip(spec.parties, before, after, strict=True):
-            if new != old:
-                postings.append((party.account_id, old - new, available if party.held else None))
-        first = group.events[0].source_key
-        new_entries.append(
-            NewEntry(
-                id=group.entry_id,
-                idempotency_key=f"allocation:{first}",
-                content_hash=hashlib.sha256(
-                    f"{spec.key}|{start}|{cumulative}".encode()
-                ).hexdigest(),
-                effective_at=max(event.effective_at for event in group.events),
-                description=f"Allocation of {len(group.events)} event(s) in {spec.key}",
-                meta={
-                    "kind": "allocation",
-                    "bucket": spec.key,
-                    "events": len(group.events),
-                    "cumulative_from": start,
-                    "cumulative_to": cumulative,
-                },
-                postings=postings,
-            )
-        )
+        new_entries.append(_group_entry(group, start, first_target, previous))
     return new_entries, rows, deltas
+
+
+def _group_entry(group: _Group, start: int, before: list[int], after: list[int]) -> NewEntry:
+    """The entry of one hour group: the debit moved by the group's gross, each party by its
+    target's difference over the run (held parties' legs available at the group's hour)."""
+    spec = group.bucket
+    cumulative = spec.cumulative
+    available = _ceil_hour(group.events[0].available_at)
+    postings = []
+    if cumulative != start:
+        postings.append((spec.debit_account_id, cumulative - start, None))
+    for party, old, new in zip(spec.parties, before, after, strict=True):
+        if new != old:
+            postings.append((party.account_id, old - new, available if party.held else None))
+    return NewEntry(
+        id=group.entry_id,
+        idempotency_key=f"allocation:{group.events[0].source_key}",
+        content_hash=hashlib.sha256(f"{spec.key}|{start}|{cumulative}".encode()).hexdigest(),
+        effective_at=max(event.effective_at for event in group.events),
+        description=f"Allocation of {len(group.events)} event(s) in {spec.key}",
+        meta={
+            "kind": "allocation",
+            "bucket": spec.key,
+            "events": len(group.events),
+            "cumulative_from": start,
+            "cumulative_to": cumulative,
+        },
+        postings=postings,
+    )
 
 
 def _result(event: AllocationEvent, applied: dict[str, tuple], first: dict) -> AllocationResult:
