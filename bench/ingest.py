@@ -33,6 +33,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from world import build_world  # noqa: E402
+
 from marketplace.api.auth import signature  # noqa: E402
 
 ADMIN_URL = "postgresql://root@127.0.0.1:5432/postgres"
@@ -76,74 +78,17 @@ def server_env(url: str) -> dict[str, str]:
     )
 
 
-def build_world(url: str, series_count: int) -> tuple[str, str, list[tuple[int, int]]]:
-    """A partner app and live series; returns (key_id, secret, [(series_id, free)])."""
-    os.environ.update(server_env(url))
-    from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.models import (
-        Episode,
-        Listing,
-        Series,
-        SplitShare,
-        SplitVersion,
-        TeamMember,
-        User,
-    )
-    from marketplace.services.partners import create_partner
+def random_teams(seed: int = 7):
+    """3-6 participants a series with random weights (bps summing to 10,000), reproducibly."""
+    rng = random.Random(seed)
 
-    rng = random.Random(7)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace("postgresql:", "postgresql+psycopg:")})
-    with app.app_context():
-        partner, key_id, secret = create_partner(
-            db.session, name="BenchBox", currency="USD", share_bps=3000, hold_days=7
-        )
-        owner = User(email="bench@example.test", role="creator", password_hash="x")
-        db.session.add(owner)
-        db.session.flush()
-        start = datetime.now(UTC) - timedelta(days=30)
-        series_list = []
-        for n in range(series_count):
-            series = Series(
-                owner_id=owner.id,
-                title=f"Series {n}",
-                status="published",
-                episode_price=99,
-                currency="USD",
-                free_episodes=5,
-            )
-            db.session.add(series)
-            db.session.flush()
-            series.episodes = [
-                Episode(number=e, title=f"E{e}", media_url="https://x.test/v.mp4")
-                for e in range(1, 81)
-            ]
-            members = [
-                TeamMember(
-                    series_id=series.id,
-                    email=f"m{n}-{i}@example.test",
-                    credit_name=f"M{i}",
-                    role="actor",
-                )
-                for i in range(rng.randint(3, 6))
-            ]
-            db.session.add_all(members)
-            db.session.flush()
-            weights = [rng.randint(1, 10) for _ in members]
-            bps = [10_000 * w // sum(weights) for w in weights]
-            bps[0] += 10_000 - sum(bps)
-            version = SplitVersion(
-                series_id=series.id, number=1, platform_fee_bps=1000, effective_from=start
-            )
-            version.shares = [
-                SplitShare(member_id=m.id, bps=b) for m, b in zip(members, bps, strict=True)
-            ]
-            db.session.add_all(
-                [version, Listing(series_id=series.id, partner_id=partner.id, live_at=start)]
-            )
-            series_list.append((series.id, series.free_episodes))
-        db.session.commit()
-    return key_id, secret, series_list
+    def team(_n: int) -> list[int]:
+        weights = [rng.randint(1, 10) for _ in range(rng.randint(3, 6))]
+        bps = [10_000 * w // sum(weights) for w in weights]
+        bps[0] += 10_000 - sum(bps)
+        return bps
+
+    return team
 
 
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
@@ -307,7 +252,11 @@ def main() -> None:
         check=True,
         capture_output=True,
     )
-    key_id, secret, series = build_world(env["DATABASE_URL"], args.series)
+    os.environ.update(env)
+    _, key_id, secret, world = build_world(
+        env["DATABASE_URL"], series_count=args.series, team_bps=random_teams()
+    )
+    series = [(s.id, s.free_episodes) for s in world]
     server = start_server(env["DATABASE_URL"], args.workers, args.port)
     sampler = RssSampler(server.pid)
     sampler.start()

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.world import build_world
 from ledger.allocation import largest_remainder
 from marketplace.api.auth import signature
 
@@ -67,72 +68,6 @@ def crash_database():
         admin.dispose()
 
 
-def build_world(url: str, series_count: int = 4):
-    """A partner app and live series with splits; returns key, secret, series and weights."""
-    from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.models import (
-        Episode,
-        Listing,
-        Series,
-        SplitShare,
-        SplitVersion,
-        TeamMember,
-        User,
-    )
-    from marketplace.services.partners import create_partner
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
-    start = datetime.now(UTC) - timedelta(days=10)
-    world = []
-    with app.app_context():
-        partner, key_id, secret = create_partner(
-            db.session, name="CrashBox", currency="USD", share_bps=3000, hold_days=7
-        )
-        owner = User(email="crash@example.test", role="creator", password_hash="x")
-        db.session.add(owner)
-        db.session.flush()
-        for n in range(series_count):
-            series = Series(
-                owner_id=owner.id,
-                title=f"S{n}",
-                status="published",
-                episode_price=99,
-                free_episodes=2,
-            )
-            db.session.add(series)
-            db.session.flush()
-            series.episodes = [
-                Episode(number=e, media_url="https://x.test/v.mp4") for e in range(1, 21)
-            ]
-            members = [
-                TeamMember(
-                    series_id=series.id,
-                    email=f"c{n}-{i}@example.test",
-                    credit_name=f"M{i}",
-                    role="actor",
-                )
-                for i in range(3)
-            ]
-            db.session.add_all(members)
-            db.session.flush()
-            version = SplitVersion(
-                series_id=series.id, number=1, platform_fee_bps=1000, effective_from=start
-            )
-            version.shares = [
-                SplitShare(member_id=m.id, bps=b)
-                for m, b in zip(members, (5000, 3000, 2000), strict=True)
-            ]
-            db.session.add_all(
-                [version, Listing(series_id=series.id, partner_id=partner.id, live_at=start)]
-            )
-            world.append((series.id, [m.id for m in members]))
-        db.session.commit()
-        partner_id = partner.id
-        db.engine.dispose()
-    return partner_id, key_id, secret, world
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -164,7 +99,15 @@ def worker_pids(master: int) -> list[int]:
 
 def test_sigkill_mid_batch_then_retry_applies_every_event_once(crash_database):
     url, env = crash_database
-    partner_id, key_id, secret, world = build_world(url)
+    partner_id, key_id, secret, series = build_world(
+        url,
+        {"SECRET_KEY": SECRET_KEY},
+        name="CrashBox",
+        series_count=4,
+        episodes=20,
+        free_episodes=2,
+    )
+    world = [(s.id, list(s.member_ids)) for s in series]
     now = datetime.now(UTC)
     events = [
         {
