@@ -185,47 +185,45 @@ def _invalid(event: Any, problem) -> dict:
     return rejected(_event_id(event), "invalid_event", f"{problem[0]} {problem[1]}.", problem[0])
 
 
+def _batch_items(batch: str, check, build) -> list:
+    """The batch's events: build(event) for each schema-valid one, a rejection for the rest."""
+    items = []
+    for index, event in enumerate(batch_events(json_body(), batch)):
+        problem = check(event, f"events[{index}]")
+        items.append(_invalid(event, problem) if problem else build(event))
+    return items
+
+
+def _unlock(event: dict) -> UnlockIn:
+    return UnlockIn(
+        event["id"],
+        event["series_id"],
+        event["episode"],
+        event["amount"],
+        event["currency"],
+        parse_time(event["occurred_at"]),
+        event.get("country"),
+        event.get("viewer"),
+    )
+
+
+def _refund(event: dict) -> RefundIn:
+    return RefundIn(
+        event["id"], event["unlock_id"], parse_time(event["occurred_at"]), event.get("reason")
+    )
+
+
 @bp.post("/unlocks")
 def unlocks():
     """Report paid unlocks: one result per event, in request order."""
-    items = []
-    for index, event in enumerate(batch_events(json_body(), "UnlockBatch")):
-        problem = _UNLOCK(event, f"events[{index}]")
-        if problem:
-            items.append(_invalid(event, problem))
-            continue
-        items.append(
-            UnlockIn(
-                event["id"],
-                event["series_id"],
-                event["episode"],
-                event["amount"],
-                event["currency"],
-                parse_time(event["occurred_at"]),
-                event.get("country"),
-                event.get("viewer"),
-            )
-        )
+    items = _batch_items("UnlockBatch", _UNLOCK, _unlock)
     return json_response({"results": ingest_unlocks(db.session, g.partner, items)})
 
 
 @bp.post("/refunds")
 def refunds():
     """Refund unlocks in full: one result per event, in request order."""
-    items = []
-    for index, event in enumerate(batch_events(json_body(), "RefundBatch")):
-        problem = _REFUND(event, f"events[{index}]")
-        if problem:
-            items.append(_invalid(event, problem))
-            continue
-        items.append(
-            RefundIn(
-                event["id"],
-                event["unlock_id"],
-                parse_time(event["occurred_at"]),
-                event.get("reason"),
-            )
-        )
+    items = _batch_items("RefundBatch", _REFUND, _refund)
     return json_response({"results": ingest_refunds(db.session, g.partner, items)})
 
 
