@@ -148,12 +148,18 @@ def another_person(browser, live_server):
 
 
 @pytest.fixture
-def screenshot():
-    """Save a screenshot into docs/img (the README shows these)."""
+def screenshot(tmp_path_factory):
+    """Save a screenshot: into docs/img (the README shows these) with UPDATE_SCREENSHOTS=1,
+    else into a temporary folder, so a test run leaves the working tree as it was."""
+    folder = (
+        SCREENSHOTS
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+        else tmp_path_factory.mktemp("screenshots")
+    )
 
     def take(page, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 
