@@ -83,4 +83,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", True),
         "MAIL_FROM": env.get("MAIL_FROM", "Cliffhanger <no-reply@example.com>"),
         "SERVER_NAME_FOR_LINKS": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Partner API: requests per second per key and process, the burst, media link life.
+        "API_RATE_LIMIT": _int(env, "API_RATE_LIMIT", 100),
+        "API_RATE_BURST": _int(env, "API_RATE_BURST", 200),
+        "MEDIA_LINK_SECONDS": _int(env, "MEDIA_LINK_SECONDS", 6 * 3600),
     }

@@ -57,3 +57,13 @@ def test_wsgi_in_production_without_secret_exits_with_one_line(tmp_path):
         result.stderr.strip()
         == "cliffhanger: SECRET_KEY must be set when CLIFFHANGER_ENV=production"
     )
+
+
+def test_partner_api_limits_and_media_link_life_come_from_the_environment(tmp_path):
+    defaults = load_config(str(tmp_path), {})
+    assert (defaults["API_RATE_LIMIT"], defaults["API_RATE_BURST"]) == (100, 200)
+    assert defaults["MEDIA_LINK_SECONDS"] == 6 * 3600
+    env = {"API_RATE_LIMIT": "20", "API_RATE_BURST": "40", "MEDIA_LINK_SECONDS": "600"}
+    config = load_config(str(tmp_path), env)
+    assert (config["API_RATE_LIMIT"], config["API_RATE_BURST"]) == (20, 40)
+    assert config["MEDIA_LINK_SECONDS"] == 600

@@ -80,8 +80,8 @@ class TokenBuckets:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
-                bucket = self._buckets[key] = _Bucket(float(burst), now)
-            bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.stamp) * rate)
+                bucket = self._buckets[key] = _Bucket(burst, now)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
             bucket.stamp = now
             if bucket.tokens >= 1:
                 bucket.tokens -= 1

@@ -79,8 +79,8 @@ def authenticate():
         request.get_data(cache=True),
         request.headers.get("X-Cliffhanger-Signature"),
     )
-    rate = float(current_app.config.get("API_RATE_LIMIT", 100))
-    wait = buckets.take(key_id, rate, int(current_app.config.get("API_RATE_BURST", 200)))
+    config = current_app.config
+    wait = buckets.take(key_id, config["API_RATE_LIMIT"], config["API_RATE_BURST"])
     if wait:
         seconds = str(max(1, math.ceil(wait)))
         return error_response(
@@ -281,7 +281,7 @@ def catalog():
 @bp.get("/media/<token>")
 def media(token: str):
     """Stream an episode's video or a poster behind a signed, expiring link."""
-    max_age = int(current_app.config.get("MEDIA_LINK_SECONDS", 6 * 3600))
+    max_age = current_app.config["MEDIA_LINK_SECONDS"]
     try:
         kind, object_id = media_signer().loads(token, max_age=max_age)
     except SignatureExpired:
