@@ -86,5 +86,6 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         # Partner API: requests per second per key and process, the burst, media link life.
         "API_RATE_LIMIT": _int(env, "API_RATE_LIMIT", 100),
         "API_RATE_BURST": _int(env, "API_RATE_BURST", 200),
+        "API_MAX_BODY_BYTES": _int(env, "API_MAX_BODY_BYTES", 2 * 1024 * 1024),
         "MEDIA_LINK_SECONDS": _int(env, "MEDIA_LINK_SECONDS", 6 * 3600),
     }

@@ -63,6 +63,7 @@ def test_partner_api_limits_and_media_link_life_come_from_the_environment(tmp_pa
     defaults = load_config(str(tmp_path), {})
     assert (defaults["API_RATE_LIMIT"], defaults["API_RATE_BURST"]) == (100, 200)
     assert defaults["MEDIA_LINK_SECONDS"] == 6 * 3600
+    assert defaults["API_MAX_BODY_BYTES"] == 2 * 1024 * 1024
     env = {"API_RATE_LIMIT": "20", "API_RATE_BURST": "40", "MEDIA_LINK_SECONDS": "600"}
     config = load_config(str(tmp_path), env)
     assert (config["API_RATE_LIMIT"], config["API_RATE_BURST"]) == (20, 40)

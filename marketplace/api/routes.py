@@ -61,7 +61,7 @@ def authenticate():
     """Check the key, timestamp and signature of every non-public request; rate-limit keys."""
     if request.endpoint in PUBLIC:
         return None
-    limit = current_app.config.get("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
+    limit = current_app.config["API_MAX_BODY_BYTES"]
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
     key_id = request.headers.get("X-Cliffhanger-Key", "")
