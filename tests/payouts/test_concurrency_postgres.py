@@ -139,6 +139,10 @@ def world(tmp_path_factory):
     yield app, own, emulator, client, admin_id
     with app.app_context():
         _db.engine.dispose()
+    admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+    admin_engine.dispose()
 
 
 def test_two_schedulers_building_one_period_make_one_batch(world):
