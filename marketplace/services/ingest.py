@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from babel import Locale
 from sqlalchemy import func, select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.models import Episode, Listing, PartnerApp, Series
 from marketplace.services.partner_event_log import (
+    Result,
     existing_events,
     insert_events,
     record_rejections,
@@ -40,8 +40,6 @@ COUNTRIES = frozenset(
     if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"}
 )
 """ISO 3166-1 alpha-2 codes (from Babel's CLDR data)."""
-
-Result = dict[str, Any]
 
 
 @dataclass(slots=True)

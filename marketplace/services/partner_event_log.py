@@ -18,6 +18,7 @@ from marketplace.models import PartnerApp
 from marketplace.models.partner_events import PartnerEvent, PartnerEventRejection
 
 Result = dict[str, Any]
+"""One event's answer in a batch response (id, status, error)."""
 
 
 def _insert(session: Session):
