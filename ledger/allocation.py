@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ledger.allocation_store import (
     BucketSpec,
     applied_events,
+    ensure_buckets,
     insert_event_rows,
     lock_buckets,
     update_buckets,
@@ -101,9 +102,37 @@ def _ceil_hour(moment: datetime | None) -> datetime | None:
 
 @dataclass(slots=True)
 class _Group:
+    """The new events of one bucket and hour group: one entry. `lines` and `attributes` hold
+    each event's rollup line key and encoded attributes (worked out before any lock)."""
+
     bucket: BucketSpec
+    month: datetime
     events: list[AllocationEvent] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
     entry_id: int = 0
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch checked and planned by prepare_batch, to be written by apply_batch.
+
+    Fields:
+        events: the events, as given.
+        now: the recorded time of the entries.
+        specs: bucket key -> its BucketSpec (ids set; cumulative read by apply_batch).
+        groups: the planned entries, one per bucket and hour group.
+        first: source_key -> the first event of the batch with that key.
+        planned: source_key -> the entry that will carry its money if it is new (apply_batch
+            answers with the original entry for an event already applied).
+    """
+
+    events: Sequence[AllocationEvent]
+    now: datetime
+    specs: dict[str, BucketSpec]
+    groups: list[_Group]
+    first: dict[str, AllocationEvent]
+    planned: dict[str, int]
 
 
 def _specs(events: Sequence[AllocationEvent]) -> dict[str, BucketSpec]:
@@ -141,11 +170,12 @@ def _specs(events: Sequence[AllocationEvent]) -> dict[str, BucketSpec]:
 
 
 def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
-    """Group each bucket's new events by (effective UTC hour, availability hour): one entry each.
+    """Group each bucket's events by (effective UTC hour, availability hour): one entry each.
 
     UTC hours: with an offset like +05:30 a local hour straddles two UTC hours, and could
     straddle two UTC months, whose statements must each get their own entries."""
     groups: list[_Group] = []
+    line_keys: dict[tuple, str] = {}
     for spec in specs.values():
         by_hour: dict[tuple, _Group] = {}
         for event in spec.new_events:
@@ -154,10 +184,68 @@ def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
             key = (hour, available is not None, available or hour)
             group = by_hour.get(key)
             if group is None:
-                group = by_hour[key] = _Group(spec)
+                group = by_hour[key] = _Group(spec, month_of(hour))
+            attributes = event.attributes
+            values = tuple(map(attributes.get, LINE_FIELDS))
+            line = line_keys.get(values)
+            if line is None:
+                line = line_keys[values] = line_key(attributes)
             group.events.append(event)
+            group.lines.append(line)
+            group.attributes.append(_ATTRIBUTES.encode(attributes))
         groups.extend(by_hour[key] for key in sorted(by_hour))
     return groups
+
+
+def prepare_batch(
+    session: Session, events: Sequence[AllocationEvent], now: datetime | None = None
+) -> PreparedBatch:
+    """Check and plan a batch without locking anything that exists: validate the events,
+    create missing buckets, group the events into entries and reserve the entries' ids.
+
+    What depends on the buckets' cumulative gross is left to apply_batch, which locks them:
+    the caller may write its own rows in between (they can name `planned` entry ids), keeping
+    them out of the time the bucket locks are held."""
+    now = now or utcnow()
+    session.flush()
+    specs = _specs(events)
+    if specs:
+        ensure_buckets(session, specs)
+    first: dict[str, AllocationEvent] = {}
+    for event in events:
+        if event.source_key not in first:
+            first[event.source_key] = event
+            specs[event.bucket_key].new_events.append(event)
+    groups = _group_events(specs)
+    planned: dict[str, int] = {}
+    for group, entry_id in zip(groups, reserve_entry_ids(session, len(groups)), strict=True):
+        group.entry_id = entry_id
+        planned.update((event.source_key, entry_id) for event in group.events)
+    return PreparedBatch(events, now, specs, groups, first, planned)
+
+
+def apply_batch(session: Session, batch: PreparedBatch) -> list[AllocationResult]:
+    """Write a prepared batch: lock its buckets (key order), skip events already applied, then
+    post one entry per planned group; results come back in the events' order."""
+    if not batch.events:
+        return []
+    specs = batch.specs
+    lock_buckets(session, specs)
+    applied = applied_events(session, list(batch.first))
+    before = set(applied)
+    groups = batch.groups
+    if applied:  # rare: a repeat, or an event applied since prepare_batch (a concurrent writer)
+        groups = [_without(group, applied) for group in groups]
+        groups = [group for group in groups if group.events]
+    new_entries, event_rows, deltas = _entries_and_event_rows(groups, applied)
+    touched = list({id(g.bucket): g.bucket for g in groups}.values())
+    account_ids = {s.debit_account_id for s in touched}
+    account_ids.update(p.account_id for s in touched for p in s.parties)
+    write_entries(session, new_entries, batch.now, lock_accounts(session, account_ids))
+    insert_event_rows(session, event_rows)
+    write_rollups(session, deltas)
+    update_buckets(session, touched)
+    return [_result(event, applied, batch.first, before) for event in batch.events]
 
 
 def allocate_batch(
@@ -167,36 +255,27 @@ def allocate_batch(
     (same source_key) change nothing; results come back in the events' order."""
     if not events:
         return []
-    now = now or utcnow()
-    session.flush()
-    specs = _specs(events)
-    lock_buckets(session, specs)
-    applied = applied_events(session, [event.source_key for event in events])
-    first_in_batch: dict[str, AllocationEvent] = {}
-    for event in events:
-        if event.source_key in applied or event.source_key in first_in_batch:
-            continue
-        first_in_batch[event.source_key] = event
-        specs[event.bucket_key].new_events.append(event)
-    groups = _group_events(specs)
-    for group, entry_id in zip(groups, reserve_entry_ids(session, len(groups)), strict=True):
-        group.entry_id = entry_id
-    new_entries, event_rows, deltas = _entries_and_event_rows(groups, applied)
-    touched = [spec for spec in specs.values() if spec.new_events]
-    account_ids = {s.debit_account_id for s in touched}
-    account_ids.update(p.account_id for s in touched for p in s.parties)
-    write_entries(session, new_entries, now, lock_accounts(session, account_ids))
-    insert_event_rows(session, event_rows)
-    write_rollups(session, deltas)
-    update_buckets(session, touched)
-    return [_result(event, applied, first_in_batch) for event in events]
+    return apply_batch(session, prepare_batch(session, events, now))
+
+
+def _without(group: _Group, applied: dict[str, tuple]) -> _Group:
+    kept = [i for i, event in enumerate(group.events) if event.source_key not in applied]
+    if len(kept) == len(group.events):
+        return group
+    return _Group(
+        group.bucket,
+        group.month,
+        [group.events[i] for i in kept],
+        [group.lines[i] for i in kept],
+        [group.attributes[i] for i in kept],
+        group.entry_id,
+    )
 
 
 def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
     new_entries = []
     rows = []
     deltas: Deltas = {}
-    line_keys: dict[tuple, str] = {}
     for group in groups:
         spec = group.bucket
         start = spec.cumulative
@@ -204,33 +283,32 @@ def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
         # One target() per event along the cumulative run: each event's exact money per party
         # (stored for statements), and the group's legs as the run's first-to-last difference.
         weights = tuple(p.weight for p in spec.parties)
-        month = month_of(group.events[0].effective_at)  # an hour group lies in one month
+        month = group.month  # an hour group lies in one month
         first_target = previous = target_of_weights(weights, start)
-        for event in group.events:
-            current = target_of_weights(weights, cumulative + event.gross)
+        entry_id = group.entry_id
+        for event, line, attributes in zip(
+            group.events, group.lines, group.attributes, strict=True
+        ):
+            gross = event.gross
+            current = target_of_weights(weights, cumulative + gross)
             amounts = [new - old for new, old in zip(current, previous, strict=True)]
             previous = current
             rows.append(
                 (
                     event.source_key,
                     spec.id,
-                    group.entry_id,
-                    event.gross,
+                    entry_id,
+                    gross,
                     cumulative,
                     event.effective_at,
                     event.available_at,
-                    _ATTRIBUTES.encode(event.attributes),
+                    attributes,
                     amounts,
                 )
             )
-            attributes = event.attributes
-            values = tuple(map(attributes.get, LINE_FIELDS))
-            key = line_keys.get(values)
-            if key is None:
-                key = line_keys[values] = line_key(attributes)
-            add_event(deltas, spec.id, event, amounts, month, key)
-            applied[event.source_key] = (spec.key, event.gross, group.entry_id, cumulative)
-            cumulative += event.gross
+            add_event(deltas, spec.id, event, amounts, month, line)
+            applied[event.source_key] = (spec.key, gross, entry_id, cumulative)
+            cumulative += gross
         spec.cumulative = cumulative
         new_entries.append(_group_entry(group, start, first_target, previous))
     return new_entries, rows, deltas
@@ -265,9 +343,11 @@ def _group_entry(group: _Group, start: int, before: list[int], after: list[int])
     )
 
 
-def _result(event: AllocationEvent, applied: dict[str, tuple], first: dict) -> AllocationResult:
+def _result(
+    event: AllocationEvent, applied: dict[str, tuple], first: dict, before: set[str]
+) -> AllocationResult:
     bucket_key, gross, entry_id, cumulative_before = applied[event.source_key]
-    if first.get(event.source_key) is event:
+    if event.source_key not in before and first.get(event.source_key) is event:
         status: Status = "applied"
     elif (bucket_key, gross) == (event.bucket_key, event.gross):
         status = "duplicate"
@@ -281,11 +361,14 @@ __all__ = [
     "AllocationEvent",
     "AllocationResult",
     "Party",
+    "PreparedBatch",
     "allocate_batch",
+    "apply_batch",
     "canonical_parties",
     "largest_remainder",
     "parties_from_json",
     "parties_hash",
     "party_amounts",
+    "prepare_batch",
     "split_parties",
 ]

@@ -42,64 +42,80 @@ def _key_in(session: Session, column, values: list[str]):
     return column.in_(values)
 
 
-def lock_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
-    """Create missing buckets, then lock every bucket of the batch FOR UPDATE in key order.
+def ensure_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
+    """Create the batch's missing buckets (in key order) and set every spec's id; no lock taken
+    on existing buckets (lock_buckets does that later, just before the cumulative run is read).
 
-    Missing buckets are inserted first, in key order, before any bucket is locked: concurrent
-    writers then meet on new keys in one global order (a writer waits on the first key another
-    holds), and lock existing rows in that same order, so creating and locking cannot deadlock.
+    Missing buckets are inserted in key order: concurrent writers meet on new keys in one global
+    order (a writer waits on the first key another holds), and lock_buckets locks existing rows
+    in that same order, so creating and locking cannot deadlock.
     """
     buckets = AllocationBucket.__table__
     keys = sorted(specs)
-    existing = set(
-        session.scalars(select(buckets.c.key).where(_key_in(session, buckets.c.key, keys)))
-    )
-    created: set[str] = set()
-    missing = [key for key in keys if key not in existing]
-    if missing:
-        dialect = postgresql if is_postgresql(session) else sqlite
-        created = set(
-            session.scalars(
-                dialect.insert(buckets)
-                .values(
-                    [
-                        {
-                            "key": key,
-                            "currency": specs[key].currency,
-                            "debit_account_id": specs[key].debit_account_id,
-                            "parties": [
-                                [p.account_id, p.weight, p.held] for p in specs[key].parties
-                            ],
-                            "parties_hash": specs[key].digest,
-                            "cumulative_gross": 0,
-                            "allocated": {},
-                        }
-                        for key in missing
-                    ]
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(buckets.c.key)
+    found = {
+        row.key: row
+        for row in session.execute(
+            select(buckets.c.id, buckets.c.key, buckets.c.parties_hash).where(
+                _key_in(session, buckets.c.key, keys)
             )
         )
-    query = (
-        select(buckets.c.id, buckets.c.key, buckets.c.parties_hash, buckets.c.cumulative_gross)
-        .where(_key_in(session, buckets.c.key, keys))
+    }
+    missing = [key for key in keys if key not in found]
+    if missing:
+        dialect = postgresql if is_postgresql(session) else sqlite
+        created = session.execute(
+            dialect.insert(buckets)
+            .values(
+                [
+                    {
+                        "key": key,
+                        "currency": specs[key].currency,
+                        "debit_account_id": specs[key].debit_account_id,
+                        "parties": [[p.account_id, p.weight, p.held] for p in specs[key].parties],
+                        "parties_hash": specs[key].digest,
+                        "cumulative_gross": 0,
+                        "allocated": {},
+                    }
+                    for key in missing
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(buckets.c.id, buckets.c.key, buckets.c.parties_hash)
+        ).all()
+        record_bucket_parties(session, [(row.id, specs[row.key]) for row in created])
+        found.update((row.key, row) for row in created)
+        raced = [key for key in missing if key not in found]
+        if raced:  # created meanwhile by a concurrent writer (committed: the insert waited)
+            found.update(
+                (row.key, row)
+                for row in session.execute(
+                    select(buckets.c.id, buckets.c.key, buckets.c.parties_hash).where(
+                        _key_in(session, buckets.c.key, raced)
+                    )
+                )
+            )
+    for key in keys:
+        row, spec = found[key], specs[key]
+        if row.parties_hash != spec.digest:
+            raise BucketMismatch(
+                f"bucket {key!r} exists with another split, currency or debit account;"
+                " a new split version needs a new bucket key"
+            )
+        spec.id = row.id
+
+
+def lock_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
+    """Lock the buckets FOR UPDATE in key order and read their cumulative gross (after
+    ensure_buckets: every spec has its id)."""
+    buckets = AllocationBucket.__table__
+    rows = session.execute(
+        select(buckets.c.key, buckets.c.cumulative_gross)
+        .where(_key_in(session, buckets.c.key, sorted(specs)))
         .order_by(buckets.c.key)
         .with_for_update()
     )
-    rows = session.execute(query).all()
-    if created:
-        record_bucket_parties(
-            session, [(row.id, specs[row.key]) for row in rows if row.key in created]
-        )
-    for row in rows:
-        spec = specs[row.key]
-        if row.parties_hash != spec.digest:
-            raise BucketMismatch(
-                f"bucket {row.key!r} exists with another split, currency or debit account;"
-                " a new split version needs a new bucket key"
-            )
-        spec.id, spec.cumulative = row.id, row.cumulative_gross
+    for key, cumulative in rows:
+        specs[key].cumulative = cumulative
 
 
 def record_bucket_parties(session: Session, created: list[tuple[int, BucketSpec]]) -> None:

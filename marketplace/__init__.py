@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # partner requests are authenticated by HMAC signatures, not cookies
     from marketplace.payouts.webhooks import bp as stripe_webhooks_bp  # POST /stripe/webhook
+
     app.register_blueprint(stripe_webhooks_bp)
 
 
@@ -126,4 +127,3 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
         conn.exec_driver_sql("BEGIN")
-

@@ -57,6 +57,14 @@ def register(app: Flask) -> None:
     from marketplace.payouts.cli import payouts_cli, scheduler_cli
     from marketplace.studio.cli import series_cli, studio_cli
 
-    for group in (users_cli, demo_cli, ledger_cli, partners_cli, payouts_cli, scheduler_cli,
-                  studio_cli, series_cli):
+    for group in (
+        users_cli,
+        demo_cli,
+        ledger_cli,
+        partners_cli,
+        payouts_cli,
+        scheduler_cli,
+        studio_cli,
+        series_cli,
+    ):
         app.cli.add_command(group)

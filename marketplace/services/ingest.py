@@ -16,7 +16,9 @@ from babel import Locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.allocation import apply_batch
 from marketplace.models import Episode, Listing, PartnerApp, Series
+from marketplace.services.errors import Conflict
 from marketplace.services.partner_event_log import (
     Result,
     existing_events,
@@ -25,7 +27,7 @@ from marketplace.services.partner_event_log import (
 )
 from marketplace.services.revenue import (
     RevenueFacts,
-    post_revenue,
+    prepare_revenue,
     split_versions_by_series,
     unlock_source_key,
     version_in_force,
@@ -243,12 +245,13 @@ def ingest_unlocks(
         if problem is None:
             accepted.append(i)
         results[i] = problem or {"id": items[i].id, "status": "accepted"}
+    keys = {i: unlock_source_key(partner.id, items[i].id) for i in accepted}
     paid = [i for i in accepted if items[i].amount > 0]
-    entry_ids: dict[int, int] = {}
+    prepared = None
     if paid:
         facts = [
             RevenueFacts(
-                unlock_source_key(partner.id, items[i].id),
+                keys[i],
                 items[i].series_id,
                 items[i].amount,
                 items[i].occurred_at,
@@ -257,27 +260,32 @@ def ingest_unlocks(
             )
             for i in paid
         ]
-        outcome = post_revenue(session, partner, facts, now=now, versions=versions)
-        for i, result in zip(paid, outcome, strict=True):
-            entry_ids[i] = result.entry_id
-            if result.status != "applied":  # a concurrent request applied the same id first
-                results[i] = _race_result(items[i].id, result.status)
+        prepared = prepare_revenue(session, partner, facts, now=now, versions=versions)
+    # The event log's rows go in before the ledger locks the buckets, so that their COPY is
+    # not part of the time those locks are held (every request of a partner needs them). In id
+    # order: two requests inserting overlapping ids wait on each other instead of deadlocking;
+    # the second one then fails on the unique index and its client retries (409).
+    planned = prepared.planned if prepared is not None else {}
     rows = [
-        _unlock_row(partner, items[i], digests[i], entry_ids.get(i), now)
-        for i in accepted
-        if results[i]["status"] == "accepted"
+        _unlock_row(partner, items[i], digests[i], planned.get(keys[i]), now)
+        for i in sorted(accepted, key=lambda i: items[i].id)
     ]
     insert_events(session, rows)
+    if prepared is not None:
+        outcome = apply_batch(session, prepared)
+        if any(result.status != "applied" for result in outcome):
+            # The ledger saw one of these unlocks applied since the look-up above, by a
+            # concurrent request the event log's unique index did not stop: apply nothing.
+            session.rollback()
+            raise Conflict(
+                "A concurrent request applied some of these events; nothing was applied."
+                " Retry the request.",
+                code="concurrent_request",
+            )
     settle_repeats(results)
     record_rejections(session, partner.id, "unlock", results)
     session.commit()
     return results
-
-
-def _race_result(event_id: str, status: str) -> Result:
-    if status == "duplicate":
-        return {"id": event_id, "status": "duplicate"}
-    return rejected(event_id, "conflict", "This id was used before with other content.", "id")
 
 
 def _unlock_row(partner, item: UnlockIn, digest, entry_id, now) -> tuple:

@@ -30,7 +30,9 @@ from ledger.allocation import (
     AllocationEvent,
     AllocationResult,
     Party,
-    allocate_batch,
+    PreparedBatch,
+    apply_batch,
+    prepare_batch,
     split_parties,
 )
 from ledger.schema import Account
@@ -282,14 +284,15 @@ def version_in_force(versions: list[SplitVersion], at: datetime) -> SplitVersion
     return next((v for v in versions if v.effective_from <= at), None)
 
 
-def post_revenue(
+def prepare_revenue(
     session: Session,
     partner: PartnerApp,
     facts: Sequence[RevenueFacts],
     now: datetime | None = None,
     versions: dict[int, list[SplitVersion]] | None = None,
-) -> list[AllocationResult]:
-    """Post validated unlocks/pool shares of one partner app; one result per fact, in order.
+) -> PreparedBatch:
+    """Plan the posting of validated unlocks/pool shares of one partner app (no lock taken on
+    existing rows): ledger.allocation.prepare_batch of their allocation events.
 
     Each fact is split under the series' split version in force at its occurred_at; callers
     have checked that the series was live on the partner app then and that a version exists.
@@ -307,4 +310,18 @@ def post_revenue(
                 f"series {fact.series_id} has no split in force at {fact.occurred_at}"
             )
         events.append(router.event(fact, version))
-    return allocate_batch(session, events, now=now)
+    return prepare_batch(session, events, now=now)
+
+
+def post_revenue(
+    session: Session,
+    partner: PartnerApp,
+    facts: Sequence[RevenueFacts],
+    now: datetime | None = None,
+    versions: dict[int, list[SplitVersion]] | None = None,
+) -> list[AllocationResult]:
+    """Post validated unlocks/pool shares of one partner app; one result per fact, in order
+    (prepare_revenue, then ledger.allocation.apply_batch)."""
+    if not facts:
+        return []
+    return apply_batch(session, prepare_revenue(session, partner, facts, now, versions))

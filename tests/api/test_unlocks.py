@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+from sqlalchemy import func, select
+
 from ledger.balances import get_balance
 from ledger.checks import check_ledger
+from ledger.schema import AllocationEventRow
 from marketplace.models import Listing
-from marketplace.services.revenue import ledger_account
+from marketplace.models.partner_events import PartnerEvent
+from marketplace.services.revenue import (
+    RevenueFacts,
+    ledger_account,
+    post_revenue,
+    unlock_source_key,
+)
 from tests.api.conftest import T0, unlock
 
 
@@ -171,3 +180,48 @@ def test_batch_limits(db, make_partner, make_live_series):
     response = partner.post("/api/v1/unlocks", None, body=b'{"events": [NaN]}')
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_event_rows_name_the_entry_that_carries_their_money(db, make_partner, make_live_series):
+    partner = make_partner()
+    series = make_live_series(partner.app)
+    events = [unlock(f"t{i}", series, episode=3 + i % 4) for i in range(40)]
+    assert set(codes(partner.post("/api/v1/unlocks", {"events": events}))) == {"accepted"}
+    logged = dict(
+        db.session.execute(
+            select(PartnerEvent.external_id, PartnerEvent.entry_id).where(
+                PartnerEvent.partner_id == partner.app.id
+            )
+        ).all()
+    )
+    traced = dict(
+        db.session.execute(select(AllocationEventRow.source_key, AllocationEventRow.entry_id)).all()
+    )
+    assert len(logged) == 40
+    for external_id, entry_id in logged.items():
+        assert entry_id is not None
+        assert traced[unlock_source_key(partner.app.id, external_id)] == entry_id
+
+
+def test_an_unlock_the_ledger_already_holds_applies_nothing(db, make_partner, make_live_series):
+    """The event log and the ledger disagree (the ledger holds an unlock the log does not, as
+    a concurrent request would leave it): the whole request is refused with a 409, nothing of
+    it is written, and a retry once the log agrees answers normally."""
+    partner = make_partner()
+    series = make_live_series(partner.app)
+    taken = unlock("taken", series)
+    moment = datetime.fromisoformat(taken["occurred_at"])
+    post_revenue(
+        db.session,
+        partner.app,
+        [RevenueFacts(unlock_source_key(partner.app.id, "taken"), series.id, 49, moment, 5)],
+    )
+    db.session.commit()
+    response = partner.post("/api/v1/unlocks", {"events": [unlock("fresh", series), taken]})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "concurrent_request"
+    assert partner.get("/api/v1/events/fresh").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(AllocationEventRow)) == 1
+    assert check_ledger(db.session) == []
+    response = partner.post("/api/v1/unlocks", {"events": [unlock("fresh", series)]})
+    assert codes(response) == ["accepted"]
