@@ -9,7 +9,6 @@ one entry per bucket and hour group, one trace row per event.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,8 +26,9 @@ from ledger.allocation_store import (
 )
 from ledger.errors import BucketMismatch
 from ledger.journal import NewEntry, lock_accounts, reserve_entry_ids, write_entries
+from ledger.json_text import compact_list, sorted_object
 from ledger.money import check_currency, check_minor_units
-from ledger.rollups import LINE_FIELDS, Deltas, add_event, line_key, month_of, write_rollups
+from ledger.rollups import LINE_FIELDS, Deltas, add_event, month_of, write_rollups
 from ledger.schema import utcnow
 from ledger.splits import (
     DENOMINATOR,
@@ -41,8 +41,6 @@ from ledger.splits import (
     split_parties,
     target_of_weights,
 )
-
-_ATTRIBUTES = json.JSONEncoder(sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,26 +171,29 @@ def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
     """Group each bucket's events by (effective UTC hour, availability hour): one entry each.
 
     UTC hours: with an offset like +05:30 a local hour straddles two UTC hours, and could
-    straddle two UTC months, whose statements must each get their own entries."""
+    straddle two UTC months, whose statements must each get their own entries. Hours are
+    counted as integers since the epoch (timestamp() is exact to the microsecond here), and
+    turned back into datetimes once per group."""
     groups: list[_Group] = []
     line_keys: dict[tuple, str] = {}
     for spec in specs.values():
         by_hour: dict[tuple, _Group] = {}
         for event in spec.new_events:
-            hour = event.effective_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-            available = _ceil_hour(event.available_at)
-            key = (hour, available is not None, available or hour)
+            hour = int(event.effective_at.timestamp() // 3600)
+            available = event.available_at
+            key = (hour, -1) if available is None else (hour, -int(-available.timestamp() // 3600))
             group = by_hour.get(key)
             if group is None:
-                group = by_hour[key] = _Group(spec, month_of(hour))
+                start = datetime.fromtimestamp(hour * 3600, UTC)
+                group = by_hour[key] = _Group(spec, month_of(start))
             attributes = event.attributes
             values = tuple(map(attributes.get, LINE_FIELDS))
             line = line_keys.get(values)
             if line is None:
-                line = line_keys[values] = line_key(attributes)
+                line = line_keys[values] = compact_list(values)
             group.events.append(event)
             group.lines.append(line)
-            group.attributes.append(_ATTRIBUTES.encode(attributes))
+            group.attributes.append(sorted_object(attributes))
         groups.extend(by_hour[key] for key in sorted(by_hour))
     return groups
 

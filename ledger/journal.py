@@ -120,7 +120,7 @@ def lock_accounts(session: Session, account_ids: set[int]) -> dict[int, LockedAc
         # plan for the 100,000 accounts of a payout batch), joined from unnest so that each id
         # is one index probe into balances and accounts whatever the planner's statistics say
         # (`= ANY(array)` may flip to reading both tables whole).
-        rows = session.execute(_LOCK_PG, {"ids": pg_array(ordered)}).all()
+        rows = session.execute(_LOCK_PG, {"ids": int_array(ordered)}).all()
     else:
         rows = session.execute(
             select(
@@ -280,6 +280,11 @@ def pg_array(values) -> str:
     return "{" + ",".join([_array_item(v) for v in values]) + "}"
 
 
+def int_array(values) -> str:
+    """pg_array for ints only (a list of them: about twice as fast)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def _array_item(value: object) -> str:
     if isinstance(value, int):
         return str(value)
@@ -329,8 +334,8 @@ def _write_postgresql(session, entries, posting_rows, posted_delta, pending_delt
             " WHERE b.account_id = v.id"
         ),
         {
-            "ids": pg_array(posted_delta),
-            "deltas": pg_array(posted_delta.values()),
+            "ids": int_array(posted_delta),
+            "deltas": int_array(posted_delta.values()),
             "now": now,
         },
     )
@@ -351,9 +356,9 @@ def _write_postgresql(session, entries, posting_rows, posted_delta, pending_delt
                 " AND u.available_at = v.available_at)"
             ),
             {
-                "ids": pg_array([key[0] for key in pending_delta]),
+                "ids": int_array([key[0] for key in pending_delta]),
                 "ats": pg_array(ats),
-                "amounts": pg_array(pending_delta.values()),
+                "amounts": int_array(pending_delta.values()),
             },
         )
 

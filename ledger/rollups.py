@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from ledger.journal import is_postgresql, pg_array
+from ledger.journal import int_array, is_postgresql, iso, pg_array
+from ledger.json_text import compact_list
 from ledger.schema import StatementRollup, UTCDateTime
 
 LINE_FIELDS = ("series_id", "episode", "partner_id", "country", "kind")
@@ -36,7 +37,7 @@ def month_of(moment: datetime) -> datetime:
 
 def line_key(attributes: dict[str, Any]) -> str:
     """The rollup's compact key of an event's statement line."""
-    return _KEY.encode([attributes.get(name) for name in LINE_FIELDS])
+    return compact_list(map(attributes.get, LINE_FIELDS))
 
 
 def add_event(
@@ -89,13 +90,14 @@ def write_rollups(session: Session, deltas: Deltas) -> None:
         session.execute(
             text(_PG_UPSERT),
             {
-                "b": pg_array([k[0] for k, _ in items]),
-                "m": pg_array([k[1].isoformat() for k, _ in items]),
-                "e": pg_array([int(k[2]) for k, _ in items]),
+                "b": int_array([k[0] for k, _ in items]),
+                "m": pg_array([iso(k[1]) for k, _ in items]),
+                "e": int_array([int(k[2]) for k, _ in items]),
                 "k": pg_array([k[3] for k, _ in items]),
-                "c": pg_array([v[0] for _, v in items]),
-                "g": pg_array([v[1] for _, v in items]),
-                "p": pg_array(["{" + ",".join(map(str, v[2])) + "}" for _, v in items]),
+                "c": int_array([v[0] for _, v in items]),
+                "g": int_array([v[1] for _, v in items]),
+                # Each element an int array's own literal, quoted: digits, signs, commas only.
+                "p": "{" + ",".join([f'"{int_array(v[2])}"' for _, v in items]) + "}",
             },
         )
         return
