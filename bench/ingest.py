@@ -131,6 +131,30 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(url: str, database: str) -> float:
+    """CPU seconds used so far by this database's PostgreSQL backends (the server's pool and the
+    vacuumer: they connect during the run), read from /proc on this same machine."""
+    with psycopg.connect(url) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            )
+        ]
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(pid)
+    return total
+
+
 class RssSampler(threading.Thread):
     """Samples the RSS of gunicorn's master and workers every 0.5 s."""
 
@@ -274,6 +298,8 @@ def main() -> None:
         for _ in range(args.clients)
     ]
     vacuumer = Vacuumer(url, args.vacuum_every) if args.vacuum_every > 0 else None
+    client_cpu = sum(os.times()[:2])
+    worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:])  # app start-up
     began = time.perf_counter()
     if vacuumer:
         vacuumer.start()
@@ -282,6 +308,9 @@ def main() -> None:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    client_cpu = sum(os.times()[:2]) - client_cpu
+    worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:]) - worker_cpu
+    database_cpu = backend_cpu(url, args.database)
     if vacuumer:
         vacuumer.stop.set()
         vacuumer.join()
@@ -312,6 +341,12 @@ def main() -> None:
         f"server RSS MB: peak worker {peak_worker:.0f}, peak total {peak_total:.0f}; "
         f"workers at start {sorted(round(v) for v in first.values())}, "
         f"at end {sorted(round(v) for v in last.values())}"
+    )
+    per = 1000 / args.events * 1000
+    print(
+        f"CPU ms per 1,000 unlocks: gunicorn workers {worker_cpu * per:.0f}, PostgreSQL backends"
+        f" {database_cpu * per:.0f}, this client {client_cpu * per:.0f}"
+        f" (2 cores: {elapsed * 2 * per:.0f} ms of CPU available)"
     )
     retried = [f for f in failures if f[0] == "retried"]
     print(
