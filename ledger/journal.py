@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.accounts import normal_sign
@@ -306,10 +307,20 @@ def copy_rows(session: Session, table: str, columns: str, rows) -> None:
 
 
 def copy_text(session: Session, table: str, columns: str, data: str) -> None:
-    """COPY already formatted text rows into a table, in the session's transaction."""
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        copy.write(data.encode())
+    """COPY already formatted text rows into a table, in the session's transaction.
+
+    The COPY runs on the driver's own connection, so SQLAlchemy does not see its errors: they
+    are raised as SQLAlchemy's (IntegrityError for a unique violation, OperationalError for a
+    deadlock...) like those of any other statement, for the callers' handlers."""
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    statement = f"COPY {table} ({columns}) FROM STDIN"
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(data.encode())
+    except dbapi.Error as error:
+        raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
 
 
 def _posting_lines(rows) -> str:
