@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger.errors import BucketMismatch
-from ledger.journal import ESCAPES, NULL, copy_text, is_postgresql, iso, pg_array
+from ledger.journal import NULL, copy_text, escape, is_postgresql, pg_array
 from ledger.schema import AllocationBucket, AllocationEventRow, BucketParty
 from ledger.splits import Party, target
 
@@ -172,11 +172,12 @@ def insert_event_rows(session: Session, rows: list[tuple]) -> None:
     if not rows:
         return
     if is_postgresql(session):
+        # Times are nearly all distinct (no cache); strings escaped only when they need it.
         lines = "".join(
             [
-                f"{key.translate(ESCAPES)}\t{bucket}\t{entry}\t{gross}\t{before}\t"
-                f"{iso(effective)}\t{iso(available) if available else NULL}\t"
-                f"{attributes.translate(ESCAPES)}\t{{{','.join(map(str, amounts))}}}\n"
+                f"{escape(key)}\t{bucket}\t{entry}\t{gross}\t{before}\t"
+                f"{effective.isoformat()}\t{available.isoformat() if available else NULL}\t"
+                f"{escape(attributes)}\t{{{','.join(map(str, amounts))}}}\n"
                 for (
                     key,
                     bucket,

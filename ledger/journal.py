@@ -261,6 +261,8 @@ _iso = iso
 
 NULL = "\\N"
 ESCAPES = _ESCAPES
+escape = _escape
+"""A string in COPY text format (backslash, tab, newline and carriage return escaped)."""
 
 
 def _copy_field(value: object) -> str:

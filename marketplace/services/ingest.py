@@ -3,7 +3,10 @@
 Every request is one transaction: its event rows, its ledger entries and the balances commit
 together or not at all, so a retry after a crash applies what did not commit and answers
 `duplicate` for the rest. Per request, not per event: one look-up of the ids already seen, one
-of the partner's listings, episodes and split versions, one allocate_batch, one bulk insert.
+of the partner's listings, episodes and split versions, one bulk insert of the event log and
+one ledger batch (prepared, then applied under the bucket locks: the event log's rows are
+written in between, so that they are not part of the section every request of the partner
+serialises on).
 """
 
 from __future__ import annotations
