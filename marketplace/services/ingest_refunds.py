@@ -137,6 +137,7 @@ def ingest_refunds(
     results = dedupe(items, digests, "refund", existing_events(session, partner.id, ids))
     fresh = [i for i, result in enumerate(results) if result is None]
     unlocks = _unlocks(session, partner.id, {items[i].unlock_id for i in fresh})
+    fresh = _settle_late_repeats(session, partner, items, digests, results, fresh, unlocks)
     claimed: set[str] = set()
     accepted = []
     for i in fresh:
@@ -209,6 +210,28 @@ def ingest_refunds(
     record_rejections(session, partner.id, "refund", results)
     session.commit()
     return results
+
+
+def _settle_late_repeats(session, partner, items, digests, results, fresh, unlocks) -> list[int]:
+    """A concurrent request may have applied the same refund ids while _unlocks waited for the
+    unlock rows' locks: the ids found refunded meanwhile are looked up again (a new snapshot),
+    so that a repeat answers `duplicate` (or `conflict`) rather than `already_refunded`."""
+    late = [
+        i
+        for i in fresh
+        if (unlock := unlocks.get(items[i].unlock_id)) is not None and unlock[1] == "refunded"
+    ]
+    if not late:
+        return fresh
+    seen = existing_events(session, partner.id, list({items[i].id for i in late}))
+    if not seen:
+        return fresh
+    settled = dedupe([items[i] for i in late], {n: digests[i] for n, i in enumerate(late)},
+                     "refund", seen)  # fmt: skip
+    for i, result in zip(late, settled, strict=True):
+        if result is not None and "repeat_of" not in result:
+            results[i] = result
+    return [i for i in fresh if results[i] is None]
 
 
 def _post_refunds(session, partner, refunds: list[RefundIn], unlocks, now) -> dict[str, int]:

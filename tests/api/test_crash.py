@@ -74,12 +74,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post(port, key_id, secret, body: bytes):
+def post(port, key_id, secret, body: bytes, path: str = "/api/v1/unlocks"):
     stamp = str(int(time.time()))
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.request(
         "POST",
-        "/api/v1/unlocks",
+        path,
         body=body,
         headers={
             "X-Cliffhanger-Key": key_id,
