@@ -172,8 +172,9 @@ def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
 
     UTC hours: with an offset like +05:30 a local hour straddles two UTC hours, and could
     straddle two UTC months, whose statements must each get their own entries. Hours are
-    counted as integers since the epoch (timestamp() is exact to the microsecond here), and
-    turned back into datetimes once per group."""
+    counted as integers since the epoch, from float timestamps (within 0.25 us of the exact
+    time for centuries yet: an event 1 us before the hour stays in it), and turned back into
+    datetimes once per group."""
     groups: list[_Group] = []
     line_keys: dict[tuple, str] = {}
     for spec in specs.values():
@@ -206,7 +207,9 @@ def prepare_batch(
 
     What depends on the buckets' cumulative gross is left to apply_batch, which locks them:
     the caller may write its own rows in between (they can name `planned` entry ids), keeping
-    them out of the time the bucket locks are held."""
+    them out of the time the bucket locks are held. Not other ledger entries in the same
+    session: on SQLite entry ids are reserved as max(id) + 1, so they would take the same ids.
+    """
     now = now or utcnow()
     session.flush()
     specs = _specs(events)

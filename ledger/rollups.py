@@ -8,7 +8,6 @@ so concurrent batches never race on a rollup row; one upsert statement per batch
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +21,6 @@ from ledger.schema import StatementRollup, UTCDateTime
 
 LINE_FIELDS = ("series_id", "episode", "partner_id", "country", "kind")
 """The event attributes a statement line is grouped by (missing ones are None)."""
-
-_KEY = json.JSONEncoder(separators=(",", ":"))
 
 Deltas = dict[tuple[int, datetime, bool, str], list]
 """(bucket_id, month, earning, line_key) -> [events, gross, party amounts]."""
