@@ -9,10 +9,8 @@ with overlapping ids wait on each other's unique index entries there.
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import signal
 import subprocess
 import threading
 import time
@@ -29,8 +27,9 @@ from tests.api.test_crash import (
     URL,
     _check_totals,
     crash_database,  # noqa: F401 (the fixture)
-    free_port,
+    gunicorn,
     post,
+    unlock_events,
 )
 
 pytestmark = [
@@ -45,82 +44,61 @@ pytestmark = [
 SENDERS = 4
 
 
-def test_overlapping_concurrent_batches_apply_each_unlock_once(crash_database):  # noqa: F811
-    url, env = crash_database
-    partner_id, key_id, secret, series = build_world(
-        url,
-        {"SECRET_KEY": SECRET_KEY},
-        name="RaceBox",
-        series_count=4,
-        episodes=20,
-        free_episodes=2,
-    )
-    world = [(s.id, list(s.member_ids)) for s in series]
-    now = datetime.now(UTC)
-    events = [
-        {
-            "id": f"r{i}",
-            "series_id": world[i % len(world)][0],
-            "episode": 3 + i % 18,
-            "amount": 49 + i % 151,
-            "currency": "USD",
-            "occurred_at": (now - timedelta(seconds=i)).isoformat(),
-        }
-        for i in range(600)
-    ]
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(SENDERS), "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def race(env, key_id, secret, events, batch: int, path: str, before=None) -> dict[str, list]:
+    """SENDERS threads each post every event (own order, batches of `batch`), retrying a 409
+    as the API asks; returns each event id's answers (status, or the rejection's code)."""
     answers: dict[str, list[str]] = {event["id"]: [] for event in events}
     problems: list = []
-    conflicts = []
     lock = threading.Lock()
 
-    def sender(seed: int) -> None:
+    def sender(port: int, seed: int) -> None:
         rng = random.Random(seed)
         mine = events[:]
-        rng.shuffle(mine)  # each sender: every event, in its own order and batches
-        for start in range(0, len(mine), 150):
-            body = json.dumps({"events": mine[start : start + 150]}).encode()
+        rng.shuffle(mine)
+        for start in range(0, len(mine), batch):
+            body = json.dumps({"events": mine[start : start + batch]}).encode()
             for _ in range(50):
-                status, payload = post(port, key_id, secret, body)
+                status, payload = post(port, key_id, secret, body, path)
                 if status != 409:
                     break
-                with lock:
-                    conflicts.append(json.loads(payload)["error"]["code"])
+                if json.loads(payload)["error"]["code"] != "concurrent_request":
+                    problems.append((status, payload[:300]))
                 time.sleep(rng.random() / 20)
             if status != 200:
                 problems.append((status, payload[:300]))
                 continue
             with lock:
                 for result in json.loads(payload)["results"]:
-                    answers[result["id"]].append(result["status"])
+                    code = result.get("error", {}).get("code", result["status"])
+                    answers[result["id"]].append(code)
 
-    try:
-        for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                break
-            except OSError:
-                time.sleep(0.1)
-        threads = [threading.Thread(target=sender, args=(seed,)) for seed in range(SENDERS)]
+    with gunicorn(env, SENDERS) as (port, _):
+        if before is not None:
+            before(port)
+        threads = [threading.Thread(target=sender, args=(port, n)) for n in range(SENDERS)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(300)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
     assert problems == []
-    print(f"{len(conflicts)} requests answered 409 and were retried")
-    assert set(conflicts) <= {"concurrent_request"}
-    for event_id, statuses in answers.items():
-        assert sorted(statuses) == ["accepted"] + ["duplicate"] * (SENDERS - 1), event_id
+    return answers
+
+
+def applied_once(answers: dict[str, list]) -> bool:
+    once = ["accepted"] + ["duplicate"] * (SENDERS - 1)
+    return all(sorted(statuses) == once for statuses in answers.values())
+
+
+def test_overlapping_concurrent_batches_apply_each_unlock_once(crash_database):  # noqa: F811
+    url, env = crash_database
+    partner_id, key_id, secret, series = build_world(
+        url, {"SECRET_KEY": SECRET_KEY}, name="RaceBox", series_count=4, episodes=20,
+        free_episodes=2,
+    )  # fmt: skip
+    world = [(s.id, list(s.member_ids)) for s in series]
+    events = unlock_events(world, "r", 600)
+    answers = race(env, key_id, secret, events, 150, "/api/v1/unlocks")
+    assert applied_once(answers)
     watcher = create_engine(url, isolation_level="AUTOCOMMIT")
     _check_totals(watcher, env, partner_id, events, world)
     watcher.dispose()
@@ -147,59 +125,12 @@ def test_concurrent_repeats_of_the_same_refunds_refund_each_unlock_once(crash_da
         {"id": f"r{i}", "unlock_id": f"u{i}", "occurred_at": now.isoformat()}
         for i in range(0, 200, 2)
     ]
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(SENDERS), "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    answers: dict[str, list[str]] = {refund["id"]: [] for refund in refunds}
-    problems: list = []
-    lock = threading.Lock()
 
-    def sender(seed: int) -> None:
-        rng = random.Random(seed)
-        mine = refunds[:]
-        rng.shuffle(mine)
-        for start in range(0, len(mine), 25):
-            body = json.dumps({"events": mine[start : start + 25]}).encode()
-            for _ in range(50):
-                status, payload = post(port, key_id, secret, body, "/api/v1/refunds")
-                if status != 409:
-                    break
-                time.sleep(rng.random() / 20)
-            if status != 200:
-                problems.append((status, payload[:300]))
-                continue
-            with lock:
-                for result in json.loads(payload)["results"]:
-                    answers[result["id"]].append(
-                        result.get("error", {}).get("code", result["status"])
-                    )
+    def post_unlocks(port: int) -> None:
+        assert post(port, key_id, secret, json.dumps({"events": unlocks}).encode())[0] == 200
 
-    try:
-        for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                break
-            except OSError:
-                time.sleep(0.1)
-        status, _ = post(port, key_id, secret, json.dumps({"events": unlocks}).encode())
-        assert status == 200
-        threads = [threading.Thread(target=sender, args=(seed,)) for seed in range(SENDERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(300)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
-    assert problems == []
-    for refund_id, statuses in answers.items():
-        assert sorted(statuses) == ["accepted"] + ["duplicate"] * (SENDERS - 1), refund_id
-    kept = sum(u["amount"] for i, u in enumerate(unlocks) if i % 2)
+    answers = race(env, key_id, secret, refunds, 25, "/api/v1/refunds", before=post_unlocks)
+    assert applied_once(answers)
     watcher = create_engine(url, isolation_level="AUTOCOMMIT")
     with watcher.connect() as conn:
         receivable = conn.execute(
@@ -214,7 +145,7 @@ def test_concurrent_repeats_of_the_same_refunds_refund_each_unlock_once(crash_da
             text("SELECT count(*) FROM partner_events WHERE status = 'refunded'")
         ).scalar()
     watcher.dispose()
-    assert receivable == kept
+    assert receivable == sum(u["amount"] for i, u in enumerate(unlocks) if i % 2)
     assert refunded == len(refunds)
     check = subprocess.run(
         [str(BIN / "flask"), "ledger", "check"], cwd=ROOT, env=env, capture_output=True, text=True

@@ -6,6 +6,7 @@ database next to TEST_DATABASE_URL's, migrates it with `flask db upgrade heads`,
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -97,6 +98,47 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
+def unlock_events(world, prefix: str, count: int) -> list[dict]:
+    """`count` unlocks spread over the world's series (episodes 3-20, amounts 49-199)."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "id": f"{prefix}{i}",
+            "series_id": world[i % len(world)][0],
+            "episode": 3 + i % 18,
+            "amount": 49 + i % 151,
+            "currency": "USD",
+            "occurred_at": (now - timedelta(seconds=i)).isoformat(),
+        }
+        for i in range(count)
+    ]
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict, workers: int, *extra: str):
+    """A real gunicorn serving wsgi:app on a free port (yields the port and the process);
+    stopped with SIGTERM on the way out."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", *extra, "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port, server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
 def test_sigkill_mid_batch_then_retry_applies_every_event_once(crash_database):
     url, env = crash_database
     partner_id, key_id, secret, series = build_world(
@@ -108,44 +150,10 @@ def test_sigkill_mid_batch_then_retry_applies_every_event_once(crash_database):
         free_episodes=2,
     )
     world = [(s.id, list(s.member_ids)) for s in series]
-    now = datetime.now(UTC)
-    events = [
-        {
-            "id": f"k{i}",
-            "series_id": world[i % len(world)][0],
-            "episode": 3 + i % 18,
-            "amount": 49 + i % 151,
-            "currency": "USD",
-            "occurred_at": (now - timedelta(seconds=i)).isoformat(),
-        }
-        for i in range(1000)
-    ]
+    events = unlock_events(world, "k", 1000)
     body = json.dumps({"events": events}).encode()
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-w",
-            "1",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "120",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     watcher = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env, 1, "--timeout", "120") as (port, server):
         outcome = {}
         sender = threading.Thread(
             target=lambda: outcome.update(r=_attempt(port, key_id, secret, body))
@@ -167,9 +175,6 @@ def test_sigkill_mid_batch_then_retry_applies_every_event_once(crash_database):
         assert {r["status"] for r in results} == {"accepted"}
         status, payload = _attempt(port, key_id, secret, body)
         assert {r["status"] for r in json.loads(payload)["results"]} == {"duplicate"}
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
     _check_totals(watcher, env, partner_id, events, world)
     watcher.dispose()
 
