@@ -277,8 +277,9 @@ def ingest_unlocks(
     if prepared is not None:
         outcome = apply_batch(session, prepared)
         if any(result.status != "applied" for result in outcome):
-            # The ledger saw one of these unlocks applied since the look-up above, by a
-            # concurrent request the event log's unique index did not stop: apply nothing.
+            # The ledger holds one of these unlocks and the event log does not (they commit
+            # together: only if they were ever written apart); its row above names an entry
+            # that will not carry its money, so nothing of the request may stand.
             session.rollback()
             raise Conflict(
                 "A concurrent request applied some of these events; nothing was applied."
