@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -91,20 +91,16 @@ class AllocationResult(NamedTuple):
     cumulative_before: int
 
 
-def _ceil_hour(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    floor = moment.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + timedelta(hours=1)
-
-
 @dataclass(slots=True)
 class _Group:
-    """The new events of one bucket and hour group: one entry. `lines` and `attributes` hold
-    each event's rollup line key and encoded attributes (worked out before any lock)."""
+    """The new events of one bucket and hour group: one entry. `available` is the group's
+    availability hour (its events' available_at ceiled to the hour; None: at once); `lines`
+    and `attributes` hold each event's rollup line key and encoded attributes (worked out
+    before any lock)."""
 
     bucket: BucketSpec
     month: datetime
+    available: datetime | None
     events: list[AllocationEvent] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     attributes: list[str] = field(default_factory=list)
@@ -186,7 +182,8 @@ def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
             group = by_hour.get(key)
             if group is None:
                 start = datetime.fromtimestamp(hour * 3600, UTC)
-                group = by_hour[key] = _Group(spec, month_of(start))
+                ready = None if key[1] < 0 else datetime.fromtimestamp(key[1] * 3600, UTC)
+                group = by_hour[key] = _Group(spec, month_of(start), ready)
             attributes = event.attributes
             values = tuple(map(attributes.get, LINE_FIELDS))
             line = line_keys.get(values)
@@ -269,6 +266,7 @@ def _without(group: _Group, applied: dict[str, tuple]) -> _Group:
     return _Group(
         group.bucket,
         group.month,
+        group.available,
         [group.events[i] for i in kept],
         [group.lines[i] for i in kept],
         [group.attributes[i] for i in kept],
@@ -323,7 +321,7 @@ def _group_entry(group: _Group, start: int, before: list[int], after: list[int])
     target's difference over the run (held parties' legs available at the group's hour)."""
     spec = group.bucket
     cumulative = spec.cumulative
-    available = _ceil_hour(group.events[0].available_at)
+    available = group.available
     postings = []
     if cumulative != start:
         postings.append((spec.debit_account_id, cumulative - start, None))
