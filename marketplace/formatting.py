@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import g, has_request_context, request
 
@@ -22,10 +24,79 @@ def user_locale() -> str:
     return cached
 
 
-def format_money(amount: int, currency: str, locale: str | None = None) -> str:
-    """Format integer minor units with their currency, e.g. 1234 USD -> '$12.34'."""
+def format_money(amount: int, currency: str, locale: Locale | str | None = None) -> str:
+    """Format integer minor units with their currency, e.g. 1234 USD -> '$12.34'.
+
+    The text is babel's `format_currency` (CLDR patterns); `money_formatter` gives the same
+    text several times faster, which a statement of a few hundred amounts needs."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise TypeError("money amounts are integer minor units")
-    exponent = get_currency_precision(currency)
-    value = Decimal(amount).scaleb(-exponent)
-    return format_currency(value, currency, locale=locale or user_locale(), currency_digits=True)
+    return money_formatter(str(locale or user_locale()), currency)(amount)
+
+
+def babel_money(amount: int, currency: str, locale: Locale | str) -> str:
+    """babel's formatting of integer minor units: the reference `money_formatter` matches."""
+    value = Decimal(amount).scaleb(-get_currency_precision(currency))
+    return format_currency(value, currency, locale=locale, currency_digits=True)
+
+
+# Amounts each formatter is checked against babel with before it is used: zero, one minor unit,
+# every count of integer digits up to 16 (each grouping boundary of every CLDR pattern), both
+# signs. A formatter that differs on any of them is not used: babel formats that pair instead.
+_PROBES = tuple(
+    sign * magnitude
+    for magnitude in (0, 1, 7, 42, *(int("9876543210987654"[:n]) * 100 + 5 for n in range(1, 17)))
+    for sign in (1, -1)
+)
+
+
+@lru_cache(maxsize=256)
+def money_formatter(locale: str, currency: str):
+    """A function formatting integer minor units of `currency` for `locale` exactly as
+    `babel_money` does, without its per-call Decimal quantisation and pattern work.
+
+    The number's body (grouping, decimal symbol, digits) is laid out from the locale's currency
+    pattern and symbols; the text around it (sign, currency symbol, spacing, bidi marks) is
+    taken from babel's own output for one amount of each sign. The result is then compared with
+    babel on `_PROBES`; if anything differs, babel itself is returned."""
+    try:
+        parsed = Locale.parse(locale)
+        pattern = parsed.currency_formats["standard"]
+        symbols = parsed.number_symbols.get("latn", parsed.number_symbols)
+        decimal_symbol, group_symbol = symbols["decimal"], symbols["group"]
+        primary, secondary = pattern.grouping
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return lambda amount: babel_money(amount, currency, locale)
+    digits = get_currency_precision(currency)
+    scale = 10**digits
+
+    def body(amount: int) -> str:
+        units, minor = divmod(abs(amount), scale)
+        text = str(units)
+        if len(text) > primary:
+            groups = [text[-primary:]]
+            text = text[:-primary]
+            while len(text) > secondary:
+                groups.append(text[-secondary:])
+                text = text[:-secondary]
+            groups.append(text)
+            text = group_symbol.join(reversed(groups))
+        return f"{text}{decimal_symbol}{minor:0{digits}d}" if digits else text
+
+    affixes = []
+    for probe in (1, -1):
+        reference, number = babel_money(probe, currency, locale), body(probe)
+        if reference.count(number) != 1:
+            return lambda amount: babel_money(amount, currency, locale)
+        before, _, after = reference.partition(number)
+        affixes.append((before, after))
+    (plus_before, plus_after), (minus_before, minus_after) = affixes
+
+    def fast(amount: int) -> str:
+        if amount < 0:
+            return f"{minus_before}{body(amount)}{minus_after}"
+        return f"{plus_before}{body(amount)}{plus_after}"
+
+    if any(fast(probe) != babel_money(probe, currency, locale) for probe in _PROBES):
+        return lambda amount: babel_money(amount, currency, locale)
+    return fast
