@@ -74,6 +74,9 @@ def server_env(url: str) -> dict[str, str]:
         DATABASE_URL=url,
         SECRET_KEY=SECRET_KEY,
         CLIFFHANGER_ENV="production",
+        # Production refuses to start without Stripe's keys; ingestion never calls Stripe.
+        STRIPE_SECRET_KEY="sk_test_bench_never_called",
+        STRIPE_WEBHOOK_SECRET="whsec_bench_never_called",
         FLASK_APP="wsgi:app",
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below
+DEV_WEBHOOK_SECRET = "whsec_emulated_dev_only"  # noqa: S105 - the emulator's; not in production
 
 
 class ConfigError(RuntimeError):
@@ -48,8 +49,12 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
     secret_key = env.get("SECRET_KEY", "")
     if production and not secret_key:
         raise ConfigError("SECRET_KEY must be set when CLIFFHANGER_ENV=production")
-    if production and env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_WEBHOOK_SECRET"):
-        raise ConfigError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set")
+    # The emulated Stripe (no key) pays nobody and checks webhooks against a secret printed
+    # in the README: development and tests only.
+    if production and not env.get("STRIPE_SECRET_KEY"):
+        raise ConfigError("STRIPE_SECRET_KEY must be set when CLIFFHANGER_ENV=production")
+    if production and not env.get("STRIPE_WEBHOOK_SECRET"):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must be set when CLIFFHANGER_ENV=production")
 
     default_db = "sqlite:///" + str(Path(instance_path) / "cliffhanger.sqlite3")
     return {
@@ -70,7 +75,7 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(Path(instance_path) / "media"),
         "PLATFORM_FEE_BPS": _int(env, "PLATFORM_FEE_BPS", 1000),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
-        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "whsec_emulated_dev_only"),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET,
         "STRIPE_EMULATOR_PATH": env.get("STRIPE_EMULATOR_PATH")
         or str(Path(instance_path) / "stripe-emulator.sqlite3"),
         "PAYOUT_SCHEDULE": env.get("PAYOUT_SCHEDULE", "0 6 * * mon"),

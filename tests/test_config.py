@@ -19,9 +19,27 @@ def test_production_without_secret_key_is_refused(tmp_path):
         load_config(str(tmp_path), {"CLIFFHANGER_ENV": "production"})
 
 
-def test_production_with_secret_key_starts_with_secure_cookies(tmp_path):
-    config = load_config(str(tmp_path), {"CLIFFHANGER_ENV": "production", "SECRET_KEY": "s" * 40})
+PRODUCTION = {
+    "CLIFFHANGER_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "STRIPE_SECRET_KEY": "sk_live_x",
+    "STRIPE_WEBHOOK_SECRET": "whsec_x",
+}
+
+
+def test_production_with_its_secrets_starts_with_secure_cookies(tmp_path):
+    config = load_config(str(tmp_path), PRODUCTION)
     assert config["SESSION_COOKIE_SECURE"] is True and config["SECRET_KEY"] == "s" * 40
+    assert config["STRIPE_WEBHOOK_SECRET"] == "whsec_x"
+
+
+@pytest.mark.parametrize("name", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+def test_production_refuses_the_emulated_stripe_and_its_public_secret(tmp_path, name):
+    # Without a key the emulator would "pay" people and trust webhooks signed with the
+    # development secret the README prints.
+    env = {k: v for k, v in PRODUCTION.items() if k != name}
+    with pytest.raises(ConfigError, match=rf"^{name} must be set when CLIFFHANGER_ENV=production$"):
+        load_config(str(tmp_path), env)
 
 
 def test_development_defaults_to_sqlite_under_instance(tmp_path):
