@@ -17,13 +17,14 @@ from marketplace.services.errors import ServiceError
 PAYEE_ROLES = (Role.PARTICIPANT, Role.CREATOR)
 
 
-def _onboarding_url() -> str:
+def _onboarding_url(*, create: bool) -> str:
     return payout_service.start_onboarding(
         db.session,
         get_gateway(),
         current_user,
         return_url=url_for("payouts.onboarding_return", _external=True),
         refresh_url=url_for("payouts.onboarding_refresh", _external=True),
+        create=create,
     )
 
 
@@ -47,7 +48,7 @@ def connect():
     if not ConnectForm().validate_on_submit():
         abort(400)
     try:
-        return redirect(_onboarding_url())
+        return redirect(_onboarding_url(create=True))
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("payouts.index"))
@@ -72,9 +73,10 @@ def onboarding_return():
 @bp.route("/refresh")
 @role_required(*PAYEE_ROLES)
 def onboarding_refresh():
-    """The onboarding link expired or was used: make a fresh one."""
+    """The onboarding link expired or was used: make a fresh one (a GET: it never creates
+    the account, which only the connect form's POST does)."""
     try:
-        return redirect(_onboarding_url())
+        return redirect(_onboarding_url(create=False))
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("payouts.index"))
@@ -98,8 +100,10 @@ def dev_onboarding(account_id: str, token: str):
 
 @bp.record_once
 def _mount_dev_onboarding(state) -> None:
-    """Mounted only without STRIPE_SECRET_KEY: never reachable when talking to real Stripe."""
-    if not state.app.config.get("STRIPE_SECRET_KEY"):
+    """Mounted only without STRIPE_SECRET_KEY and outside production: never reachable when
+    talking to real Stripe."""
+    config = state.app.config
+    if not config.get("STRIPE_SECRET_KEY") and config.get("CLIFFHANGER_ENV") != "production":
         state.add_url_rule(
             DEV_ONBOARDING_PATH.removeprefix("/payouts") + "/<account_id>/<token>",
             "dev_onboarding",

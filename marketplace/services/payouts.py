@@ -37,11 +37,20 @@ def payout_account_for(session: Session, user_id: int) -> PayoutAccount | None:
 
 
 def start_onboarding(
-    session: Session, gateway: StripeGateway, user: User, *, return_url: str, refresh_url: str
+    session: Session,
+    gateway: StripeGateway,
+    user: User,
+    *,
+    return_url: str,
+    refresh_url: str,
+    create: bool = True,
 ) -> str:
-    """Create the user's Express account if needed and return a fresh onboarding link URL."""
+    """Create the user's Express account if needed (and `create`: only from the form's POST)
+    and return a fresh onboarding link URL."""
     client = gateway.client
     account = payout_account_for(session, user.id)
+    if account is None and not create:
+        raise NotFound("You have not connected a payout account yet.")
     try:
         if account is None:
             created = client.v1.accounts.create(
