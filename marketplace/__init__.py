@@ -29,7 +29,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_security_headers(app)
     return app
+
+
+SECURITY_HEADERS = {
+    # No page may be framed: its approve, send, withdraw and accept buttons would be
+    # clickjackable whatever their CSRF tokens.
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # Invitation and media links carry tokens: never send them to another site as Referer.
+    "Referrer-Policy": "same-origin",
+}
+
+
+def register_security_headers(app: Flask) -> None:
+    """Headers every response carries (unless a view set its own)."""
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
