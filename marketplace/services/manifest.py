@@ -38,6 +38,7 @@ TOP_LEVEL = {
     "title", "synopsis", "language", "genres", "tags", "poster",
     "pricing", "split", "episodes", "publish_to",
 }  # fmt: skip
+SPLIT_FIELDS = {"email", "role", "credit_name", "bps"}
 CSV_COLUMNS = ("title", "duration_seconds", "media")
 
 
@@ -210,7 +211,14 @@ def validate_manifest(
         if not isinstance(split, list) or not all(isinstance(r, dict) for r in split):
             problems.append(("split", "The split must be a list of participant objects."))
         else:
-            problems += validate_split_rows(split, prefix="split")
+            # Only the documented fields: the split service also takes a `user` object from
+            # Python callers, which a JSON manifest must not reach.
+            unknown = [
+                (f"split[{i}].{key}", "Unknown field.")
+                for i, row in enumerate(split)
+                for key in sorted(set(row) - SPLIT_FIELDS)
+            ]
+            problems += unknown or validate_split_rows(split, prefix="split")
     rows, row_problems = _episode_rows(data, files)
     problems += row_problems
     if not rows and not row_problems:
