@@ -50,12 +50,15 @@ def _admin_id(email: str) -> int:
 def build_command(as_of: str | None) -> None:
     """Build the draft batch of the period of --as-of (default: now)."""
     config = current_app.config
-    result = build_batch(
-        db.session,
-        as_of=_parse_moment(as_of),
-        minimum=config["PAYOUT_MINIMUM"],
-        approvals_required=config["PAYOUT_APPROVALS"],
-    )
+    try:
+        result = build_batch(
+            db.session,
+            as_of=_parse_moment(as_of),
+            minimum=config["PAYOUT_MINIMUM"],
+            approvals_required=config["PAYOUT_APPROVALS"],
+        )
+    except ValueError as error:
+        _fail(f"--as-of: {error}")
     batch = result.batch
     click.echo(
         json.dumps({"batch": batch.id, "period": batch.period_key, "created": result.created})

@@ -89,6 +89,10 @@ def build_batch(
     as_of = as_of or now
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+    if as_of > now:
+        # Money available at a future moment is still on hold now: paying it would send money
+        # a refund may yet take back, and leave the available balance negative meanwhile.
+        raise ValueError("as_of must not be in the future")
     key = period_key_for(as_of)
     existing = session.scalar(select(PayoutBatch).where(PayoutBatch.period_key == key))
     if existing is not None:

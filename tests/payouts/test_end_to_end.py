@@ -87,3 +87,10 @@ def test_unlock_to_paid_payout(
     assert check_ledger(db.session) == []
     checked = runner.invoke(args=["ledger", "check"])
     assert checked.exit_code == 0, checked.output
+
+
+def test_the_cli_refuses_a_batch_as_of_the_future(db, runner):
+    # Money available only then is still on hold now: a refund may yet take it back.
+    built = runner.invoke(args=["payouts", "build", "--as-of", "2999-01-01T00:00:00+00:00"])
+    assert built.exit_code == 1
+    assert "--as-of: as_of must not be in the future" in built.output
