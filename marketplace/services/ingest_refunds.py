@@ -58,7 +58,7 @@ def refund_source_key(partner_id: int, event_id: str) -> str:
 
 _UNLOCKS_PG = text(
     "SELECT e.external_id, e.id, e.status, e.amount, e.occurred_at, e.series_id, e.episode,"
-    " e.currency FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
+    " e.currency, e.country FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
     " JOIN partner_events AS e ON e.partner_id = :partner AND e.external_id = i.external_id"
     " WHERE e.kind = 'unlock' ORDER BY e.id FOR UPDATE OF e"
 ).columns(occurred_at=UTCDateTime)
@@ -93,6 +93,7 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
             events.c.series_id,
             events.c.episode,
             events.c.currency,
+            events.c.country,
         )
         .where(
             events.c.partner_id == partner_id,
@@ -177,7 +178,7 @@ def ingest_refunds(
     rows = []
     for i in accepted:
         item = items[i]
-        row_id, _, amount, _, series_id, episode, currency = unlocks[item.unlock_id]
+        row_id, _, amount, _, series_id, episode, currency, country = unlocks[item.unlock_id]
         details = json.dumps({"reason": item.reason}) if item.reason else None
         rows.append(
             (
@@ -190,7 +191,7 @@ def ingest_refunds(
                 amount,
                 currency,
                 item.occurred_at,
-                None,
+                country,  # the refunded unlock's: statements net it in the same country
                 None,
                 digests[i],
                 row_id,
@@ -243,6 +244,15 @@ def _post_refunds(session, partner, refunds: list[RefundIn], unlocks, now) -> di
         refunds, ledger_rows, strict=True
     ):
         unlock = unlocks[refund.unlock_id]
+        attributes = {
+            "kind": "refund",
+            "partner_id": partner.id,
+            "series_id": unlock[4],
+            "episode": unlock[5],
+            "unlock_id": refund.unlock_id,
+        }
+        if unlock[7]:  # as the unlock's own attributes: the key only when there is a country
+            attributes["country"] = unlock[7]
         events.append(
             AllocationEvent(
                 source_key=refund_source_key(partner.id, refund.id),
@@ -253,13 +263,7 @@ def _post_refunds(session, partner, refunds: list[RefundIn], unlocks, now) -> di
                 gross=-unlock[2],
                 effective_at=refund.occurred_at,
                 available_at=available_at,
-                attributes={
-                    "kind": "refund",
-                    "partner_id": partner.id,
-                    "series_id": unlock[4],
-                    "episode": unlock[5],
-                    "unlock_id": refund.unlock_id,
-                },
+                attributes=attributes,
             )
         )
     results = allocate_batch(session, events, now=now)
