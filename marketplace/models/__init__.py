@@ -10,7 +10,7 @@ from marketplace.models.payouts import (
     PayoutLine,
     StripeWebhookEvent,
 )
-from marketplace.models.series import Episode, Listing, Series
+from marketplace.models.series import Episode, Listing, ListingWindow, Series
 from marketplace.models.split import PARTICIPANT_ROLES, SplitShare, SplitVersion, TeamMember
 from marketplace.models.user import Role, User
 
@@ -19,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Episode",
     "Listing",
+    "ListingWindow",
     "OutboxMessage",
     "PartnerApiKey",
     "PartnerApp",

@@ -129,3 +129,20 @@ class Listing(db.Model):
 
     series: Mapped[Series] = relationship(back_populates="listings")
     partner: Mapped[PartnerApp] = relationship()
+    earlier_windows: Mapped[list[ListingWindow]] = relationship(
+        order_by="ListingWindow.live_at", cascade="all, delete-orphan"
+    )
+
+
+class ListingWindow(db.Model):
+    """An earlier live window of a listing, kept when a withdrawn listing goes live again:
+    unlocks and pools from it may still be reported late (live_at <= occurred_at <
+    withdrawn_at), and the listing's own live_at and withdrawn_at hold only the latest."""
+
+    __tablename__ = "listing_windows"
+    __table_args__ = (CheckConstraint("live_at < withdrawn_at", name="window_ordered"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    live_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime] = mapped_column(UTCDateTime)

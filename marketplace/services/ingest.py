@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from babel import Locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.allocation import apply_batch
-from marketplace.models import Episode, Listing, PartnerApp, Series
+from marketplace.models import Episode, Listing, ListingWindow, PartnerApp, Series
 from marketplace.services.errors import Conflict
 from marketplace.services.partner_event_log import (
     Result,
@@ -122,12 +123,35 @@ def settle_repeats(results: list[Result]) -> None:
                 results[index] = {"id": original["id"], "status": "duplicate"}
 
 
-def listing_window(session: Session, partner_id: int, series_ids: set[int]) -> dict[int, tuple]:
-    """series_id -> (live_at, withdrawn_at or None, free_episodes) of this partner's listings."""
+class LiveWindows(NamedTuple):
+    """When a series was live on one partner app: (live_at, withdrawn_at or None) windows,
+    the latest last, and its free episodes."""
+
+    windows: tuple[tuple[datetime, datetime | None], ...]
+    free_episodes: int
+
+    def live_at(self, moment: datetime) -> bool:
+        """Whether the series was live at `moment`."""
+        return any(start <= moment and (end is None or moment < end) for start, end in self.windows)
+
+    def live_during(self, start: datetime, end: datetime) -> bool:
+        """Whether the series was live at some moment of [start, end)."""
+        return any(
+            live < end and (withdrawn is None or start < withdrawn)
+            for live, withdrawn in self.windows
+        )
+
+
+def listing_window(
+    session: Session, partner_id: int, series_ids: set[int]
+) -> dict[int, LiveWindows]:
+    """series_id -> LiveWindows of this partner's listings (the earlier windows of relisted
+    series included)."""
     if not series_ids:
         return {}
     rows = session.execute(
         select(
+            Listing.id,
             Listing.series_id,
             Listing.live_at,
             Listing.withdrawn_at,
@@ -136,12 +160,22 @@ def listing_window(session: Session, partner_id: int, series_ids: set[int]) -> d
         )
         .join(Series, Series.id == Listing.series_id)
         .where(Listing.partner_id == partner_id, Listing.series_id.in_(series_ids))
-    )
+    ).all()
+    earlier: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    if rows:
+        for listing_id, live_at, withdrawn_at in session.execute(
+            select(ListingWindow.listing_id, ListingWindow.live_at, ListingWindow.withdrawn_at)
+            .where(ListingWindow.listing_id.in_([row[0] for row in rows]))
+            .order_by(ListingWindow.live_at)
+        ):
+            earlier.setdefault(listing_id, []).append((live_at, withdrawn_at))
     window = {}
-    for series_id, live_at, withdrawn_at, status, free in rows:
-        if status == "withdrawn" and withdrawn_at is None:
-            continue
-        window[series_id] = (live_at, withdrawn_at, free)
+    for listing_id, series_id, live_at, withdrawn_at, status, free in rows:
+        windows = earlier.get(listing_id, [])
+        if not (status == "withdrawn" and withdrawn_at is None):
+            windows.append((live_at, withdrawn_at))
+        if windows:
+            window[series_id] = LiveWindows(tuple(windows), free)
     return window
 
 
@@ -202,11 +236,7 @@ def _check_unlock(
     if item.country is not None and item.country not in COUNTRIES:
         return rejected(item.id, "invalid_country", "Unknown ISO 3166 country.", "country")
     listing = window.get(item.series_id)
-    if (
-        listing is None
-        or item.occurred_at < listing[0]
-        or (listing[1] is not None and item.occurred_at >= listing[1])
-    ):
+    if listing is None or not listing.live_at(item.occurred_at):
         return rejected(
             item.id,
             "series_not_live",
@@ -215,7 +245,7 @@ def _check_unlock(
         )
     if (item.series_id, item.episode) not in episodes:
         return rejected(item.id, "unknown_episode", "The series has no such episode.", "episode")
-    if item.episode <= listing[2]:
+    if item.episode <= listing.free_episodes:
         return rejected(item.id, "free_episode", "This episode is free.", "episode")
     if version_in_force(versions[item.series_id], item.occurred_at) is None:
         return rejected(

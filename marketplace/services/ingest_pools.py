@@ -106,11 +106,7 @@ def _check_pool(session: Session, partner: PartnerApp, pool: PoolIn, now: dateti
     versions = split_versions_by_series(session, set(window))
     for index, (series_id, number, _) in enumerate(pool.views):
         listing = window.get(series_id)
-        if (
-            listing is None
-            or listing[0] >= pool.period_end
-            or (listing[1] is not None and listing[1] <= pool.period_start)
-        ):
+        if listing is None or not listing.live_during(pool.period_start, pool.period_end):
             return rejected(
                 pool.id,
                 "series_not_live",

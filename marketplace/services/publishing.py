@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.models import Listing, PartnerApp, Series, User
+from marketplace.models import Listing, ListingWindow, PartnerApp, Series, User
 from marketplace.services.audit import record_audit
 from marketplace.services.errors import NotFound, ServiceError
 from marketplace.services.splits import current_split, split_is_complete
@@ -80,6 +80,12 @@ def stage_publish(
             listing = Listing(series_id=series.id, partner_id=partner.id)
             series.listings.append(listing)
         if listing.status != "live" or listing.id is None:
+            earlier = listing.live_at, listing.withdrawn_at
+            if listing.id is not None and earlier[1] is not None and earlier[0] < earlier[1]:
+                # Late reports from the window that ended still count: keep it.
+                listing.earlier_windows.append(
+                    ListingWindow(live_at=earlier[0], withdrawn_at=earlier[1])
+                )
             listing.status, listing.live_at, listing.withdrawn_at = "live", now, None
         listings.append(listing)
     series.status = "published"

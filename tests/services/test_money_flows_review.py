@@ -36,6 +36,7 @@ from ledger.statements import statement_events
 from marketplace.models import (
     Episode,
     Listing,
+    ListingWindow,
     PartnerApp,
     PayoutLine,
     Series,
@@ -795,19 +796,37 @@ def test_a_late_unlock_from_before_a_withdrawal_is_still_paid(db, world):
     assert after["error"]["code"] == "series_not_live"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stage_publish relists a withdrawn listing by overwriting live_at (and clearing "
-    "withdrawn_at) on the one Listing row per (series, partner): the first live window is "
-    "forgotten, so an unlock (or a pool period) from it reported after the relisting is "
-    "refused as series_not_live and its money never reaches the ledger.",
-)
 def test_a_late_unlock_from_before_a_withdrawal_is_still_paid_after_relisting(db, world):
     withdraw_and_relist(db, world, T0 + timedelta(days=1), T0 + timedelta(days=3))
     item = UnlockIn("late", world.series.id, 5, 4000, "USD", T0, "US")
     [late] = ingest_unlocks(db.session, world.partner, [item], now=T0 + timedelta(days=4))
     assert late["status"] == "accepted", late
     assert world.balance(world.a, T0 + timedelta(days=8)).posted == 1260
+
+
+def test_relisting_keeps_every_live_window_and_only_them(db, world):
+    withdraw_and_relist(db, world, T0 + timedelta(days=1), T0 + timedelta(days=3))
+    later = T0 + timedelta(days=4)
+
+    def unlock(uid, at):
+        item = UnlockIn(uid, world.series.id, 5, 4000, "USD", at, "US")
+        return ingest_unlocks(db.session, world.partner, [item], now=later)[0]
+
+    def pool(pid, start, end):
+        shared = PoolIn(pid, "ads", start, end, 1000, "USD", [(world.series.id, 5, 10)])
+        return ingest_pool(db.session, world.partner, shared, now=later)
+
+    assert unlock("in-gap", T0 + timedelta(days=2))["error"]["code"] == "series_not_live"
+    assert unlock("relisted", T0 + timedelta(days=3, hours=1))["status"] == "accepted"
+    gap = pool("gap", T0 + timedelta(days=1, hours=1), T0 + timedelta(days=2))
+    assert gap["error"]["code"] == "series_not_live"
+    assert pool("first", T0, T0 + timedelta(hours=12))["status"] == "accepted"
+    assert pool("across", T0 + timedelta(days=2), T0 + timedelta(days=3, hours=2))["status"] == (
+        "accepted"
+    )
+    [window] = db.session.scalars(select(ListingWindow)).all()
+    assert (window.withdrawn_at - window.live_at) > timedelta(0)
+    assert window.withdrawn_at == T0 + timedelta(days=1)
 
 
 # --- 9. one participant in two series and two currencies; a debt in one of them --------------
