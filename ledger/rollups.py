@@ -167,14 +167,20 @@ def rollup_lines(
         accounts, params = "bp.account_id = ANY(CAST(:ids AS bigint[]))", {"ids": pg_array(ids)}
     else:
         accounts, params = f"bp.account_id IN ({', '.join(str(int(i)) for i in ids)})", {}
-    # Only code constants and int()s are interpolated; values are bound.
+    # Only code constants and int()s are interpolated; values are bound. A rollup row joins
+    # once per statement account in its bucket (a person may hold two shares of one series):
+    # its money is summed over them, its events counted once (the inner GROUP BY is the row's
+    # primary key).
     sql = (
-        f"SELECT r.earning, {_projected_key(positions, postgres)},"  # noqa: S608
-        f" sum(CASE WHEN bp.position = -1 THEN r.gross ELSE -{position} END), sum(r.events)"
+        "SELECT earning, line, sum(amount), sum(events) FROM ("  # noqa: S608
+        f"SELECT r.earning AS earning, {_projected_key(positions, postgres)} AS line,"
+        f" sum(CASE WHEN bp.position = -1 THEN r.gross ELSE -{position} END) AS amount,"
+        " max(r.events) AS events"
         " FROM ledger_bucket_parties AS bp"
         " JOIN ledger_statement_rollups AS r ON r.bucket_id = bp.bucket_id"
         f" WHERE {accounts} AND r.month >= :first AND r.month < :end"
-        " GROUP BY 1, 2"
+        " GROUP BY r.bucket_id, r.month, r.earning, r.line_key"
+        ") AS per_row GROUP BY 1, 2"
     )
     query = text(sql).bindparams(
         bindparam("first", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)

@@ -352,7 +352,10 @@ def _event_lines(
     postgres = is_postgresql(session)
     columns = ["e.attributes::text"] if postgres else [_field_sql(session, name) for name in fields]
     sql = (  # Only code constants are interpolated; every value is a bound parameter.
-        f"SELECT {', '.join(columns)}, e.gross > 0, sum({_amount_sql(session)}), count(*)"  # noqa: S608
+        # An event joins once per statement account in its bucket (a person may hold two shares
+        # of one series): its money is each account's, its count is once.
+        f"SELECT {', '.join(columns)}, e.gross > 0, sum({_amount_sql(session)}),"  # noqa: S608
+        " count(DISTINCT e.id)"
         f" FROM {_from_sql(session, parse=False)} WHERE {where}"
         f" GROUP BY {', '.join(str(i) for i in range(1, len(columns) + 2))}"
     )

@@ -543,13 +543,6 @@ def test_a_refund_is_attributed_to_its_unlocks_country(db, world):
     assert refunds == {"FR": -1260}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger.statements counts an event once per account of the statement in its "
-    "bucket (count(*) over ledger_bucket_parties rows, and sum(events) in rollup_lines) while "
-    "statement_events merges them by source key: a person holding two memberships of one "
-    "series sees 'N unlocks' doubled on the line and a drill-down of N.",
-)
 def test_one_person_with_two_memberships_of_a_series_sees_each_unlock_once(
     db, world, make_participant
 ):
