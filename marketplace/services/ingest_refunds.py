@@ -1,8 +1,11 @@
 """Partner refunds: each reverses one unlock's money in full, in the unlock's own bucket.
 
 A refund is a ledger allocation event with negative gross in the bucket of the unlock (same
-parties, the unlock's available_at), so every party gives back exactly what it got from that
-unlock's share of the cumulative split and stays within one unit of its exact share.
+parties, the unlock's available_at). The gross comes back in full; each party gives back its
+part of the cumulative split's step from the bucket's current total down by that gross, which
+can differ by one minor unit from what that unlock paid it when other events followed it in the
+bucket, and leaves every party within one unit of its exact share of the bucket's net (see
+docs/ledger-design.md, "What a refund gives back").
 """
 
 from __future__ import annotations
