@@ -403,10 +403,10 @@ def measure(url: str, args) -> None:
                                    month_start(month + 1), fields=fields)  # fmt: skip
                 service[name].append((time.perf_counter() - began) * 1000)
                 db.session.rollback()
-        user_id = user.id
+        session_id = user.get_id()  # Flask-Login's id:fingerprint
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = session_id
         session["_fresh"] = True
     page = []
     for n in range(args.requests + 10):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 
@@ -13,12 +14,17 @@ from marketplace.models import User
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the user in the session, if they still exist."""
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the user of the session's `id:fingerprint` (User.get_id), if they
+    still exist and their password has not changed since the session began."""
+    user_id, _, fingerprint = str(session_id).partition(":")
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None or not hmac.compare_digest(fingerprint, user.session_fingerprint()):
+        return None
+    return user
 
 
 def role_required(*roles: str) -> Callable:

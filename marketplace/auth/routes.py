@@ -87,6 +87,8 @@ def change_password():
         except ServiceError as error:
             apply_service_error(form, error)
         else:
+            # Every other session of the user ends (User.get_id); this one carries on.
+            login_user(current_user._get_current_object(), fresh=True)
             flash("Your password was changed.", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form), 200 if not form.errors else 422

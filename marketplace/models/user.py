@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,6 +50,17 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """Whether the password matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session (and remember cookie): the id and a keyed
+        fingerprint of the password hash, so changing the password ends every other session
+        (as Django's session auth hash does); see marketplace.auth.access.load_user."""
+        return f"{self.id}:{self.session_fingerprint()}"
+
+    def session_fingerprint(self) -> str:
+        """HMAC of the password hash under the app's SECRET_KEY (the cookie is readable)."""
+        key = current_app.config["SECRET_KEY"].encode()
+        return hmac.new(key, (self.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
 
     def has_role(self, *roles: str) -> bool:
         """Whether this user holds one of the given roles."""
