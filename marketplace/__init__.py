@@ -105,8 +105,15 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Friendly pages for 400/403/404/413/500 that never show a stack trace."""
+    from flask import request
+
+    from marketplace.api.routes import routing_error
 
     def render_error(error):
+        if request.path.startswith("/api/"):
+            # The partner API answers JSON even when routing fails before its blueprint is
+            # known (an unmatched path or method).
+            return routing_error(error)
         code = getattr(error, "code", 500) or 500
         if code >= 500:
             db.session.rollback()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
@@ -41,10 +41,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment, series_id = json.loads(raw)
         parsed = datetime.fromisoformat(moment)
-        if parsed.tzinfo is None or type(series_id) is not int:
+        # A tampered cursor must not reach the query: an id beyond series.id's 32-bit integer
+        # (PostgreSQL refuses it, SQLite overflows past 64 bits) or a time whose UTC form
+        # leaves datetime's range.
+        if parsed.tzinfo is None or type(series_id) is not int or not 0 <= series_id < 2**31:
             raise ValueError(cursor)
-        return parsed, series_id
-    except (ValueError, TypeError, UnicodeDecodeError):
+        return parsed.astimezone(UTC), series_id
+    except (ValueError, TypeError, UnicodeDecodeError, OverflowError, RecursionError):
         raise ServiceError("This cursor is not one we gave.", field="cursor") from None
 
 

@@ -15,8 +15,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from marketplace.api import bp
 from marketplace.api.auth import Unauthorized, buckets, check_signature, check_timestamp
 from marketplace.api.catalog import catalog_page, media_signer
-from marketplace.api.openapi import MAX_EVENTS, REJECTION_CODES, openapi_document
-from marketplace.api.validation import VALIDATORS, parse_time, validate
+from marketplace.api.openapi import MAX_EVENTS, REJECTION_CODES, SCHEMAS, openapi_document
+from marketplace.api.validation import VALIDATORS, compile_schema, parse_time, validate
 from marketplace.extensions import db
 from marketplace.models import Episode, Series
 from marketplace.services.errors import ServiceError
@@ -32,6 +32,13 @@ PUBLIC = {"api.openapi_json", "api.docs", "api.media", "api.not_found"}
 
 _UNLOCK = VALIDATORS["UnlockEvent"]
 _REFUND = VALIDATORS["RefundEvent"]
+_ID = compile_schema(SCHEMAS["UnlockEvent"]["properties"]["id"])
+"""The event id's schema (the same for refunds)."""
+
+MAX_KEY_ID = 40
+"""Longest key id (the column's size)."""
+MAX_FIELD = 80
+"""Longest `field` a rejection stores (the column's size)."""
 
 
 def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -57,6 +64,20 @@ class PayloadTooLarge(ServiceError):
 
 
 @bp.before_request
+def answer_options():
+    """OPTIONS: 204 with the methods that really answer on the path (unsigned, like the
+    OpenAPI document that publishes the same), 404 JSON on an unknown path."""
+    if request.method != "OPTIONS":
+        return None
+    allowed = _methods_here()
+    if not allowed:
+        raise NotFound("No such API endpoint.")
+    if "GET" in allowed:
+        allowed.append("HEAD")
+    return Response(status=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+
+
+@bp.before_request
 def authenticate():
     """Check the key, timestamp and signature of every non-public request; rate-limit keys."""
     if request.endpoint in PUBLIC:
@@ -64,21 +85,26 @@ def authenticate():
     limit = current_app.config["API_MAX_BODY_BYTES"]
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    # A chunked body has no Content-Length: werkzeug then enforces max_content_length while
+    # reading, but stops silently at exactly that many bytes, so read one byte more than the
+    # limit to tell a body that just fits from a longer one.
+    request.max_content_length = limit + 1
     key_id = request.headers.get("X-Cliffhanger-Key", "")
     timestamp = request.headers.get("X-Cliffhanger-Timestamp")
     if not key_id:
         raise Unauthorized("X-Cliffhanger-Key is missing.", field="X-Cliffhanger-Key")
     check_timestamp(timestamp, time.time())
-    found = signing_secret(db.session, key_id[:40])
+    # No key id is longer or holds anything but printable ASCII; such a header never reaches
+    # the look-up (PostgreSQL text refuses NUL).
+    usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
+    found = signing_secret(db.session, key_id) if usable else None
     if found is None:
         raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
     partner, secret = found
-    check_signature(
-        secret,
-        timestamp,
-        request.get_data(cache=True),
-        request.headers.get("X-Cliffhanger-Signature"),
-    )
+    body = request.get_data(cache=True)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    check_signature(secret, timestamp, body, request.headers.get("X-Cliffhanger-Signature"))
     config = current_app.config
     wait = buckets.take(key_id, config["API_RATE_LIMIT"], config["API_RATE_BURST"])
     if wait:
@@ -121,6 +147,18 @@ def http_error(error: HTTPException):
     return error_response(name, error.description or name, error.code or 500, headers=headers)
 
 
+def routing_error(error: HTTPException) -> Response:
+    """An error raised before the blueprint is known (no rule matched an /api/ path, as with a
+    newline in it, or its method, as with TRACE): the API's JSON error, never the site's HTML
+    page; a 405's Allow lists the methods that really answer (404 if none does)."""
+    allowed = _methods_here() if isinstance(error, MethodNotAllowed) else []
+    if allowed:
+        error = MethodNotAllowed(valid_methods=allowed)
+    elif isinstance(error, MethodNotAllowed | NotFound):
+        error = NotFound("No such API endpoint.")
+    return http_error(error)
+
+
 @bp.errorhandler(IntegrityError)
 @bp.errorhandler(DBAPIError)
 def database_error(error: DBAPIError):
@@ -152,7 +190,12 @@ def _reject_constant(name: str):
 def json_body() -> Any:
     """The request's JSON (strict: no NaN/Infinity), or a 400 ServiceError."""
     try:
-        return json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+        body = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+        # json.loads lets lone surrogates through (a "\ud800" escape, or those bytes, which it
+        # decodes with surrogatepass); no digest or database can encode them. Refuse the body
+        # here: UnicodeEncodeError is a ValueError.
+        json.dumps(body, ensure_ascii=False).encode()
+        return body
     except (ValueError, RecursionError):
         raise ServiceError("The body is not valid JSON.", code="invalid_json") from None
 
@@ -177,12 +220,17 @@ def batch_events(body: Any, schema: str) -> list:
 
 
 def _event_id(event: Any) -> str | None:
+    """The event's id if it is a valid one: a rejection echoes and stores it (an id with NUL
+    or too long would fail the database write and sink the whole batch)."""
     value = event.get("id") if type(event) is dict else None
-    return value if type(value) is str and 0 < len(value) <= 64 else None
+    return value if _ID(value, "id") is None else None
 
 
 def _invalid(event: Any, problem) -> dict:
-    return rejected(_event_id(event), "invalid_event", f"{problem[0]} {problem[1]}.", problem[0])
+    # The path can name a client's unknown property: keep it storable (field is varchar(80),
+    # PostgreSQL text refuses NUL) so one hostile event cannot sink its batch.
+    field = problem[0].replace("\x00", "")[:MAX_FIELD]
+    return rejected(_event_id(event), "invalid_event", f"{field} {problem[1]}.", field)
 
 
 def _batch_items(batch: str, check, build) -> list:
@@ -266,7 +314,9 @@ def catalog():
     if since and moment is None:
         raise ServiceError("updated_since must be RFC 3339 with an offset.", field="updated_since")
     raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+    # isdigit() alone takes "²" and any number of digits, which int() then refuses.
+    digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 3
+    if not digits or not 1 <= int(raw_limit) <= 100:
         raise ServiceError("limit is 1 to 100.", field="limit")
     page = catalog_page(
         db.session,
@@ -316,15 +366,16 @@ def docs():
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def not_found(rest: str):
     """Unknown API paths (and known paths with the wrong method) answer JSON 404/405."""
-    adapter = current_app.url_map.bind("localhost")
-    allowed = [
-        m
-        for m in ("GET", "POST")
-        if m != request.method and _endpoint_for(adapter, m) not in (None, "api.not_found")
-    ]
+    allowed = [m for m in _methods_here() if m != request.method]
     if allowed:
         raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound("No such API endpoint.")
+
+
+def _methods_here() -> list[str]:
+    """The methods (of GET and POST) an API view really answers on this request's path."""
+    adapter = current_app.url_map.bind("localhost")
+    return [m for m in ("GET", "POST") if _endpoint_for(adapter, m) not in (None, "api.not_found")]
 
 
 def _endpoint_for(adapter, method: str) -> str | None:

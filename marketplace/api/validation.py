@@ -5,15 +5,17 @@ budget. So the subset of JSON Schema the document uses (type, required, properti
 additionalProperties, enum, minLength/maxLength, pattern, minimum/maximum, items,
 minItems/maxItems, format date-time, local $ref) is compiled here into plain Python closures.
 tests/api/test_openapi.py checks they agree with jsonschema on generated bodies. Stricter than
-jsonschema in two ways, both documented: integers must be JSON integers (1.0 is refused) and
-date-time strings must parse as RFC 3339 with an offset.
+jsonschema in three ways, all documented: integers must be JSON integers (1.0 is refused),
+date-time strings must be RFC 3339 with an offset, and a pattern's final `$` matches only at the
+very end of the string (JSON Schema's ECMA-262 meaning; Python's `$`, which jsonschema uses, also
+matches before a final newline).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marketplace.api.openapi import SCHEMAS
@@ -44,15 +46,27 @@ _EXACT: dict[str, type] = {
 """Types tested by one set look-up (a bool is not an integer: type(True) is bool)."""
 
 
+_RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+"""RFC 3339 section 5.6's date-time (T or t, or the space its note allows; Z or z): checked
+before fromisoformat, which also takes ISO 8601 forms RFC 3339 does not (week dates, no
+seconds, +0000, offsets with seconds)."""
+
+
 def parse_time(value: str) -> datetime | None:
     """An RFC 3339 timestamp with an offset, as an aware datetime; None if it is not one."""
-    if len(value) < 20 or value[10] not in "Tt ":
+    if _RFC_3339.fullmatch(value) is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = datetime.fromisoformat(value[:-1] + "Z" if value[-1] == "z" else value)
+        # A time near year 1 or 9999 whose UTC form leaves datetime's range would raise
+        # OverflowError later (digests, database binds): refuse it here.
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else None
+    return moment
 
 
 Path = str | tuple
@@ -159,7 +173,8 @@ def _all(checks: list[Check]) -> Check:
 def _string_checks(schema: dict) -> list[Check]:
     checks: list[Check] = []
     low, high = schema.get("minLength", 0), schema.get("maxLength")
-    pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+    source = schema.get("pattern")
+    pattern = _json_schema_pattern(source) if source is not None else None
     is_time = schema.get("format") == "date-time"
     if not (low or high is not None or pattern or is_time):
         return checks
@@ -172,13 +187,24 @@ def _string_checks(schema: dict) -> list[Check]:
         if high is not None and len(value) > high:
             return path, f"must have at most {high} characters"
         if pattern is not None and pattern.search(value) is None:
-            return path, f"must match {pattern.pattern}"
+            return path, f"must match {source}"
         if is_time and parse_time(value) is None:
             return path, "must be an RFC 3339 date-time with an offset"
         return None
 
     checks.append(check)
     return checks
+
+
+def _json_schema_pattern(source: str) -> re.Pattern:
+    """A document pattern compiled with JSON Schema's meaning of a final `$` (the very end).
+
+    Python's `$` also matches before a final "\\n", so "USD\\n" would pass "^[A-Z]{3}$"."""
+    head = source[:-1]
+    escaped = (len(head) - len(head.rstrip("\\"))) % 2 == 1  # "\$" is a literal dollar
+    if source.endswith("$") and not escaped:
+        source = head + r"\Z"
+    return re.compile(source)
 
 
 def _number_checks(schema: dict) -> list[Check]:
