@@ -30,9 +30,11 @@ def build_due_batch(app: Flask, now: datetime | None = None) -> BuildResult:
     """The scheduled job: build the batch of the current period (or find it built)."""
     with app.app_context():
         config = app.config
+        now = now or datetime.now(UTC)
         result = build_batch(
             db.session,
-            as_of=now or datetime.now(UTC),
+            as_of=now,
+            now=now,
             minimum=config["PAYOUT_MINIMUM"],
             approvals_required=config["PAYOUT_APPROVALS"],
         )
