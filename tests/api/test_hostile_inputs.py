@@ -433,6 +433,22 @@ def test_a_lone_surrogate_does_not_crash_the_batch(make_partner, make_live_serie
     assert response.is_json
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-32-be"])
+def test_a_lone_surrogate_sent_as_raw_bytes_is_invalid_json(
+    make_partner, make_live_series, encoding
+):
+    # Not as a \u escape: as the bytes json.loads decodes with surrogatepass, in each of the
+    # encodings it detects.
+    partner = make_partner()
+    series = make_live_series(partner.app)
+    payload = {"events": [unlock("raw", series, viewer="\ud800")]}
+    raw = json.dumps(payload, ensure_ascii=False).encode(encoding, "surrogatepass")
+    response = partner.post("/api/v1/unlocks", None, body=raw)
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_json"
+    assert partner.get("/api/v1/events/raw").status_code == 404
+
+
 def test_a_rejected_event_whose_id_holds_nul_stands_alone(make_partner, make_live_series):
     partner = make_partner()
     series = make_live_series(partner.app)
