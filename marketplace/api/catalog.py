@@ -22,9 +22,10 @@ def media_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=MEDIA_SALT)
 
 
-def media_link(kind: str, object_id: int) -> str:
-    """An absolute, signed, expiring link to an episode's video ("e") or a poster ("p")."""
-    token = media_signer().dumps([kind, object_id])
+def media_link(kind: str, object_id: int, partner_id: int) -> str:
+    """An absolute, signed, expiring link to an episode's video ("e") or a poster ("p"), for
+    one partner app: it stops working when the series is withdrawn from that app."""
+    token = media_signer().dumps([kind, object_id, partner_id])
     base = current_app.config.get("SERVER_NAME_FOR_LINKS", "").rstrip("/")
     return f"{base}/api/v1/media/{token}"
 
@@ -55,11 +56,11 @@ def _price(amount: int | None, currency: str) -> dict | None:
     return None if amount is None else {"amount": amount, "currency": currency}
 
 
-def _episode(episode) -> dict:
+def _episode(episode, partner_id: int) -> dict:
     if episode.media_url:
         link = episode.media_url
     elif episode.media_path:
-        link = media_link("e", episode.id)
+        link = media_link("e", episode.id, partner_id)
     else:
         link = None
     return {
@@ -115,7 +116,9 @@ def catalog_page(
     rows = session.execute(query).all()
     page = rows[:limit]
     series = [
-        _series(s, moment) if status == "live" else _withdrawn(s.id, withdrawn_at, moment)
+        _series(s, moment, partner.id)
+        if status == "live"
+        else _withdrawn(s.id, withdrawn_at, moment)
         for s, moment, status, withdrawn_at in page
     ]
     more = len(rows) > limit
@@ -125,7 +128,7 @@ def catalog_page(
     }
 
 
-def _series(s: Series, moment: datetime) -> dict:
+def _series(s: Series, moment: datetime, partner_id: int) -> dict:
     return {
         "id": s.id,
         "status": "live",
@@ -133,11 +136,11 @@ def _series(s: Series, moment: datetime) -> dict:
         "language": s.language,
         "original_series_id": s.original_series_id,
         "synopsis": s.synopsis,
-        "poster_url": media_link("p", s.id) if s.poster_path else None,
+        "poster_url": media_link("p", s.id, partner_id) if s.poster_path else None,
         "free_episodes": s.free_episodes,
         "episode_price": _price(s.episode_price, s.currency),
         "bundle_price": _price(s.bundle_price, s.currency),
-        "episodes": [_episode(e) for e in s.episodes],
+        "episodes": [_episode(e, partner_id) for e in s.episodes],
         "updated_at": moment.isoformat(),
     }
 

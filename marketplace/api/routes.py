@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, g, render_template, request, send_file
 from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
@@ -18,7 +19,7 @@ from marketplace.api.catalog import catalog_page, media_signer
 from marketplace.api.openapi import MAX_EVENTS, REJECTION_CODES, SCHEMAS, openapi_document
 from marketplace.api.validation import VALIDATORS, compile_schema, parse_time, validate
 from marketplace.extensions import db
-from marketplace.models import Episode, Series
+from marketplace.models import Episode, Listing, Series
 from marketplace.services.errors import ServiceError
 from marketplace.services.ingest import UnlockIn, ingest_unlocks, rejected
 from marketplace.services.ingest_pools import PoolIn, ingest_pool
@@ -336,7 +337,7 @@ def media(token: str):
     """Stream an episode's video or a poster behind a signed, expiring link."""
     max_age = current_app.config["MEDIA_LINK_SECONDS"]
     try:
-        kind, object_id = media_signer().loads(token, max_age=max_age)
+        kind, object_id, *partner = media_signer().loads(token, max_age=max_age)
     except SignatureExpired:
         return error_response("link_expired", "This media link has expired.", 410)
     except (BadSignature, ValueError, TypeError):
@@ -346,11 +347,29 @@ def media(token: str):
     key = getattr(target, "media_path" if kind == "e" else "poster_path", None)
     if not key:
         return error_response("not_found", "No such media.", 404)
+    # Links name their partner app (links signed before they did, without one, live out their
+    # MEDIA_LINK_SECONDS): a series withdrawn from that app stops streaming there at once.
+    series_id = target.series_id if kind == "e" else target.id
+    if partner and not _listed_live(series_id, partner[0]):
+        return error_response("withdrawn", "This series is not live on your app.", 410)
     try:
         stream = open_media(key)
     except (FileNotFoundError, ValueError):
         return error_response("not_found", "No such media.", 404)
     return send_file(stream, mimetype=media_type_of(key), conditional=True)
+
+
+def _listed_live(series_id: int, partner_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Listing.id).where(
+                Listing.series_id == series_id,
+                Listing.partner_id == partner_id,
+                Listing.status == "live",
+            )
+        )
+        is not None
+    )
 
 
 @bp.get("/openapi.json")

@@ -55,6 +55,39 @@ def test_uploaded_media_are_served_through_signed_links(
     assert client.get("/api/v1/media/forged-token").status_code == 404
 
 
+def test_a_media_link_stops_when_its_series_leaves_that_partner_app(
+    app, db, client, make_partner, make_live_series
+):
+    from pathlib import Path
+
+    from marketplace.api.catalog import media_signer
+    from marketplace.models import Listing
+    from marketplace.services.publishing import withdraw_listing
+
+    partner, other = make_partner(), make_partner()
+    series = make_live_series(partner.app, episodes=1, free=0)
+    episode = series.episodes[0]
+    key = f"episodes/{series.id}/test.mp4"
+    path = Path(app.config["MEDIA_ROOT"]) / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    episode.media_url, episode.media_path = None, key
+    db.session.flush()
+    link = partner.get("/api/v1/catalog").get_json()["series"][0]["episodes"][0]["media_url"]
+    link = link.split("localhost", 1)[1]
+    with app.app_context():
+        elsewhere = media_signer().dumps(["e", episode.id, other.app.id])
+        unbound = media_signer().dumps(["e", episode.id])  # signed before links named an app
+    assert client.get(link).status_code == 200
+    assert client.get(f"/api/v1/media/{elsewhere}").status_code == 410  # never listed there
+    listing = db.session.query(Listing).filter_by(series_id=series.id).one()
+    withdraw_listing(db.session, listing, None)
+    db.session.flush()
+    gone = client.get(link)
+    assert gone.status_code == 410 and gone.get_json()["error"]["code"] == "withdrawn"
+    assert client.get(f"/api/v1/media/{unbound}").status_code == 200  # until it expires
+
+
 def test_admin_creates_a_partner_and_sees_the_secret_once(db, client, login_as, make_admin):
     login_as(make_admin())
     assert client.get("/admin/partners").status_code == 200
