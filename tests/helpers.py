@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select
+
+from ledger.schema import Posting
+
 PASSWORD = "correct horse battery"
 
 CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -14,3 +18,16 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_META.search(html)
     assert match, "page has no csrf-token meta tag"
     return match.group(1)
+
+
+def ledger_movement(db, accounts, start, end) -> int:
+    """What the ledger's postings moved on the accounts in [start, end), credit-positive: what
+    a statement of those accounts must add up to."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount), 0)).where(
+            Posting.account_id.in_(accounts),
+            Posting.effective_at >= start,
+            Posting.effective_at < end,
+        )
+    )
+    return -int(total)

@@ -59,6 +59,7 @@ from marketplace.services.statements import (
     participant_statement,
     user_accounts,
 )
+from tests.helpers import ledger_movement
 from tests.payouts import conftest as payout_fixtures
 
 # The payout tests' fixtures: an emulated Stripe behind the app's gateway, connected accounts,
@@ -72,18 +73,6 @@ T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
 """A Monday noon, months before the tests run: every `now` below is explicit."""
 
 _tags = itertools.count(1)
-
-
-def ledger_movement(db, accounts, start, end) -> int:
-    """What the ledger's postings moved on the accounts in [start, end), credit-positive."""
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Posting.amount), 0)).where(
-            Posting.account_id.in_(accounts),
-            Posting.effective_at >= start,
-            Posting.effective_at < end,
-        )
-    )
-    return -int(total)
 
 
 def assert_ledger_clean(db, runner=None) -> None:

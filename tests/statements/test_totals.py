@@ -11,13 +11,13 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ledger.schema import Posting
 from ledger.splits import parties_from_json, party_amounts
 from ledger.statements import statement_events
 from marketplace.services.statement_exports import statement_csv, statement_pdf
 from marketplace.services.statements import PAGE_FIELDS, participant_statement, user_accounts
+from tests.helpers import ledger_movement
 from tests.statements.conftest import T0
 
 operations = st.lists(
@@ -37,18 +37,6 @@ periods = st.one_of(
     st.tuples(st.integers(0, 89), st.integers(1, 75)),
     st.sampled_from([(0, 31), (0, 59), (31, 28), (0, 90), (10, 60), (59, 31)]),
 )
-
-
-def ledger_movement(db, accounts, start, end) -> int:
-    """What the ledger says the accounts moved in [start, end), credit-positive."""
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Posting.amount), 0)).where(
-            Posting.account_id.in_(accounts),
-            Posting.effective_at >= start,
-            Posting.effective_at < end,
-        )
-    )
-    return -int(total)
 
 
 def apply(world, ops) -> None:
