@@ -46,7 +46,7 @@ class SeriesDashboard:
     end: datetime
     episodes: list[tuple[Any, int]]  # (episode number, unlocks net of refunds)
     by_partner_country: list[tuple[str, str, str, int]]  # (partner, country, currency, gross)
-    chart: dict[str, Any]
+    charts: list[dict[str, Any]]  # revenue per day by partner app, one chart per currency
     team: list[TeamLine]
 
 
@@ -97,8 +97,16 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
     params.update(start=start, end=end)
     episodes: dict[Any, int] = defaultdict(int)
     partners = dict(session.execute(select(PartnerApp.id, PartnerApp.name)).all())
+    # Money is in each bucket's currency (the partner app's contract), not the series'.
+    currencies = dict(
+        session.execute(
+            select(AllocationBucket.id, AllocationBucket.currency).where(
+                AllocationBucket.id.in_(buckets)
+            )
+        ).all()
+    )
     by_pc: dict[tuple, int] = defaultdict(int)
-    daily: dict[tuple[str, str], int] = defaultdict(int)
+    daily: dict[tuple[str, str, str], int] = defaultdict(int)
     if buckets:
         query = _events_sql(
             session,
@@ -108,30 +116,38 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
         for episode, count in session.execute(query, {**params}):
             if episode is not None:
                 episodes[int(episode)] += int(count)
-        query = _events_sql(session, "{partner_id}, {country}, {day}, sum(e.gross)", "1, 2, 3")
-        for partner_id, country, day, gross in session.execute(query, params):
+        query = _events_sql(
+            session,
+            "{partner_id}, {country}, {day}, e.bucket_id, sum(e.gross)",
+            "1, 2, 3, 4",
+        )
+        for partner_id, country, day, bucket_id, gross in session.execute(query, params):
             name = partners.get(int(partner_id), f"Partner {partner_id}") if partner_id else "-"
-            by_pc[name, country or "-"] += int(gross)
-            daily[day, name] += int(gross)
+            currency = currencies[bucket_id]
+            by_pc[name, country or "-", currency] += int(gross)
+            daily[day, name, currency] += int(gross)
     labels = [(start + timedelta(days=n + 1)).date().isoformat() for n in range(days)]
-    names = sorted({name for _, name in daily})
-    chart = {
-        "currency": series.currency,
-        "labels": labels,
-        "type": "line",
-        "datasets": [
-            {"label": name, "data": [daily.get((d, name), 0) for d in labels]} for name in names
-        ],
-    }
+    charts = [
+        {
+            "currency": currency,
+            "labels": labels,
+            "type": "line",
+            "datasets": [
+                {"label": name, "data": [daily.get((d, name, currency), 0) for d in labels]}
+                for name in sorted({n for _, n, c in daily if c == currency})
+            ],
+        }
+        for currency in sorted({c for _, _, c in daily} or {series.currency})
+    ]
     return SeriesDashboard(
         series=series,
         start=start,
         end=end,
         episodes=sorted(episodes.items()),
         by_partner_country=sorted(
-            ((p, c, series.currency, g) for (p, c), g in by_pc.items()), key=lambda x: -x[3]
+            ((p, c, cur, g) for (p, c, cur), g in by_pc.items()), key=lambda x: (x[2], -x[3])
         ),
-        chart=chart,
+        charts=charts,
         team=team_lines(session, series, now),
     )
 

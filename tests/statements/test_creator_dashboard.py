@@ -29,3 +29,20 @@ def test_dashboard_shows_dropoff_revenue_and_escrow(client, login_as, world):
 def test_other_creators_get_a_404(client, login_as, world):
     login_as(world.other_creator)
     assert client.get(f"/studio/series/{world.series.id}/dashboard").status_code == 404
+
+
+def test_each_partner_apps_money_is_shown_in_its_own_currency(db, client, login_as, world):
+    # A series sold in USD on one app and in EUR on another: the dashboard said "$" for both.
+    world.partners[1].currency = "EUR"
+    db.session.flush()
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    for n in range(3):
+        world.unlock(hour + timedelta(minutes=n), gross=500, episode=1, country="US")
+    for n in range(2):
+        world.unlock(hour + timedelta(minutes=9 + n), gross=500, episode=2, country="GB", partner=1)
+    login_as(world.creator)
+    page = client.get(f"/studio/series/{world.series.id}/dashboard").get_data(as_text=True)
+    assert f'<td>{world.partners[1].name}</td><td>GB</td><td class="num">€10.00</td>' in page
+    assert f'<td>{world.partners[0].name}</td><td>US</td><td class="num">$15.00</td>' in page
+    assert page.count('data-chart="revenue"') == 2  # one chart per currency
+    assert "Revenue per day by partner app, EUR" in page
