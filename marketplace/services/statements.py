@@ -224,6 +224,8 @@ def statement_view(
     view.earnings = sorted(earnings.values(), key=lambda s: s.title)
     for section in view.earnings:
         section.lines.sort(key=lambda x: (_sortable(x.episode), x.partner, x.country))
+    # Episodes by number (13 after 7), as in the earnings above.
+    view.refunds.sort(key=lambda x: (x.series, _sortable(x.episode), x.partner, x.country))
     return view
 
 

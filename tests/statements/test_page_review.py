@@ -26,3 +26,18 @@ def test_the_ledgers_partner_overview_counts_active_keys(client, login_as, world
     page = client.get("/admin/ledger/partners").get_data(as_text=True)
     assert "built-in method" not in page
     assert re.search(r'<td class="num">\d+</td><td class="num">\d+</td>', page)
+
+
+def test_refunds_are_listed_by_episode_number(db, world):
+    from datetime import timedelta
+
+    from marketplace.services.statements import participant_statement
+    from tests.statements.conftest import T0
+
+    for episode in (13, 7, 21):
+        world.unlock(T0 + timedelta(hours=1), episode=episode)
+        world.refund(T0 + timedelta(hours=2), episode=episode)
+    view = participant_statement(
+        db.session, world.participant.id, "USD", T0, T0 + timedelta(days=1)
+    )
+    assert [line.episode for line in view.refunds] == [7, 13, 21]
