@@ -150,7 +150,8 @@ def statement_pdf(view: StatementView, locale: str, holder: str) -> bytes:
         for line in section.lines:
             episode = "-" if line.episode is None else f"ep. {line.episode}"
             row(
-                f"   {episode}, {line.partner}, {line.country or '-'} ({line.count} unlocks)",
+                f"   {episode}, {line.partner}, {line.country or '-'}"
+                f" ({line.count} unlock{'' if line.count == 1 else 's'})",
                 line.amount,
             )
     for title, lines in (("Refunds", view.refunds), ("Revenue pools", view.pools),
@@ -159,7 +160,9 @@ def statement_pdf(view: StatementView, locale: str, holder: str) -> bytes:
             continue
         row(title, sum(line.amount for line in lines), bold=True)
         for line in lines:
-            label = line.label if line.drill is None else f"{line.series}, {line.partner}"
+            # Event lines (refunds, pool shares) by where they came from, as on the page: the
+            # series alone left a month's refunds indistinguishable.
+            label = line.label if line.drill is None else line.place
             row(f"   {label} ({line.count})", line.amount)
     pdf.ln(2)
     row("Closing balance", st.closing, bold=True)

@@ -41,3 +41,28 @@ def test_refunds_are_listed_by_episode_number(db, world):
         db.session, world.participant.id, "USD", T0, T0 + timedelta(days=1)
     )
     assert [line.episode for line in view.refunds] == [7, 13, 21]
+
+
+def test_the_pdf_names_each_refunds_episode_and_country(db, world):
+    import io
+    from datetime import timedelta
+
+    from pypdf import PdfReader
+
+    from marketplace.services.statement_exports import statement_pdf
+    from marketplace.services.statements import participant_statement
+    from tests.statements.conftest import T0
+
+    for episode, country in ((13, "GB"), (7, "US")):
+        world.unlock(T0 + timedelta(hours=1), episode=episode, country=country)
+    for episode in (13, 7):
+        world.refund(T0 + timedelta(hours=2), episode=episode)
+    view = participant_statement(
+        db.session, world.participant.id, "USD", T0, T0 + timedelta(days=1)
+    )
+    data = statement_pdf(view, "en_US", "Test Person")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    refunds = [line for line in text.splitlines() if "episode" in line and "-$" in line]
+    assert len(refunds) == 2, text
+    assert "episode 7" in refunds[0] and "episode 13" in refunds[1]
+    assert "(1 unlock)" in text and "(1 unlocks)" not in text
