@@ -1,6 +1,7 @@
 # Cliffhanger: the README's two commands, plus helpers.
 #   make run    set everything up and serve the demo on http://127.0.0.1:5000
 #   make test   set everything up and run ruff + the test suite
+#   make serve / make scheduler   the web server or the scheduler alone (no demo data)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -29,6 +30,12 @@ demo: migrate
 run: demo
 	@echo "Serving Cliffhanger on http://$(HOST):$(PORT)  (Ctrl-C stops the web server and the scheduler)"
 	$(BIN)/python -m marketplace.devserver --host $(HOST) --port $(PORT)
+
+serve: migrate
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+scheduler: migrate
+	$(BIN)/flask scheduler run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
