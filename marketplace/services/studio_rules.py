@@ -7,8 +7,9 @@ one ValidationFailed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,16 @@ from marketplace.services.errors import ServiceError
 Problem = tuple[str, str]
 TOTAL_BPS = 10_000
 LANGUAGE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+# Upper bounds keep numbers inside their columns (and sensible), so a form lists the problem
+# instead of the database refusing the row with a 500.
+MAX_PRICE_MINOR = 2**63 - 1  # Series.episode_price and bundle_price are BIGINT
+MAX_FREE_EPISODES = 10_000
+MAX_DURATION_SECONDS = 86_400  # one day; Episode.duration_seconds is INTEGER
+# A price as people type it with a decimal point: "0.49", "1000.00" or "1,000.00" (commas
+# only as thousands separators). A decimal comma ("0,49") is refused rather than guessed at.
+# [0-9], not \d: Decimal would also take other scripts' digits, "1_000", "1e3" and "NaN".
+# A leading minus is read so that pricing_problems answers "must be more than zero".
+PRICE_TEXT = re.compile(r"-?([0-9]+(\.[0-9]+)?|[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?)")
 
 
 class ValidationFailed(ServiceError):
@@ -92,28 +103,46 @@ def clean_words(values: Iterable[str]) -> list[str]:
 def pricing_problems(
     *, free_episodes: Any, episode_price: Any, bundle_price: Any, currency: Any
 ) -> list[Problem]:
-    """Problems with pricing: free episodes >= 0; prices positive integer minor units."""
-    problems: list[Problem] = []
-    if not isinstance(currency, str) or currency.upper() not in list_currencies():
-        problems.append(("currency", "Use an ISO 4217 currency code such as USD or EUR."))
-    if not is_int(free_episodes) or free_episodes < 0:
-        problems.append(("free_episodes", "The number of free episodes must be 0 or more."))
+    """Problems with pricing: free episodes 0 to 10,000; prices positive integer minor units
+    that fit their column."""
+    problems = currency_problems(currency)
+    if not is_int(free_episodes) or not 0 <= free_episodes <= MAX_FREE_EPISODES:
+        problems.append(
+            (
+                "free_episodes",
+                f"The number of free episodes must be from 0 to {MAX_FREE_EPISODES:,}.",
+            )
+        )
     if not is_int(episode_price) or episode_price <= 0:
         problems.append(("episode_price", "The price per episode must be more than zero."))
+    elif episode_price > MAX_PRICE_MINOR:
+        problems.append(("episode_price", "The price per episode is too large."))
     if bundle_price is not None and (not is_int(bundle_price) or bundle_price <= 0):
         problems.append(("bundle_price", "The bundle price must be more than zero, or empty."))
+    elif bundle_price is not None and bundle_price > MAX_PRICE_MINOR:
+        problems.append(("bundle_price", "The bundle price is too large."))
     return problems
 
 
+def currency_problems(currency: Any) -> list[Problem]:
+    """Problems with a currency code (ISO 4217, any case)."""
+    if not isinstance(currency, str) or currency.upper() not in list_currencies():
+        return [("currency", "Use an ISO 4217 currency code such as USD or EUR.")]
+    return []
+
+
 def parse_price(text: str, currency: str, field: str = "episode_price") -> int:
-    """A price typed by a person ("0.49") as integer minor units of `currency` (49)."""
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise ServiceError("Type a price such as 0.49.", field=field) from None
+    """A price typed by a person ("0.49", "1,000.00") as integer minor units of `currency`."""
+    text = text.strip()
+    if not PRICE_TEXT.fullmatch(text):
+        raise ServiceError("Type a price such as 0.49 (a point before the cents).", field=field)
     exponent = get_currency_precision(currency.upper())
-    minor = value.scaleb(exponent)
-    if not value.is_finite() or minor != minor.to_integral_value():
+    try:
+        minor = Decimal(text.replace(",", "")).scaleb(exponent)
+        whole = minor == minor.to_integral_value()
+    except DecimalException:  # decimal.Overflow: more digits than Decimal's exponent range
+        raise ServiceError("That price is too large.", field=field) from None
+    if not whole:
         raise ServiceError(
             f"{currency.upper()} prices have at most {exponent} decimal places.", field=field
         )
@@ -135,9 +164,14 @@ def episode_problems(*, title: Any, duration_seconds: Any, prefix: str = "") -> 
     problems: list[Problem] = []
     if not isinstance(title, str) or len(title) > 200:
         problems.append((f"{prefix}title", "The title must be text under 200 characters."))
-    if duration_seconds is not None and (not is_int(duration_seconds) or duration_seconds <= 0):
+    if duration_seconds is not None and (
+        not is_int(duration_seconds) or not 0 < duration_seconds <= MAX_DURATION_SECONDS
+    ):
         problems.append(
-            (f"{prefix}duration_seconds", "The duration must be a positive number of seconds.")
+            (
+                f"{prefix}duration_seconds",
+                f"The duration must be from 1 to {MAX_DURATION_SECONDS:,} seconds (one day).",
+            )
         )
     return problems
 
