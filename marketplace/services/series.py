@@ -8,23 +8,25 @@ change does not commit, so a rejected request leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.models import Episode, Series, User
-from marketplace.services.errors import NotFound
+from marketplace.services.errors import Conflict, NotFound
 from marketplace.services.studio_rules import (
     Problem,
     clean_words,
+    currency_problems,
     episode_problems,
     media_url_problems,
     pricing_problems,
     raise_problems,
     series_problems,
 )
-from marketplace.storage import MediaStorage, StoredFile
+from marketplace.storage import MediaRejected, MediaStorage, StoredFile
 
 
 def get_owned_series(session: Session, series_id: int, user: User) -> Series:
@@ -64,6 +66,7 @@ def build_series(
     genres, tags = clean_words(genres), clean_words(tags)
     raise_problems(
         series_problems(title=title, language=language, synopsis=synopsis, genres=genres, tags=tags)
+        + currency_problems(currency)
     )
     return Series(
         owner_id=owner.id,
@@ -85,7 +88,7 @@ def create_series(session: Session, owner: User, **fields) -> Series:
     return series
 
 
-def update_series(
+def edit_series(
     session: Session,
     series: Series,
     *,
@@ -94,15 +97,37 @@ def update_series(
     language: str,
     genres: Sequence[str],
     tags: Sequence[str],
+    poster: BinaryIO | None = None,
+    storage: MediaStorage | None = None,
 ) -> Series:
-    """Change a series' title, synopsis, language, genres and tags."""
+    """Change a series' descriptive fields and, when one is given, replace its poster.
+
+    All or nothing: every field and the poster's content are checked before anything is
+    stored, and the old poster file is removed only once the change has committed.
+    """
     genres, tags = clean_words(genres), clean_words(tags)
-    raise_problems(
-        series_problems(title=title, language=language, synopsis=synopsis, genres=genres, tags=tags)
+    problems = series_problems(
+        title=title, language=language, synopsis=synopsis, genres=genres, tags=tags
     )
-    series.title, series.synopsis, series.language = title.strip(), synopsis.strip(), language
-    series.genres, series.tags = genres, tags
-    session.commit()
+    if poster is not None:
+        if storage is None:
+            raise ValueError("a poster needs a media storage")
+        try:
+            storage.check(poster, kind="image", field="poster")
+        except MediaRejected as error:
+            problems.append(("poster", error.message))
+    raise_problems(problems)
+    stored = None
+    if poster is not None:
+        stored = storage.save(poster, folder=f"posters/{series.id}", kind="image", field="poster")
+    old_poster = series.poster_path if stored else None
+    series.title, series.synopsis = title.strip(), synopsis.strip()
+    series.language, series.genres, series.tags = language.strip(), genres, tags
+    if stored:
+        series.poster_path = stored.key
+    _commit_or_discard(session, storage, stored)
+    if old_poster:
+        storage.delete(old_poster)
     return series
 
 
@@ -158,6 +183,13 @@ def _commit_or_discard(session: Session, storage: MediaStorage, stored: StoredFi
         raise
 
 
+def _touch(series: Series) -> None:
+    """Mark the series changed: partners' incremental catalogue sync reads Series.updated_at,
+    and an episode change (added, retitled, new media, moved, deleted) changes what they list.
+    The series row itself may not change, so its onupdate alone would not fire."""
+    series.updated_at = datetime.now(UTC)
+
+
 def next_episode_number(session: Session, series: Series) -> int:
     """The number the next added episode gets (N+1)."""
     current = session.scalar(select(func.max(Episode.number)).where(Episode.series_id == series.id))
@@ -203,6 +235,7 @@ def add_episode(
     )
     _apply_media(episode, stored, media_url)
     session.add(episode)
+    _touch(series)
     _commit_or_discard(session, storage, stored)
     return episode
 
@@ -233,6 +266,7 @@ def update_episode(
     old_key = episode.media_path if (stored or media_url) else None
     episode.title, episode.duration_seconds = title.strip(), duration_seconds
     _apply_media(episode, stored, media_url)
+    _touch(episode.series)
     _commit_or_discard(session, storage, stored)
     if old_key and storage is not None:
         storage.delete(old_key)
@@ -245,6 +279,7 @@ def reorder_episodes(session: Session, series: Series, ordered_ids: Sequence[int
     if sorted(ordered_ids) != sorted(episodes):
         raise_problems([("order", "List every episode of the series exactly once.")])
     _renumber(session, [episodes[i] for i in ordered_ids])
+    _touch(series)
     session.commit()
 
 
@@ -269,12 +304,23 @@ def move_episode(session: Session, episode: Episode, step: int) -> None:
 
 
 def delete_episode(session: Session, episode: Episode, storage: MediaStorage) -> None:
-    """Remove an episode and its uploaded file; later episodes move up one number."""
+    """Remove an episode and its uploaded file; later episodes move up one number.
+
+    Conflict when it would leave a series that is live on a partner app with nothing to watch
+    (withdraw the series first, or add another video).
+    """
     series = episode.series
+    live = any(listing.status == "live" for listing in series.listings)
+    if live and not any(e.has_media for e in series.episodes if e is not episode):
+        raise Conflict(
+            "This is the last video of a series that is live on partner apps: add another "
+            "video or withdraw the series before deleting it."
+        )
     key = episode.media_path
     series.episodes.remove(episode)
     session.flush()
     _renumber(session, list(series.episodes))
+    _touch(series)
     session.commit()
     storage.delete(key)
 
@@ -287,8 +333,11 @@ def create_localized_version(
     It copies the descriptive fields and pricing, and starts with no episodes and no split
     (the split page offers the original's writers as a default).
     """
-    if language.strip().lower() == original.language.lower():
+    wanted = language.strip().lower()
+    if wanted == original.language.lower():
         raise_problems([("language", "Choose a language other than the original's.")])
+    if any(v.language.lower() == wanted for v in localized_versions(session, original)):
+        raise_problems([("language", f"This series already has a version in {wanted}.")])
     version = build_series(
         actor,
         title=title or f"{original.title} ({language})",

@@ -136,8 +136,12 @@ def delete_episode(episode_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     series_id, number = episode.series_id, episode.number
-    series_service.delete_episode(db.session, episode, MediaStorage.from_app())
-    flash(f"Episode {number} deleted.", "info")
+    try:
+        series_service.delete_episode(db.session, episode, MediaStorage.from_app())
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Episode {number} deleted.", "info")
     return redirect(url_for("studio.series_detail", series_id=series_id))
 
 

@@ -92,11 +92,7 @@ def edit_series(series_id: int):
         form.genres.data, form.tags.data = ", ".join(series.genres), ", ".join(series.tags)
     if form.validate_on_submit():
         try:
-            if form.poster.data:
-                series_service.set_poster(
-                    db.session, series, form.poster.data.stream, MediaStorage.from_app()
-                )
-            series_service.update_series(
+            series_service.edit_series(
                 db.session,
                 series,
                 title=form.title.data,
@@ -104,6 +100,8 @@ def edit_series(series_id: int):
                 language=form.language.data.strip(),
                 genres=words(form.genres.data),
                 tags=words(form.tags.data),
+                poster=form.poster.data.stream if form.poster.data else None,
+                storage=MediaStorage.from_app(),
             )
         except ServiceError as error:
             db.session.rollback()
