@@ -86,6 +86,14 @@ def stage_split(
     raise_problems(problems)
     if not 0 <= platform_fee_bps <= TOTAL_BPS:
         raise ValidationFailed([("platform_fee_bps", "The platform fee is out of range.")])
+    latest = current_split(session, series)
+    if latest is not None and now < latest.effective_from:
+        # Versions are numbered in time order: revenue uses the one in force at each moment
+        # (latest effective_from), pages show the highest number; a backdated one splits them.
+        raise ServiceError(
+            f"A new split version cannot take effect before version {latest.number} "
+            f"(effective from {latest.effective_from:%Y-%m-%d %H:%M} UTC)."
+        )
     owner_email = session.get(User, series.owner_id).email
     members = {
         m.email: m
@@ -156,7 +164,8 @@ def save_split(
     rows: [{"email" or "user", "role", "credit_name", "bps"}]; roles from PARTICIPANT_ROLES,
     bps positive integers adding up to exactly 10000. Team members are reused by (series,
     email); a `user` row, or the owner's own email, is accepted at once; anyone else new gets
-    an invitation email. The version records `platform_fee_bps` (PLATFORM_FEE_BPS).
+    an invitation email. The version records `platform_fee_bps` (PLATFORM_FEE_BPS). A `now`
+    before the latest version's effective_from is refused (ServiceError): no backdating.
     """
     version = stage_split(session, series, actor, rows, platform_fee_bps=platform_fee_bps, now=now)
     session.commit()

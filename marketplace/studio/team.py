@@ -42,6 +42,9 @@ def split(series_id: int):
         form = SplitForm(data={"rows": [*splits.default_split_rows(db.session, series), {}]})
     else:
         form = SplitForm()
+    # FieldList.errors is computed once during validation, so problems put on a row
+    # afterwards do not show in form.errors: remember the refusal for the status instead.
+    refused = False
     if form.validate_on_submit():
         if form.add_row.data:
             form.rows.append_entry()
@@ -63,11 +66,12 @@ def split(series_id: int):
             except ServiceError as error:
                 db.session.rollback()
                 _show_split_errors(form, error, entry_index)
+                refused = True
             else:
                 flash(f"Split version {version.number} saved, effective now.", "success")
                 return redirect(url_for("studio.split", series_id=series.id))
     version = splits.current_split(db.session, series)
-    status = 422 if form.errors or form.form_errors else 200
+    status = 422 if refused or form.errors or form.form_errors else 200
     return render_template(
         "studio/split.html",
         form=form,
