@@ -71,9 +71,18 @@ class DirectoryFiles:
         self.base = base
 
     def open(self, name: str) -> contextlib.AbstractContextManager[BinaryIO] | None:
-        """The file opened for reading, or None if it does not exist."""
-        path = self.base / name
-        return path.open("rb") if path.is_file() else None
+        """The file opened for reading, or None if it does not exist or is not inside the
+        manifest's folder."""
+        # Resolved (symlinks, "..", absolute names) so a manifest can only name files under
+        # its own folder, never other creators' media or anything else the server can read.
+        base = self.base.resolve()
+        try:
+            path = (base / name).resolve()
+        except (OSError, ValueError):  # e.g. a NUL byte in the name
+            return None
+        if base not in path.parents or not path.is_file():
+            return None
+        return path.open("rb")
 
 
 @dataclass
