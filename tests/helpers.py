@@ -31,3 +31,16 @@ def ledger_movement(db, accounts, start, end) -> int:
         )
     )
     return -int(total)
+
+
+def split_form(rows):
+    """The split page's form data for rows of (email, role, credit name, bps)."""
+    data = {"submit": "Save split"}
+    for i, (email, role, credit, bps) in enumerate(rows):
+        data |= {
+            f"rows-{i}-email": email,
+            f"rows-{i}-role": role,
+            f"rows-{i}-credit_name": credit,
+            f"rows-{i}-bps": str(bps),
+        }
+    return data

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import select
 
 from marketplace.models import AuditEvent, Series, SplitVersion, TeamMember, User
+from tests.helpers import split_form
 from tests.studio.conftest import MP4, invitation_path, upload
 
 PASSWORD = "a long enough password"
@@ -19,18 +20,6 @@ def signup(client, email, role, next_path=None):
         url,
         data={"email": email, "password": PASSWORD, "confirm": PASSWORD, "role": role},
     )
-
-
-def split_form(rows):
-    data = {"submit": "Save split"}
-    for i, (email, role, credit, bps) in enumerate(rows):
-        data |= {
-            f"rows-{i}-email": email,
-            f"rows-{i}-role": role,
-            f"rows-{i}-credit_name": credit,
-            f"rows-{i}-bps": str(bps),
-        }
-    return data
 
 
 def test_signup_to_published_series_with_an_invited_participant(

@@ -27,6 +27,7 @@ from marketplace.services.ingest import UnlockIn, ingest_unlocks
 from marketplace.services.manifest import import_manifest
 from marketplace.services.revenue import ledger_account, split_version_at
 from marketplace.storage import MediaStorage
+from tests.helpers import split_form
 from tests.studio.conftest import MP4, PDF, PNG, WEBM, invitation_path, stored_files, upload
 
 FAR = datetime.now(UTC) + timedelta(days=365)
@@ -73,18 +74,6 @@ def incremental_sync(db, partner, since):
 
 def new_files(app, before):
     return stored_files(app) - before
-
-
-def split_form(rows):
-    data = {"submit": "Save split"}
-    for i, (email, role, credit, bps) in enumerate(rows):
-        data |= {
-            f"rows-{i}-email": email,
-            f"rows-{i}-role": role,
-            f"rows-{i}-credit_name": credit,
-            f"rows-{i}-bps": str(bps),
-        }
-    return data
 
 
 def post_upload(client, series_id, data):
