@@ -142,9 +142,7 @@ class LiveWindows(NamedTuple):
         )
 
 
-def listing_window(
-    session: Session, partner_id: int, series_ids: set[int]
-) -> dict[int, LiveWindows]:
+def live_windows(session: Session, partner_id: int, series_ids: set[int]) -> dict[int, LiveWindows]:
     """series_id -> LiveWindows of this partner's listings (the earlier windows of relisted
     series included)."""
     if not series_ids:
@@ -268,7 +266,7 @@ def ingest_unlocks(
     results = dedupe(items, digests, "unlock", seen)
     fresh = [i for i, result in enumerate(results) if result is None]
     series_ids = {items[i].series_id for i in fresh}
-    window = listing_window(session, partner.id, series_ids)
+    window = live_windows(session, partner.id, series_ids)
     episodes = EpisodeNumbers(session, set(window))
     versions = split_versions_by_series(session, set(window))
     latest = now + FUTURE_TOLERANCE

@@ -23,7 +23,7 @@ from marketplace.services.ingest import (
     FUTURE_TOLERANCE,
     EpisodeNumbers,
     Result,
-    listing_window,
+    live_windows,
     rejected,
 )
 from marketplace.services.partner_event_log import (
@@ -101,7 +101,7 @@ def _check_pool(session: Session, partner: PartnerApp, pool: PoolIn, now: dateti
             "period_end",
         ), None
     series_ids = {sid for sid, _, _ in pool.views}
-    window = listing_window(session, partner.id, series_ids)
+    window = live_windows(session, partner.id, series_ids)
     episodes = EpisodeNumbers(session, set(window))
     versions = split_versions_by_series(session, set(window))
     for index, (series_id, number, _) in enumerate(pool.views):
