@@ -255,7 +255,7 @@ REJECTION_CODES: dict[str, str] = {
     "occurred_in_future": "occurred_at is more than 5 minutes in the future",
     "series_not_live": "the series is not live on your app at occurred_at (or unknown)",
     "unknown_episode": "the series has no such episode",
-    "free_episode": "the episode is free on this series",
+    "free_episode": "the episode was free on this series at occurred_at",
     "no_split": "the series had no split sheet in force at occurred_at",
     "invalid_country": "country is not an ISO 3166-1 alpha-2 code",
     "unknown_unlock": "refund: no unlock with this id on your app",

@@ -10,7 +10,13 @@ from marketplace.models.payouts import (
     PayoutLine,
     StripeWebhookEvent,
 )
-from marketplace.models.series import Episode, Listing, ListingWindow, Series
+from marketplace.models.series import (
+    Episode,
+    FreeEpisodesChange,
+    Listing,
+    ListingWindow,
+    Series,
+)
 from marketplace.models.split import PARTICIPANT_ROLES, SplitShare, SplitVersion, TeamMember
 from marketplace.models.user import Role, User
 
@@ -18,6 +24,7 @@ __all__ = [
     "PARTICIPANT_ROLES",
     "AuditEvent",
     "Episode",
+    "FreeEpisodesChange",
     "Listing",
     "ListingWindow",
     "OutboxMessage",

@@ -134,6 +134,21 @@ class Listing(db.Model):
     )
 
 
+class FreeEpisodesChange(db.Model):
+    """A change of a series' free episodes: the number before it and when it changed.
+
+    An unlock reported late is judged by the free episodes in force when it happened (its
+    episode may have been paid then and free now); before the earliest change recorded here,
+    the number is that change's free_before, after the latest, Series.free_episodes."""
+
+    __tablename__ = "free_episodes_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    free_before: Mapped[int] = mapped_column(Integer)
+
+
 class ListingWindow(db.Model):
     """An earlier live window of a listing, kept when a withdrawn listing goes live again:
     unlocks and pools from it may still be reported late (live_at <= occurred_at <

@@ -21,7 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.allocation import apply_batch
-from marketplace.models import Episode, Listing, ListingWindow, PartnerApp, Series
+from marketplace.models import (
+    Episode,
+    FreeEpisodesChange,
+    Listing,
+    ListingWindow,
+    PartnerApp,
+    Series,
+)
 from marketplace.services.errors import Conflict
 from marketplace.services.partner_event_log import (
     Result,
@@ -125,10 +132,19 @@ def settle_repeats(results: list[Result]) -> None:
 
 class LiveWindows(NamedTuple):
     """When a series was live on one partner app: (live_at, withdrawn_at or None) windows,
-    the latest last, and its free episodes."""
+    the latest last; its free episodes now, and their changes (changed_at, free_before) in
+    time order."""
 
     windows: tuple[tuple[datetime, datetime | None], ...]
     free_episodes: int
+    free_changes: tuple[tuple[datetime, int], ...] = ()
+
+    def free_at(self, moment: datetime) -> int:
+        """The series' free episodes at `moment`."""
+        for changed_at, free_before in self.free_changes:
+            if moment < changed_at:
+                return free_before
+        return self.free_episodes
 
     def live_at(self, moment: datetime) -> bool:
         """Whether the series was live at `moment`."""
@@ -167,13 +183,25 @@ def live_windows(session: Session, partner_id: int, series_ids: set[int]) -> dic
             .order_by(ListingWindow.live_at)
         ):
             earlier.setdefault(listing_id, []).append((live_at, withdrawn_at))
+    changes: dict[int, list[tuple[datetime, int]]] = {}
+    if rows:
+        for series_id, changed_at, free_before in session.execute(
+            select(
+                FreeEpisodesChange.series_id,
+                FreeEpisodesChange.changed_at,
+                FreeEpisodesChange.free_before,
+            )
+            .where(FreeEpisodesChange.series_id.in_({row[1] for row in rows}))
+            .order_by(FreeEpisodesChange.changed_at, FreeEpisodesChange.id)
+        ):
+            changes.setdefault(series_id, []).append((changed_at, free_before))
     window = {}
     for listing_id, series_id, live_at, withdrawn_at, status, free in rows:
         windows = earlier.get(listing_id, [])
         if not (status == "withdrawn" and withdrawn_at is None):
             windows.append((live_at, withdrawn_at))
         if windows:
-            window[series_id] = LiveWindows(tuple(windows), free)
+            window[series_id] = LiveWindows(tuple(windows), free, tuple(changes.get(series_id, ())))
     return window
 
 
@@ -243,7 +271,7 @@ def _check_unlock(
         )
     if (item.series_id, item.episode) not in episodes:
         return rejected(item.id, "unknown_episode", "The series has no such episode.", "episode")
-    if item.episode <= listing.free_episodes:
+    if item.episode <= listing.free_at(item.occurred_at):
         return rejected(item.id, "free_episode", "This episode is free.", "episode")
     if version_in_force(versions[item.series_id], item.occurred_at) is None:
         return rejected(

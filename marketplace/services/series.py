@@ -14,7 +14,7 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from marketplace.models import Episode, Series, User
+from marketplace.models import Episode, FreeEpisodesChange, Series, User
 from marketplace.services.errors import Conflict, NotFound
 from marketplace.services.studio_rules import (
     Problem,
@@ -160,6 +160,14 @@ def set_pricing(
             currency=currency,
         )
     )
+    if series.listings and series.free_episodes != free_episodes:
+        # Unlocks reported late are judged by the free episodes in force when they happened
+        # (before a series is first listed there are no unlocks to judge).
+        session.add(
+            FreeEpisodesChange(
+                series_id=series.id, changed_at=datetime.now(UTC), free_before=series.free_episodes
+            )
+        )
     series.free_episodes, series.episode_price = free_episodes, episode_price
     series.bundle_price, series.currency = bundle_price, currency
     session.commit()

@@ -326,12 +326,6 @@ def test_unlocks_posted_before_free_episodes_change_stay_paid(db, make_creator, 
     assert earnings(db, member) == earned
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest checks an unlock's episode against today's Series.free_episodes, not the "
-    "value in force at occurred_at: a late report of an unlock made while the episode was "
-    "paid is refused as free_episode once the creator raises free_episodes",
-)
 def test_a_late_report_of_an_unlock_made_while_the_episode_was_paid_is_accepted(
     db, make_creator, make_partner
 ):
@@ -340,6 +334,16 @@ def test_a_late_report_of_an_unlock_made_while_the_episode_was_paid_is_accepted(
     occurred = datetime.now(UTC) - timedelta(hours=1)  # episode 3 was paid then
     series_service.set_pricing(db.session, series, free_episodes=4, episode_price=49)
     assert report_unlock(db, partner, series, "late", 3, occurred)["status"] == "accepted"
+    # Made after the change, the same episode is free; lowering it again pays episode 4 again.
+    assert report_unlock(db, partner, series, "now", 3, datetime.now(UTC))["error"]["code"] == (
+        "free_episode"
+    )
+    series_service.set_pricing(db.session, series, free_episodes=1, episode_price=49)
+    assert report_unlock(db, partner, series, "later", 4, datetime.now(UTC))["status"] == (
+        "accepted"
+    )
+    # And the first report still stands under the rules of its own moment.
+    assert report_unlock(db, partner, series, "late-2", 3, occurred)["status"] == "accepted"
 
 
 @pytest.mark.parametrize("typed", ["0,49", "1.000,00"])
