@@ -72,6 +72,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_BYTES", 500 * 1024 * 1024) + 1024 * 1024,
         "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
+        # A web import sends a manifest and many files in one request (each file is still
+        # held to MAX_UPLOAD_BYTES); bigger series go through `flask studio import`.
+        "MAX_IMPORT_BYTES": _int(env, "MAX_IMPORT_BYTES", 4 * 1024 * 1024 * 1024),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(Path(instance_path) / "media"),
         "PLATFORM_FEE_BPS": _int(env, "PLATFORM_FEE_BPS", 1000),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),

@@ -70,6 +70,9 @@ def withdraw(listing_id: int):
 @role_required(CREATOR)
 def import_series():
     """Create a whole series from a manifest and its files; every problem is listed."""
+    # One request carries every file: its cap is the import's, not one upload's (set before
+    # the form reads the body).
+    request.max_content_length = current_app.config["MAX_IMPORT_BYTES"]
     form = ImportForm()
     problems: list[tuple[str, str]] = []
     if form.validate_on_submit():

@@ -731,12 +731,6 @@ def test_web_import_matches_uploads_by_base_name_and_normalises_emails(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the whole import is one request capped by MAX_CONTENT_LENGTH (MAX_UPLOAD_BYTES + 1 "
-    "MB): files each within the per-file limit are refused together, with a message saying "
-    "'the file' is too large",
-)
 def test_web_import_takes_files_each_within_the_limit(
     app, client, db, login_as, make_creator, monkeypatch
 ):
@@ -755,6 +749,17 @@ def test_web_import_takes_files_each_within_the_limit(
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
+    # The import still has a cap of its own.
+    monkeypatch.setitem(app.config, "MAX_IMPORT_BYTES", limit)
+    response = client.post(
+        "/studio/import",
+        data={
+            "manifest": (io.BytesIO(json.dumps(manifest).encode()), "m.json"),
+            "files": [upload(clip, "a.mp4"), upload(clip, "b.mp4")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
 
 
 def test_cli_import_refuses_files_outside_the_manifest_folder(
