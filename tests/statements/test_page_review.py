@@ -66,3 +66,20 @@ def test_the_pdf_names_each_refunds_episode_and_country(db, world):
     assert len(refunds) == 2, text
     assert "episode 7" in refunds[0] and "episode 13" in refunds[1]
     assert "(1 unlock)" in text and "(1 unlocks)" not in text
+
+
+def test_the_outbox_links_the_urls_in_a_message(db, client, login_as, world):
+    from marketplace.models import OutboxMessage
+
+    db.session.add(
+        OutboxMessage(
+            to_address="a@example.com",
+            subject="Invitation",
+            body_text='Open https://example.test/studio/invitations/abc?x=1&y=2 <b>"now"</b>',
+        )
+    )
+    db.session.flush()
+    login_as(world.admin)
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert '<a href="https://example.test/studio/invitations/abc?x=1&amp;y=2"' in page
+    assert "&lt;b&gt;" in page and "<b>" not in page.split("<pre", 1)[1].split("</pre>", 1)[0]
