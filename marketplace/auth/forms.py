@@ -14,7 +14,9 @@ class SignupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     display_name = StringField("Your name", validators=[Length(max=120)])
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     )
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]

@@ -26,8 +26,13 @@ def safe_next(default: str) -> str:
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
-    """Create an account, then log in."""
+    """Create an account, then log in. An invitation's link fills in its email and the team
+    member role (?email=&role=participant); the person can still change both."""
     form = SignupForm()
+    if request.method == "GET":
+        if request.args.get("role") in {"creator", "participant"}:
+            form.role.data = request.args["role"]
+        form.email.data = request.args.get("email", "")[:254]
     if form.validate_on_submit():
         try:
             user = accounts.register_user(

@@ -83,3 +83,17 @@ def test_the_outbox_links_the_urls_in_a_message(db, client, login_as, world):
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert '<a href="https://example.test/studio/invitations/abc?x=1&amp;y=2"' in page
     assert "&lt;b&gt;" in page and "<b>" not in page.split("<pre", 1)[1].split("</pre>", 1)[0]
+
+
+def test_signing_up_from_an_invitation_starts_as_a_team_member_with_its_email(client):
+    page = client.get("/auth/signup?email=noor@example.com&role=participant&next=/x").get_data(
+        as_text=True
+    )
+    assert 'value="noor@example.com"' in page
+    checked = r'<input checked[^>]*value="{0}"|value="{0}"[^>]*checked'
+    assert re.search(checked.format("participant"), page)
+    assert "At least 10 characters." in page
+    plain = client.get("/auth/signup").get_data(as_text=True)
+    assert re.search(checked.format("creator"), plain)
+    odd = client.get("/auth/signup?role=admin").get_data(as_text=True)
+    assert 'value="admin"' not in odd
