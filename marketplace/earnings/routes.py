@@ -126,6 +126,8 @@ def statement():
         # Parsed once per request: Accept-Language and locale parsing per amount are slow.
         locale=Locale.parse(user_locale()),
         drill_base=url_for("earnings.statement_line"),
+        # A refused period is shown as typed, beside its error (the statement is this month's).
+        typed={"start": request.args.get("start", ""), "end": request.args.get("end", "")},
         query_base=urlencode({**_period_args(start, end), "currency": currency}),
     ), status
 

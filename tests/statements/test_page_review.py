@@ -97,3 +97,15 @@ def test_signing_up_from_an_invitation_starts_as_a_team_member_with_its_email(cl
     assert re.search(checked.format("creator"), plain)
     odd = client.get("/auth/signup?role=admin").get_data(as_text=True)
     assert 'value="admin"' not in odd
+
+
+def test_a_refused_period_stays_as_typed_beside_its_error(client, login_as, world):
+    from tests.statements.conftest import T0
+
+    world.unlock(T0)  # the participant's USD account
+    login_as(world.participant)
+    response = client.get("/earnings/statement?currency=USD&start=2026-11-30&end=2026-11-01")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="2026-11-30" aria-invalid="true"' in page
+    assert 'value="2026-11-01" aria-invalid="true"' in page
