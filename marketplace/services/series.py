@@ -117,14 +117,11 @@ def edit_series(
         except MediaRejected as error:
             problems.append(("poster", error.message))
     raise_problems(problems)
-    stored = None
-    if poster is not None:
-        stored = storage.save(poster, folder=f"posters/{series.id}", kind="image", field="poster")
-    old_poster = series.poster_path if stored else None
     series.title, series.synopsis = title.strip(), synopsis.strip()
     series.language, series.genres, series.tags = language.strip(), genres, tags
-    if stored:
-        series.poster_path = stored.key
+    stored, old_poster = (
+        _swap_poster(series, poster, storage) if poster is not None else (None, None)
+    )
     _commit_or_discard(session, storage, stored)
     if old_poster:
         storage.delete(old_poster)
@@ -133,12 +130,20 @@ def edit_series(
 
 def set_poster(session: Session, series: Series, upload: BinaryIO, storage: MediaStorage) -> Series:
     """Store a poster image (PNG, JPEG or WebP by content) and replace the old one."""
-    stored = storage.save(upload, folder=f"posters/{series.id}", kind="image", field="poster")
-    old = series.poster_path
-    series.poster_path = stored.key
+    stored, old = _swap_poster(series, upload, storage)
     _commit_or_discard(session, storage, stored)
     storage.delete(old)
     return series
+
+
+def _swap_poster(
+    series: Series, upload: BinaryIO, storage: MediaStorage
+) -> tuple[StoredFile, str | None]:
+    """Store `upload` as the series' poster (not committed); returns it and the old key, which
+    the caller deletes once the change has committed."""
+    stored = storage.save(upload, folder=f"posters/{series.id}", kind="image", field="poster")
+    old, series.poster_path = series.poster_path, stored.key
+    return stored, old
 
 
 def set_pricing(
