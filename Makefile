@@ -29,7 +29,7 @@ demo: migrate
 
 run: demo
 	@echo "Serving Cliffhanger on http://$(HOST):$(PORT)  (Ctrl-C stops the web server and the scheduler)"
-	$(BIN)/python -m marketplace.devserver --host $(HOST) --port $(PORT)
+	$(BIN)/python -m marketplace.demo.devserver --host $(HOST) --port $(PORT)
 
 serve: migrate
 	$(BIN)/flask run --host $(HOST) --port $(PORT)

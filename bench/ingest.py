@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from world import build_world  # noqa: E402
 
-from marketplace.api.auth import signature  # noqa: E402
+from marketplace.ingest.auth import signature  # noqa: E402
 
 ADMIN_URL = "postgresql://root@127.0.0.1:5432/postgres"
 SECRET_KEY = "bench-secret-key"

@@ -1,9 +1,10 @@
 """Benchmark the ledger's ingestion hot path on PostgreSQL.
 
-Posts N unlocks (default 1,000,000) through ledger.allocation.allocate_batch in batches of 1,000
-(~50 series x 2 partners = 100 buckets, 3-6 participants each, random episodes, countries and
-hold days, one commit per batch), then, as a baseline, COPYs ten legs per unlock into a plain
-postings-shaped table. Prints unlocks/s for both. Runs in a schema of its own, dropped at the end.
+Posts N unlocks (default 1,000,000) through ledger.allocation.engine.allocate_batch in batches
+of 1,000 (~50 series x 2 partners = 100 buckets, 3-6 participants each, random episodes,
+countries and hold days, one commit per batch), then, as a baseline, COPYs ten legs per unlock
+into a plain postings-shaped table. Prints unlocks/s for both. Runs in a schema of its own,
+dropped at the end.
 
     .venv/bin/python bench/ledger_post.py [DATABASE_URL] [--unlocks N]
 """
@@ -21,8 +22,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from ledger.accounts import AccountType, get_or_create_account
-from ledger.allocation import AllocationEvent, allocate_batch, split_parties
-from ledger.checks import check_ledger
+from ledger.allocation.engine import AllocationEvent, allocate_batch, split_parties
+from ledger.reports.checks import check_ledger
 from ledger.schema import create_database_guards, metadata
 
 DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_bench"

@@ -22,14 +22,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from ledger.checks import check_ledger
 from ledger.journal import NewEntry, reserve_entry_ids, write_entries
 from ledger.posting import content_hash
+from ledger.reports.checks import check_ledger
 from ledger.schema import Account, create_database_guards
+from marketplace.chart import ledger_account
 from marketplace.extensions import db
-from marketplace.models import PayoutLine  # also registers every model on the metadata
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.revenue import ledger_account
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.models import PayoutLine  # also registers every model on the metadata
 
 DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_payouts_bench"
 AS_OF = datetime(2026, 11, 2, 6, tzinfo=UTC)

@@ -3,18 +3,18 @@
 Builds (once; `--rebuild` to start over) the history in the database's public schema:
 - the measured series: a creator, two partner apps, a team of three (the measured participant,
   another participant, an invitation still pending), `--target` unlocks (default 360,000: 30,000
-  a month over 12 months) posted through the real path (marketplace.services.revenue.
-  post_revenue -> ledger.allocation.allocate_batch, batches of 1,000), 0.5% refunds, a revenue
-  pool per partner and month, and a monthly payout entry;
+  a month over 12 months) posted through the real path (marketplace.ingest.revenue.post_revenue
+  -> ledger.allocation.engine.allocate_batch, batches of 1,000), 0.5% refunds, a revenue pool
+  per partner and month, and a monthly payout entry;
 - filler: the rest of `--unlocks` (default 10,000,000 in all) in 100 other buckets (50 series x 2
   partners, six parties each), written by bulk SQL (INSERT ... SELECT generate_series) with
   their entries, postings and balances, the ledger's guards lifted during the fill only.
 Then measures, as the logged-in participant through the Flask test client (routing, session,
 queries, template), GET /earnings/statement for a month (`--requests` times, default 200,
-rotating over the 12 months), and the service call alone (ledger.statements.accounts_statement)
-as the page asks for it (lines by series and episode) and as downloads do (every field); prints
-p50/p95/max, and checks that every month's statement, both ways, adds up to the ledger movement
-of the participant's accounts.
+rotating over the 12 months), and the service call alone
+(ledger.reports.statements.accounts_statement) as the page asks for it (lines by series and
+episode) and as downloads do (every field); prints p50/p95/max, and checks that every month's
+statement, both ways, adds up to the ledger movement of the participant's accounts.
 
     .venv/bin/python bench/statement.py [DATABASE_URL] [--unlocks N] [--target N] [--rebuild]
 """
@@ -93,15 +93,10 @@ def reset(url: str) -> None:
 
 def build_world(session):
     """The measured series, its team and partner apps; returns (partners, series id)."""
-    from marketplace.models import (
-        Listing,
-        PartnerApp,
-        Series,
-        SplitShare,
-        SplitVersion,
-        TeamMember,
-        User,
-    )
+    from marketplace.accounts.models import User
+    from marketplace.partners.models import PartnerApp
+    from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+    from marketplace.studio.models import Listing, Series
 
     def user(email, role):
         person = User(email=email, role=role, display_name=email.split("@")[0])
@@ -146,7 +141,8 @@ def build_world(session):
 def post_target(session, partners, series_id, member_id, count, rng) -> None:
     """The measured series' history through the real posting path, one commit per batch."""
     from ledger.posting import Leg, post_entry
-    from marketplace.services.revenue import RevenueFacts, ledger_account, post_revenue
+    from marketplace.chart import ledger_account
+    from marketplace.ingest.revenue import RevenueFacts, post_revenue
 
     step = timedelta(days=365) / count
     began = time.perf_counter()
@@ -362,10 +358,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(url: str, args) -> None:
-    from ledger.statements import EVENT_FIELDS, accounts_statement
+    from ledger.reports.statements import EVENT_FIELDS, accounts_statement
+    from marketplace.accounts.models import User
+    from marketplace.earnings.statements import PAGE_FIELDS, user_accounts
     from marketplace.extensions import db
-    from marketplace.models import User
-    from marketplace.services.statements import PAGE_FIELDS, user_accounts
 
     app = make_app(url)
     with app.app_context():

@@ -36,17 +36,11 @@ def build_world(
     `episodes` episodes, price 99, each with a team splitting by team_bps(n) (bps summing to
     10,000) under a 10 % platform fee; returns (partner id, key id, secret, series)."""
     from marketplace import create_app
+    from marketplace.accounts.models import User
     from marketplace.extensions import db
-    from marketplace.models import (
-        Episode,
-        Listing,
-        Series,
-        SplitShare,
-        SplitVersion,
-        TeamMember,
-        User,
-    )
-    from marketplace.services.partners import create_partner
+    from marketplace.partners.services import create_partner
+    from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+    from marketplace.studio.models import Episode, Listing, Series
 
     app = create_app({**(config or {}), "SQLALCHEMY_DATABASE_URI": url})
     start = datetime.now(UTC) - timedelta(days=days_live)

@@ -1,6 +1,6 @@
 """The statements' monthly rollup: allocation events summed per bucket, UTC month and
 statement line (ledger_statement_rollups), written by allocate_batch in the same transaction
-as the events, read by ledger.statements for the whole months of a period.
+as the events, read by ledger.reports.statements for the whole months of a period.
 
 A bucket's rows are only written under its row lock (allocate_batch locks its buckets first),
 so concurrent batches never race on a rollup row; one upsert statement per batch.

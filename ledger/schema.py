@@ -347,8 +347,8 @@ class StatementRollup(LedgerBase):
         bucket_id: the bucket.
         month: the first instant (UTC) of the events' effective month.
         earning: true for events with gross > 0, false for refunds (gross < 0).
-        line_key: JSON list of the events' values of ledger.allocation.LINE_FIELDS (series_id,
-            episode, partner_id, country, kind), compact, e.g. [12,3,2,"US","unlock"].
+        line_key: JSON list of the events' values of ledger.allocation.engine.LINE_FIELDS
+            (series_id, episode, partner_id, country, kind), compact, e.g. [12,3,2,"US","unlock"].
         events: how many events.
         gross: the sum of their gross.
         party_amounts: per position of the bucket's canonical parties, the sum of the events'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from marketplace.config import load_config
 from marketplace.extensions import csrf, db, login_manager, migrate
+from marketplace.logs import configure_logging, register_request_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,12 +26,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure(app, config)
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
     register_security_headers(app)
+    register_request_ids(app)
     return app
 
 
@@ -77,37 +81,41 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     # Import the models so their tables are on the shared metadata (Alembic, user loader).
-    from marketplace import models  # noqa: F401
+    from marketplace import model_registry  # noqa: F401
+
+
+# (views module, blueprint attribute, url prefix): importing a views module registers its
+# routes on the feature's blueprint; a feature's other view modules are imported by it.
+BLUEPRINTS = (
+    ("marketplace.main.routes", "bp", None),
+    ("marketplace.accounts.routes", "bp", "/auth"),
+    ("marketplace.admin.routes", "bp", "/admin"),
+    ("marketplace.studio.routes", "bp", "/studio"),
+    ("marketplace.splits.routes", "bp", "/studio"),
+    ("marketplace.publishing.routes", "bp", "/studio"),
+    ("marketplace.dashboard.routes", "bp", "/studio"),
+    ("marketplace.earnings.routes", "bp", "/earnings"),
+    ("marketplace.payouts.routes", "bp", "/payouts"),
+    ("marketplace.payouts.routes", "webhook_bp", None),  # POST /stripe/webhook
+    ("marketplace.ingest.routes", "bp", "/api/v1"),
+)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount one blueprint per feature."""
-    from marketplace.admin import bp as admin_bp
-    from marketplace.api import bp as api_bp
-    from marketplace.auth import bp as auth_bp
-    from marketplace.earnings import bp as earnings_bp
-    from marketplace.main import bp as main_bp
-    from marketplace.payouts import bp as payouts_bp
-    from marketplace.studio import bp as studio_bp
+    """Mount each feature's blueprint."""
+    for module_name, attribute, prefix in BLUEPRINTS:
+        blueprint = getattr(importlib.import_module(module_name), attribute)
+        app.register_blueprint(blueprint, url_prefix=prefix)
+    from marketplace.ingest import bp as api_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp, url_prefix="/auth")
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(studio_bp, url_prefix="/studio")
-    app.register_blueprint(earnings_bp, url_prefix="/earnings")
-    app.register_blueprint(payouts_bp, url_prefix="/payouts")
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # partner requests are authenticated by HMAC signatures, not cookies
-    from marketplace.payouts.webhooks import bp as stripe_webhooks_bp  # POST /stripe/webhook
-
-    app.register_blueprint(stripe_webhooks_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
     """Friendly pages for 400/403/404/413/500 that never show a stack trace."""
     from flask import request
 
-    from marketplace.api.routes import routing_error
+    from marketplace.ingest.routes import routing_error
 
     def render_error(error):
         if request.path.startswith("/api/"):
@@ -133,10 +141,26 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Attach the `flask ...` command groups."""
-    from marketplace.cli import register
+    """Attach each feature's `flask ...` command group (thin entry points onto its services)."""
+    from marketplace.accounts.cli import users_cli
+    from marketplace.books.cli import ledger_cli
+    from marketplace.demo.cli import demo_cli
+    from marketplace.partners.cli import partners_cli
+    from marketplace.payouts.cli import payouts_cli
+    from marketplace.publishing.cli import series_cli, studio_cli
+    from marketplace.scheduler.cli import scheduler_cli
 
-    register(app)
+    for group in (
+        users_cli,
+        demo_cli,
+        ledger_cli,
+        partners_cli,
+        payouts_cli,
+        scheduler_cli,
+        studio_cli,
+        series_cli,
+    ):
+        app.cli.add_command(group)
 
 
 def configure_sqlite(engine: Engine) -> None:

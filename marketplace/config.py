@@ -56,9 +56,18 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
     if production and not env.get("STRIPE_WEBHOOK_SECRET"):
         raise ConfigError("STRIPE_WEBHOOK_SECRET must be set when CLIFFHANGER_ENV=production")
 
+    log_format = env.get("LOG_FORMAT") or ("json" if production else "text")
+    if log_format not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {log_format!r}")
+    log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
     default_db = "sqlite:///" + str(Path(instance_path) / "cliffhanger.sqlite3")
     return {
         "CLIFFHANGER_ENV": mode,
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": log_level,
         "SECRET_KEY": secret_key or DEV_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or default_db,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -100,3 +100,8 @@ def money_formatter(locale: str, currency: str):
     if any(fast(probe) != babel_money(probe, currency, locale) for probe in _PROBES):
         return lambda amount: babel_money(amount, currency, locale)
     return fast
+
+
+def percent(bps: int) -> str:
+    """Basis points as a percentage for people: 9999 -> "99.99%", 10000 -> "100%"."""
+    return f"{Decimal(bps) / 100:f}%"

@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+import marketplace.model_registry  # noqa: F401  (every feature's tables on the metadata)
 from ledger.schema import applies_to_dialect
 
 # this is the Alembic Config object, which provides

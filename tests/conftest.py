@@ -119,7 +119,7 @@ _seq = itertools.count(1)
 @pytest.fixture
 def make_user(db, password_hash):
     """Factory: a user with a role (password: PASSWORD)."""
-    from marketplace.models import User
+    from marketplace.accounts.models import User
 
     def make(role: str = "creator", email: str | None = None, name: str = ""):
         n = next(_seq)

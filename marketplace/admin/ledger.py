@@ -20,15 +20,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
+from marketplace.accounts.access import role_required
+from marketplace.accounts.models import Role
 from marketplace.admin import bp
-from marketplace.auth.access import role_required
+from marketplace.books import services as admin_ledger
+from marketplace.books.adjustments import post_adjustment
+from marketplace.clock import utcnow
+from marketplace.errors import NotFound, ServiceError, apply_service_error
 from marketplace.extensions import db
-from marketplace.forms_support import apply_service_error
-from marketplace.models import Role
-from marketplace.models.base import utcnow
-from marketplace.services import admin_ledger
-from marketplace.services.adjustments import post_adjustment
-from marketplace.services.errors import NotFound, ServiceError
 
 
 @bp.route("/ledger")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
+from marketplace.accounts.access import role_required
+from marketplace.accounts.models import Role
 from marketplace.admin import bp
-from marketplace.auth.access import role_required
 from marketplace.extensions import db
-from marketplace.models import OutboxMessage, Role
+from marketplace.mail import OutboxMessage
 
 PAGE_SIZE = 100
 

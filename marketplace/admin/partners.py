@@ -8,13 +8,13 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange
 
+from marketplace.accounts.access import role_required
+from marketplace.accounts.models import Role
 from marketplace.admin import bp
-from marketplace.auth.access import role_required
+from marketplace.errors import ServiceError, apply_service_error
 from marketplace.extensions import db
-from marketplace.forms_support import apply_service_error
-from marketplace.models import PartnerApp, Role
-from marketplace.services.errors import ServiceError
-from marketplace.services.partners import create_partner, list_partners, rotate_key
+from marketplace.partners.models import PartnerApp
+from marketplace.partners.services import create_partner, list_partners, rotate_key
 
 
 class PartnerForm(FlaskForm):

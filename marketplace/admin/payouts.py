@@ -5,21 +5,21 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from marketplace.accounts.access import role_required
+from marketplace.accounts.models import Role
 from marketplace.admin import bp
-from marketplace.auth.access import role_required
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.models import Role
-from marketplace.payments.stripe_gateway import get_gateway
+from marketplace.payouts import services as payout_service
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.execution import execute_batch
 from marketplace.payouts.forms import (
     ApproveBatchForm,
     BuildBatchForm,
     ExecuteBatchForm,
     RejectLineForm,
 )
-from marketplace.services import payouts as payout_service
-from marketplace.services.errors import ServiceError
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.payout_execution import execute_batch
+from marketplace.payouts.gateway import get_gateway
 
 
 @bp.route("/payouts")

@@ -3,10 +3,10 @@
 from flask import render_template
 from sqlalchemy import func, select
 
+from marketplace.accounts.access import role_required
+from marketplace.accounts.models import Role, User
 from marketplace.admin import bp
-from marketplace.auth.access import role_required
 from marketplace.extensions import db
-from marketplace.models import Role, User
 
 
 @bp.route("/")
@@ -25,3 +25,7 @@ def users():
         select(User).order_by(User.created_at.desc(), User.id.desc()).limit(500)
     )
     return render_template("admin/users.html", users=list(rows))
+
+
+# The other admin pages register themselves on `bp` when imported.
+from marketplace.admin import ledger, outbox, partners, payouts  # noqa: E402, F401

@@ -14,16 +14,11 @@ from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from marketplace.auth.access import role_required
+from marketplace.accounts.access import role_required
+from marketplace.clock import utcnow
 from marketplace.earnings import bp
-from marketplace.extensions import db
-from marketplace.formatting import user_locale
-from marketplace.models import Series, TeamMember
-from marketplace.models.base import utcnow
-from marketplace.services.errors import NotFound, ServiceError
-from marketplace.services.splits import current_split
-from marketplace.services.statement_exports import statement_csv, statement_pdf
-from marketplace.services.statements import (
+from marketplace.earnings.exports import statement_csv, statement_pdf
+from marketplace.earnings.statements import (
     DRILL_SHOWN,
     PAGE_FIELDS,
     line_breakdown,
@@ -35,7 +30,12 @@ from marketplace.services.statements import (
     statement_view,
     user_accounts,
 )
-from marketplace.services.studio_rules import percent
+from marketplace.errors import NotFound, ServiceError
+from marketplace.extensions import db
+from marketplace.formatting import percent, user_locale
+from marketplace.splits.models import TeamMember
+from marketplace.splits.services import current_split
+from marketplace.studio.models import Series
 
 ROLES = ("creator", "participant")
 

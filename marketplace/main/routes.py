@@ -3,8 +3,8 @@
 from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from marketplace.accounts.models import Role
 from marketplace.main import bp
-from marketplace.models import Role
 
 ROLE_HOMES = {
     Role.ADMIN: "admin.overview",

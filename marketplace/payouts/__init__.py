@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("payouts", __name__)
-
-from marketplace.payouts import routes  # noqa: E402,F401

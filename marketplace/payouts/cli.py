@@ -1,4 +1,4 @@
-"""`flask payouts ...` and `flask scheduler run`: thin entry points onto the payout services."""
+"""`flask payouts ...`: thin entry points onto the payout services."""
 
 from __future__ import annotations
 
@@ -11,16 +11,15 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from marketplace.accounts.services import find_user_by_email
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.payments.stripe_gateway import get_gateway
-from marketplace.services import payouts as payout_service
-from marketplace.services.accounts import find_user_by_email
-from marketplace.services.errors import ServiceError
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.payout_execution import execute_batch
+from marketplace.payouts import services as payout_service
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.execution import execute_batch
+from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
 
 payouts_cli = AppGroup("payouts", help="Payout batches: build, approve, execute, show.")
-scheduler_cli = AppGroup("scheduler", help="The payout scheduler (its own process).")
 
 
 def _fail(message: str) -> None:
@@ -159,14 +158,4 @@ def fund_command(amount: int, currency: str) -> None:
 @payouts_cli.command("deliver-events")
 def deliver_events_command() -> None:
     """Emulated sandbox: settle pending bank payouts and deliver pending webhook events."""
-    from marketplace.scheduler import relay_emulated_stripe
-
     click.echo(json.dumps({"delivered": relay_emulated_stripe(current_app)}))
-
-
-@scheduler_cli.command("run")
-def scheduler_run_command() -> None:
-    """Run the payout scheduler in this process until interrupted."""
-    from marketplace.scheduler import run_scheduler
-
-    run_scheduler(current_app._get_current_object())

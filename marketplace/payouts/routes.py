@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace.auth.access import role_required
-from marketplace.extensions import db
-from marketplace.models import Role
-from marketplace.payments.stripe_gateway import DEV_ONBOARDING_PATH, get_gateway
+from marketplace.accounts.access import role_required
+from marketplace.accounts.models import Role
+from marketplace.errors import ServiceError
+from marketplace.extensions import csrf, db
 from marketplace.payouts import bp
+from marketplace.payouts import services as payout_service
 from marketplace.payouts.forms import ConnectForm
-from marketplace.services import payouts as payout_service
-from marketplace.services.errors import ServiceError
+from marketplace.payouts.gateway import DEV_ONBOARDING_PATH, get_gateway
+from marketplace.payouts.webhook_events import receive_webhook
 
 PAYEE_ROLES = (Role.PARTICIPANT, Role.CREATOR)
 
@@ -109,3 +110,21 @@ def _mount_dev_onboarding(state) -> None:
             "dev_onboarding",
             dev_onboarding,
         )
+
+
+# POST /stripe/webhook: Stripe's events, verified by signature (no cookies, no CSRF).
+webhook_bp = Blueprint("stripe_webhooks", __name__)
+
+
+@webhook_bp.route("/stripe/webhook", methods=["POST"])
+@csrf.exempt
+def stripe_webhook():
+    """Verify and handle one event: 200 when handled, ignored or already seen; 400 if the
+    signature is bad; 5xx (Stripe retries) if handling failed."""
+    payload = request.get_data(cache=False)
+    signature = request.headers.get("Stripe-Signature", "")
+    try:
+        outcome = receive_webhook(db.session, get_gateway(), payload, signature)
+    except ServiceError as error:
+        return jsonify(error.as_json()), error.status
+    return jsonify({"received": True, "outcome": outcome})

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, send_file, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from marketplace.auth.access import role_required
+from marketplace.accounts.access import role_required
+from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.services import series as series_service
-from marketplace.services.errors import NotFound, ServiceError
-from marketplace.storage import MediaStorage, human_size, media_type_of
 from marketplace.studio import bp
+from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm, EpisodeForm
+from marketplace.studio.storage import MediaStorage, human_size, media_type_of
 from marketplace.studio.support import (
     CREATOR,
     apply_problems,
@@ -51,7 +51,7 @@ def _episode_form_response(form: EpisodeForm, series, episode, error: ServiceErr
 
 
 def _saved(series_id: int, message: str):
-    target = url_for("studio.series_detail", series_id=series_id)
+    target = url_for("publishing.series_detail", series_id=series_id)
     flash(message, "success")  # shown on the page the upload script goes to next
     if wants_json():
         return jsonify({"redirect": target, "message": message})
@@ -125,7 +125,7 @@ def move_episode(episode_id: int, direction: str):
     if direction not in {"up", "down"} or not ActionForm().validate_on_submit():
         abort(400)
     series_service.move_episode(db.session, episode, -1 if direction == "up" else 1)
-    return redirect(url_for("studio.series_detail", series_id=episode.series_id) + "#episodes")
+    return redirect(url_for("publishing.series_detail", series_id=episode.series_id) + "#episodes")
 
 
 @bp.route("/episodes/<int:episode_id>/delete", methods=["POST"])
@@ -142,7 +142,7 @@ def delete_episode(episode_id: int):
         flash(error.message, "error")
     else:
         flash(f"Episode {number} deleted.", "info")
-    return redirect(url_for("studio.series_detail", series_id=series_id))
+    return redirect(url_for("publishing.series_detail", series_id=series_id))
 
 
 @bp.route("/media/<int:episode_id>")

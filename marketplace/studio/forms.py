@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired, MultipleFileField
+from flask_wtf.file import FileField
 from wtforms import (
-    FieldList,
-    Form,
-    FormField,
     IntegerField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
     URLField,
     ValidationError,
-    widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.models import PARTICIPANT_ROLES
-from marketplace.services.errors import ServiceError
-from marketplace.services.studio_rules import parse_price
+from marketplace.errors import ServiceError
+from marketplace.studio.rules import parse_price
 
 
 def words(text: str | None) -> list[str]:
@@ -91,58 +83,12 @@ class EpisodeForm(FlaskForm):
     submit = SubmitField("Save episode")
 
 
-class SplitRowForm(Form):
-    """One participant of a split sheet (a sub-form: the outer form carries the CSRF token)."""
-
-    email = StringField("Email", validators=[Length(max=254)])
-    role = SelectField(
-        "Role",
-        choices=[SelectChoice("", "Choose…"), *[SelectChoice(r, r) for r in PARTICIPANT_ROLES]],
-    )
-    credit_name = StringField("Credit name", validators=[Length(max=120)])
-    bps = IntegerField("Share (basis points)", validators=[Optional()])
-
-    def is_empty(self) -> bool:
-        """Whether the person left the whole row blank (such rows are ignored)."""
-        return not (self.email.data or self.credit_name.data or self.bps.data)
-
-
-class SplitForm(FlaskForm):
-    """A whole split sheet; "Add a row" re-shows the form with one more blank row."""
-
-    rows = FieldList(FormField(SplitRowForm), min_entries=1, max_entries=50)
-    add_row = SubmitField("Add a row")
-    submit = SubmitField("Save split")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices as checkboxes (easier than a multi-select on a phone)."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-class PublishForm(FlaskForm):
-    """The partner apps to publish to (choices set by the view)."""
-
-    partners = MultiCheckboxField("Partner apps", coerce=int)
-    submit = SubmitField("Publish")
-
-
 class LocalizeForm(FlaskForm):
     """A localized version: its language and title."""
 
     language = StringField("Language code", validators=[DataRequired(), Length(max=20)])
     title = StringField("Title in that language", validators=[Length(max=200)])
     submit = SubmitField("Create localized version")
-
-
-class ImportForm(FlaskForm):
-    """A manifest and its files, uploaded together."""
-
-    manifest = FileField("Manifest (JSON)", validators=[FileRequired()])
-    files = MultipleFileField("Episode files, CSV and poster")
-    submit = SubmitField("Import series")
 
 
 class ActionForm(FlaskForm):

@@ -8,20 +8,18 @@ from babel.numbers import get_currency_precision
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
 
-from marketplace.auth.access import role_required
+from marketplace.accounts.access import role_required
+from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.services import publishing, splits
-from marketplace.services import series as series_service
-from marketplace.services.errors import NotFound, ServiceError
-from marketplace.storage import MediaStorage, media_type_of
 from marketplace.studio import bp
+from marketplace.studio import series as series_service
 from marketplace.studio.forms import (
-    ActionForm,
     LocalizeForm,
     PricingForm,
     SeriesForm,
     words,
 )
+from marketplace.studio.storage import MediaStorage, media_type_of
 from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_404
 
 
@@ -56,29 +54,9 @@ def new_series():
             apply_problems(form, error)
         else:
             flash("Series created. Add episodes, pricing and the split next.", "success")
-            return redirect(url_for("studio.series_detail", series_id=series.id))
+            return redirect(url_for("publishing.series_detail", series_id=series.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("studio/series_form.html", form=form, series=None), status
-
-
-@bp.route("/series/<int:series_id>")
-@role_required(CREATOR)
-def series_detail(series_id: int):
-    """Everything about one series: episodes, pricing, split status, listings."""
-    series = owned_series_or_404(series_id)
-    version = splits.current_split(db.session, series)
-    return render_template(
-        "studio/series.html",
-        series=series,
-        version=version,
-        participants=splits.participant_lines(version),
-        blockers=publishing.publish_problems(db.session, series),
-        localized=series_service.localized_versions(db.session, series),
-        original=db.session.get(type(series), series.original_series_id)
-        if series.original_series_id
-        else None,
-        action_form=ActionForm(),
-    )
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
@@ -108,7 +86,7 @@ def edit_series(series_id: int):
             apply_problems(form, error)
         else:
             flash("Saved.", "success")
-            return redirect(url_for("studio.series_detail", series_id=series.id))
+            return redirect(url_for("publishing.series_detail", series_id=series.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("studio/series_form.html", form=form, series=series), status
 
@@ -153,7 +131,7 @@ def pricing(series_id: int):
             apply_problems(form, error)
         else:
             flash("Pricing saved.", "success")
-            return redirect(url_for("studio.series_detail", series_id=series.id))
+            return redirect(url_for("publishing.series_detail", series_id=series.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("studio/pricing.html", form=form, series=series), status
 
@@ -184,6 +162,10 @@ def localize(series_id: int):
             apply_problems(form, error)
         else:
             flash("Localized version created: add its episodes and its split.", "success")
-            return redirect(url_for("studio.series_detail", series_id=version.id))
+            return redirect(url_for("publishing.series_detail", series_id=version.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("studio/localize.html", form=form, series=original), status
+
+
+# The episode pages register themselves on `bp` when imported.
+from marketplace.studio import episodes  # noqa: E402, F401

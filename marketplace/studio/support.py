@@ -8,12 +8,10 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from marketplace.errors import NotFound, ServiceError, ValidationFailed, apply_service_error
 from marketplace.extensions import db
-from marketplace.forms_support import apply_service_error
-from marketplace.models import Episode, Series
-from marketplace.services.errors import NotFound, ServiceError
-from marketplace.services.series import get_owned_episode, get_owned_series
-from marketplace.services.studio_rules import ValidationFailed
+from marketplace.studio.models import Episode, Series
+from marketplace.studio.series import get_owned_episode, get_owned_series
 
 CREATOR = "creator"
 ROW_FIELD = re.compile(r"^split\[(\d+)\]\.(\w+)$")

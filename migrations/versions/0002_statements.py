@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 import ledger.schema
-from ledger.splits import parties_from_json, party_amounts
+from ledger.allocation.splits import parties_from_json, party_amounts
 
 # revision identifiers, used by Alembic.
 revision = '0002_statements'

@@ -9,17 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace.api.auth import buckets, signature
-from marketplace.models import (
-    Episode,
-    Listing,
-    PartnerApp,
-    Series,
-    SplitShare,
-    SplitVersion,
-    TeamMember,
-)
-from marketplace.services.partners import create_partner
+from marketplace.ingest.auth import buckets, signature
+from marketplace.partners.models import PartnerApp
+from marketplace.partners.services import create_partner
+from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+from marketplace.studio.models import Episode, Listing, Series
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
 """When the demo series went live (a few days ago, so 'now' is inside its listing)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from marketplace.models import AuditEvent, PartnerApp
-from marketplace.services.partners import decrypt_secret
+from marketplace.audit import AuditEvent
+from marketplace.partners.models import PartnerApp
+from marketplace.partners.services import decrypt_secret
 
 
 def test_catalog_lists_live_series_with_cursor_pagination(db, make_partner, make_live_series):
@@ -60,9 +61,9 @@ def test_a_media_link_stops_when_its_series_leaves_that_partner_app(
 ):
     from pathlib import Path
 
-    from marketplace.api.catalog import media_signer
-    from marketplace.models import Listing
-    from marketplace.services.publishing import withdraw_listing
+    from marketplace.ingest.catalog import media_signer
+    from marketplace.publishing.services import withdraw_listing
+    from marketplace.studio.models import Listing
 
     partner, other = make_partner(), make_partner()
     series = make_live_series(partner.app, episodes=1, free=0)
@@ -147,7 +148,7 @@ def test_cli_creates_a_partner(runner, db):
 
 
 def test_incremental_sync_reports_withdrawn_series(db, make_partner, make_live_series):
-    from marketplace.services.publishing import withdraw_listing
+    from marketplace.publishing.services import withdraw_listing
 
     partner = make_partner()
     kept, dropped = make_live_series(partner.app, title="Kept"), make_live_series(partner.app)

@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.world import build_world
-from ledger.allocation import largest_remainder
-from marketplace.api.auth import signature
+from ledger.allocation.engine import largest_remainder
+from marketplace.ingest.auth import signature
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
-from marketplace.api.auth import signature
-from marketplace.services.revenue import ledger_account
+from ledger.reports.checks import check_ledger
+from marketplace.chart import ledger_account
+from marketplace.ingest.auth import signature
 from tests.api.conftest import T0, unlock
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
+from ledger.reports.checks import check_ledger
 from ledger.schema import Account, BalanceRow
-from marketplace.services.revenue import ledger_account
+from marketplace.chart import ledger_account
 from tests.api.conftest import unlock
 
 

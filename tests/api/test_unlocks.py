@@ -8,16 +8,12 @@ from fractions import Fraction
 from sqlalchemy import func, select
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
+from ledger.reports.checks import check_ledger
 from ledger.schema import AllocationEventRow
-from marketplace.models import Listing
-from marketplace.models.partner_events import PartnerEvent
-from marketplace.services.revenue import (
-    RevenueFacts,
-    ledger_account,
-    post_revenue,
-    unlock_source_key,
-)
+from marketplace.chart import ledger_account
+from marketplace.ingest.models import PartnerEvent
+from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.studio.models import Listing
 from tests.api.conftest import T0, unlock
 
 
@@ -115,7 +111,7 @@ def test_withdrawn_listing_and_missing_split(db, make_partner, make_live_series)
 
 
 def other_versions(db, series):
-    from marketplace.models import SplitVersion
+    from marketplace.splits.models import SplitVersion
 
     return db.session.query(SplitVersion).filter_by(series_id=series.id)
 

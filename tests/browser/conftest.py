@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from marketplace import create_app
 from marketplace.extensions import db as _db
-from marketplace.services.partners import create_partner
+from marketplace.partners.services import create_partner
 from tests.browser.support import SignedPartner
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -194,7 +194,7 @@ def partner_apps(live_app, live_server) -> dict[str, SignedPartner]:
 @pytest.fixture(scope="session")
 def demo(live_app, live_server) -> None:
     """`flask demo load` into the live database: the accounts the README's tour names."""
-    from marketplace.demo import load_demo_data
+    from marketplace.demo.loader import load_demo_data
 
     with live_app.app_context():
         load_demo_data(_db.session)
@@ -204,8 +204,8 @@ def demo(live_app, live_server) -> None:
 @pytest.fixture
 def funded_platform(live_app, live_server, live_session):
     """The platform's (emulated) Stripe balance topped up, and the top-up in the ledger."""
-    from marketplace.payments.stripe_gateway import get_gateway
-    from marketplace.services.payouts import record_platform_funding
+    from marketplace.payouts.gateway import get_gateway
+    from marketplace.payouts.services import record_platform_funding
 
     amount = 1_000_000
     get_gateway(live_app).emulator.fund_platform(amount, "usd")

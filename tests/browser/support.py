@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from marketplace.models import PartnerApp, Series, User
-from marketplace.services.accounts import register_user
-from marketplace.services.publishing import publish_series
-from marketplace.services.series import add_episode, create_series, set_pricing
-from marketplace.services.splits import save_split
+from marketplace.accounts.models import User
+from marketplace.accounts.services import register_user
+from marketplace.partners.models import PartnerApp
+from marketplace.publishing.services import publish_series
+from marketplace.splits.services import save_split
+from marketplace.studio.models import Series
+from marketplace.studio.series import add_episode, create_series, set_pricing
 
 PASSWORD = "a good long password"
 PLATFORM_FEE_BPS = 1000

@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from marketplace.demo import DEMO_PASSWORD
-from marketplace.models import PayoutBatch, Series, User
+from marketplace.accounts.models import User
+from marketplace.demo.loader import DEMO_PASSWORD
+from marketplace.payouts.models import PayoutBatch
+from marketplace.studio.models import Series
 from tests.browser.accessibility import serious_violations
 from tests.browser.support import log_in
 

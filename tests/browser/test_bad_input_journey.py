@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from marketplace.services.series import create_series
+from marketplace.studio.series import create_series
 from tests.browser.support import log_in, make_account
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from marketplace.scheduler import relay_emulated_stripe
+from marketplace.payouts.gateway import relay_emulated_stripe
 from tests.browser.support import log_in, make_account, published_series
 
 UNLOCKS = 20

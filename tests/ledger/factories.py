@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ledger.accounts import AccountType, get_or_create_account
-from ledger.allocation import AllocationEvent, split_parties
+from ledger.allocation.engine import AllocationEvent, split_parties
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.allocation import (
+from ledger.allocation.engine import (
     DENOMINATOR,
     Party,
     canonical_parties,

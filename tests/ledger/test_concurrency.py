@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from ledger.allocation import allocate_batch, apply_batch, party_amounts, prepare_batch
+from ledger.allocation.engine import allocate_batch, apply_batch, party_amounts, prepare_batch
 from ledger.balances import get_balances
-from ledger.checks import check_ledger
 from ledger.errors import InsufficientFunds
 from ledger.posting import Leg, post_entry
+from ledger.reports.checks import check_ledger
 from tests.ledger.conftest import ledger_engine, needs_postgres
 from tests.ledger.factories import T0, World, account
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from beancount import loader
 
-from ledger.allocation import allocate_batch
-from ledger.beancount_export import export_beancount
-from ledger.checks import check_ledger
+from ledger.allocation.engine import allocate_batch
 from ledger.errors import BucketMismatch
 from ledger.posting import Leg, post_entry
-from ledger.reports import balance_rows
-from ledger.statements import statement
+from ledger.reports.beancount import export_beancount
+from ledger.reports.checks import check_ledger
+from ledger.reports.rows import balance_rows
+from ledger.reports.statements import statement
 from tests.ledger.factories import T0, World
 
 FEB = T0.replace(month=2)

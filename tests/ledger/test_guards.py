@@ -88,7 +88,7 @@ def test_postings_without_an_entry_are_refused_by_commit(committing_engine, acco
 @pytest.fixture
 def journal(committing_engine):
     """A committed entry and a committed allocation event."""
-    from ledger.allocation import allocate_batch
+    from ledger.allocation.engine import allocate_batch
 
     with Session(committing_engine) as session:
         world = World(session)

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ledger.allocation import DENOMINATOR, allocate_batch
+from ledger.allocation.engine import DENOMINATOR, allocate_batch
 from ledger.balances import get_balances
-from ledger.checks import check_ledger
 from ledger.posting import Leg, post_entry
+from ledger.reports.checks import check_ledger
 from ledger.schema import AllocationBucket, AllocationEventRow, Posting
 from tests.ledger.conftest import rolled_back
 from tests.ledger.factories import T0, World

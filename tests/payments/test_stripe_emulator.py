@@ -6,7 +6,7 @@ import multiprocessing
 import pytest
 import stripe
 
-from marketplace.payments.stripe_emulator import EmulatedStripe, EmulatorHTTPClient
+from marketplace.payouts.sandbox.emulator import EmulatedStripe, EmulatorHTTPClient
 
 WEBHOOK_SECRET = "whsec_test_cliffhanger"
 TRANSFERS = {"transfers": {"requested": True}}

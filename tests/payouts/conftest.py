@@ -8,18 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.models import (
-    PartnerApp,
-    PayoutAccount,
-    Series,
-    SplitShare,
-    SplitVersion,
-    TeamMember,
-)
-from marketplace.payments.stripe_emulator import EmulatedStripe
-from marketplace.payments.stripe_gateway import emulated_gateway, install_gateway
-from marketplace.services.payouts import record_platform_funding
-from marketplace.services.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.partners.models import PartnerApp
+from marketplace.payouts.gateway import emulated_gateway, install_gateway
+from marketplace.payouts.models import PayoutAccount
+from marketplace.payouts.sandbox.emulator import EmulatedStripe
+from marketplace.payouts.services import record_platform_funding
+from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+from marketplace.studio.models import Series
 from tests.payouts.support import ONBOARDING_BASE, T0, WEBHOOK_SECRET
 
 _names = itertools.count(1)

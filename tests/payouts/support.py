@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from marketplace.payments.stripe_gateway import DEV_ONBOARDING_PATH
+from marketplace.payouts.gateway import DEV_ONBOARDING_PATH
 
 WEBHOOK_SECRET = "whsec_test_payouts"
 ONBOARDING_BASE = "http://localhost" + DEV_ONBOARDING_PATH

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
 from ledger.posting import Leg, post_entry
-from marketplace.models import AuditEvent, PayoutLine
-from marketplace.services.errors import Conflict, Forbidden
-from marketplace.services.payout_batches import build_batch, exceeds_ten_times_median
-from marketplace.services.payouts import approve_batch, reject_line
-from marketplace.services.revenue import ledger_account
+from ledger.reports.checks import check_ledger
+from marketplace.audit import AuditEvent
+from marketplace.chart import ledger_account
+from marketplace.errors import Conflict, Forbidden
+from marketplace.payouts.batches import build_batch, exceeds_ten_times_median
+from marketplace.payouts.models import PayoutLine
+from marketplace.payouts.services import approve_batch, reject_line
 from tests.payouts.support import AFTER_HOLD, T0
 
 

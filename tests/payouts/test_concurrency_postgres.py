@@ -21,25 +21,19 @@ import stripe
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from ledger.checks import check_ledger
+from ledger.reports.checks import check_ledger
 from ledger.schema import Entry, create_database_guards
 from marketplace import create_app
+from marketplace.accounts.models import User
 from marketplace.extensions import db as _db
-from marketplace.models import (
-    PartnerApp,
-    PayoutAccount,
-    PayoutBatch,
-    PayoutLine,
-    Series,
-    SplitShare,
-    SplitVersion,
-    TeamMember,
-    User,
-)
-from marketplace.payments.stripe_emulator import EmulatedStripe, EmulatorHTTPClient
-from marketplace.scheduler import build_due_batch
-from marketplace.services.payouts import approve_batch, record_platform_funding
-from marketplace.services.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.partners.models import PartnerApp
+from marketplace.payouts.models import PayoutAccount, PayoutBatch, PayoutLine
+from marketplace.payouts.sandbox.emulator import EmulatedStripe, EmulatorHTTPClient
+from marketplace.payouts.services import approve_batch, record_platform_funding
+from marketplace.scheduler.jobs import build_due_batch
+from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+from marketplace.studio.models import Series
 from tests.payouts.support import AFTER_HOLD, T0, WEBHOOK_SECRET
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "")

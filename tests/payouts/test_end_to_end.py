@@ -9,10 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
-from ledger.statements import statement
-from marketplace.models import OutboxMessage, PayoutAccount, PayoutLine
-from marketplace.services.revenue import ledger_account
+from ledger.reports.checks import check_ledger
+from ledger.reports.statements import statement
+from marketplace.chart import ledger_account
+from marketplace.mail import OutboxMessage
+from marketplace.payouts.models import PayoutAccount, PayoutLine
 from tests.payouts.support import AFTER_HOLD, T0, deliver_events
 
 

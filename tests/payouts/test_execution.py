@@ -7,13 +7,14 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
+from ledger.reports.checks import check_ledger
 from ledger.schema import Entry
-from marketplace.models import OutboxMessage, PayoutLine
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.payout_execution import FAULT_POINTS, execute_batch
-from marketplace.services.payouts import approve_batch
-from marketplace.services.revenue import ledger_account
+from marketplace.chart import ledger_account
+from marketplace.mail import OutboxMessage
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.execution import FAULT_POINTS, execute_batch
+from marketplace.payouts.models import PayoutLine
+from marketplace.payouts.services import approve_batch
 from tests.payouts.support import AFTER_HOLD, deliver_events
 
 

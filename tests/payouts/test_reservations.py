@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ledger.checks import check_ledger
 from ledger.posting import content_hash
+from ledger.reports.checks import check_ledger
 from ledger.schema import Entry, Posting
-from marketplace.models import PayoutLine
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.payout_reservations import reservation_key
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.models import PayoutLine
+from marketplace.payouts.reservations import reservation_key
 from tests.payouts.support import AFTER_HOLD
 
 

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import func, select
 
-from marketplace.models import StripeWebhookEvent
+from marketplace.payouts.models import StripeWebhookEvent
 from tests.payouts.support import WEBHOOK_SECRET, deliver_events
 
 
@@ -68,6 +68,6 @@ def test_the_dev_onboarding_route_is_not_mounted_with_a_real_key(tmp_path):
         }
     )
     assert "payouts.dev_onboarding" not in real.view_functions
-    from marketplace.payments.stripe_gateway import get_gateway
+    from marketplace.payouts.gateway import get_gateway
 
     assert not get_gateway(real).emulated and get_gateway(real).label == "Stripe (test mode)"

@@ -28,37 +28,31 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
+from ledger.allocation.splits import DENOMINATOR, parties_from_json
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
+from ledger.reports.checks import check_ledger
+from ledger.reports.statements import statement_events
 from ledger.schema import AllocationBucket, AllocationEventRow, BucketParty, Entry, Posting
-from ledger.splits import DENOMINATOR, parties_from_json
-from ledger.statements import statement_events
-from marketplace.models import (
-    Episode,
-    Listing,
-    ListingWindow,
-    PartnerApp,
-    PayoutLine,
-    Series,
-    SplitShare,
-    SplitVersion,
-    TeamMember,
-    User,
-)
-from marketplace.services.ingest import UnlockIn, ingest_unlocks
-from marketplace.services.ingest_pools import PoolIn, ingest_pool, pool_shares
-from marketplace.services.ingest_refunds import RefundIn, ingest_refunds
-from marketplace.services.invitations import accept_membership
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.payout_execution import execute_batch
-from marketplace.services.payouts import approve_batch
-from marketplace.services.revenue import RevenueFacts, ledger_account, post_revenue
-from marketplace.services.splits import save_split
-from marketplace.services.statements import (
+from marketplace.accounts.models import User
+from marketplace.chart import ledger_account
+from marketplace.earnings.statements import (
     participant_dashboard,
     participant_statement,
     user_accounts,
 )
+from marketplace.ingest.pools import PoolIn, ingest_pool, pool_shares
+from marketplace.ingest.refunds import RefundIn, ingest_refunds
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
+from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks
+from marketplace.partners.models import PartnerApp
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.execution import execute_batch
+from marketplace.payouts.models import PayoutLine
+from marketplace.payouts.services import approve_batch
+from marketplace.splits.invitations import accept_membership
+from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+from marketplace.splits.services import save_split
+from marketplace.studio.models import Episode, Listing, ListingWindow, Series
 from tests.helpers import ledger_movement
 from tests.payouts import conftest as payout_fixtures
 
@@ -754,7 +748,7 @@ def test_unlock_pool_and_refund_in_one_batch_and_hour_then_across_a_month_in_loc
 
 
 def withdraw_and_relist(db, world, withdrawn_at, relisted_at):
-    from marketplace.services.publishing import publish_series, withdraw_listing
+    from marketplace.publishing.services import publish_series, withdraw_listing
 
     db.session.execute(
         Episode.__table__.update()

@@ -6,14 +6,12 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from ledger.balances import get_balance
-from ledger.checks import check_ledger
-from marketplace.models import PartnerApp, Series, SplitShare, SplitVersion, TeamMember
-from marketplace.services.revenue import (
-    RevenueFacts,
-    ledger_account,
-    post_revenue,
-    unlock_source_key,
-)
+from ledger.reports.checks import check_ledger
+from marketplace.chart import ledger_account
+from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.partners.models import PartnerApp
+from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+from marketplace.studio.models import Series
 
 T0 = datetime(2026, 10, 1, 12, tzinfo=UTC)
 
@@ -94,7 +92,7 @@ def test_missing_accounts_are_created_in_one_global_order(db, make_creator, monk
     """Two requests creating overlapping new accounts each in its own order deadlocked on
     PostgreSQL (seen in a 1M-event ingest run); every request now creates them sorted by the
     accounts' unique key, before posting."""
-    import marketplace.services.revenue as revenue
+    import marketplace.chart as revenue
 
     partner, series, members, _ = make_world(db, make_creator(), shares=(1000, 2000, 3000, 4000))
     created = []

@@ -11,17 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.posting import Leg, post_entry
-from marketplace.models import (
-    Episode,
-    Listing,
-    PartnerApp,
-    Series,
-    SplitShare,
-    SplitVersion,
-    TeamMember,
-    User,
-)
-from marketplace.services.revenue import RevenueFacts, ledger_account, post_revenue
+from marketplace.accounts.models import User
+from marketplace.chart import ledger_account
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
+from marketplace.partners.models import PartnerApp
+from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+from marketplace.studio.models import Episode, Listing, Series
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _keys = itertools.count(1)

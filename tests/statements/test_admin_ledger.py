@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ledger.checks import check_ledger
+from ledger.reports.checks import check_ledger
 from ledger.schema import AllocationEventRow, Entry
-from marketplace.models import AuditEvent
+from marketplace.audit import AuditEvent
 from tests.statements.conftest import T0
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.models import PayoutBatch, PayoutLine
+from marketplace.payouts.models import PayoutBatch, PayoutLine
 from tests.statements.conftest import T0
 
 ROLES = ("anonymous", "other_creator", "participant", "other_participant", "creator", "admin")
@@ -103,7 +103,7 @@ EXPECTED = {
     ("payouts.onboarding_return", "GET"): ("/payouts/return", PAYEES),
     ("static", "GET"): ("/static/vendor/chartjs/chart.umd.min.js", PUBLIC),
     ("stripe_webhooks.stripe_webhook", "POST"): ("/stripe/webhook", every(400)),
-    ("studio.accept_invitation", "POST"): (
+    ("splits.accept_invitation", "POST"): (
         "/studio/invitations/bad-token/accept",
         {**every(404), "anonymous": LOGIN, "admin": 403},
     ),
@@ -112,10 +112,10 @@ EXPECTED = {
     ("studio.edit_episode", "POST"): ("/studio/episodes/{episode}/edit", CREATOR_OWNS),
     ("studio.edit_series", "GET"): ("/studio/series/{series}/edit", CREATOR_OWNS),
     ("studio.edit_series", "POST"): ("/studio/series/{series}/edit", CREATOR_OWNS),
-    ("studio.import_series", "GET"): ("/studio/import", CREATOR_ONLY),
-    ("studio.import_series", "POST"): ("/studio/import", CREATOR_ONLY),
+    ("publishing.import_series", "GET"): ("/studio/import", CREATOR_ONLY),
+    ("publishing.import_series", "POST"): ("/studio/import", CREATOR_ONLY),
     ("studio.index", "GET"): ("/studio/", CREATOR_ONLY),
-    ("studio.invitation", "GET"): ("/studio/invitations/bad-token", every(404)),
+    ("splits.invitation", "GET"): ("/studio/invitations/bad-token", every(404)),
     ("studio.localize", "GET"): ("/studio/series/{series}/localize", CREATOR_OWNS),
     ("studio.localize", "POST"): ("/studio/series/{series}/localize", CREATOR_OWNS),
     ("studio.media", "GET"): ("/studio/media/{episode}", NO_FILE),
@@ -127,14 +127,14 @@ EXPECTED = {
     ("studio.poster", "GET"): ("/studio/posters/{series}", NO_FILE),
     ("studio.pricing", "GET"): ("/studio/series/{series}/pricing", CREATOR_OWNS),
     ("studio.pricing", "POST"): ("/studio/series/{series}/pricing", CREATOR_OWNS),
-    ("studio.publish", "GET"): ("/studio/series/{series}/publish", CREATOR_OWNS),
-    ("studio.publish", "POST"): ("/studio/series/{series}/publish", CREATOR_OWNS),
-    ("studio.resend_invitation", "POST"): ("/studio/members/{member}/resend", CREATOR_OWNS),
-    ("studio.series_detail", "GET"): ("/studio/series/{series}", CREATOR_OWNS),
-    ("studio.series_dashboard_page", "GET"): ("/studio/series/{series}/dashboard", CREATOR_OWNS),
-    ("studio.split", "GET"): ("/studio/series/{series}/split", CREATOR_OWNS),
-    ("studio.split", "POST"): ("/studio/series/{series}/split", CREATOR_OWNS),
-    ("studio.withdraw", "POST"): ("/studio/listings/{listing}/withdraw", CREATOR_OWNS),
+    ("publishing.publish", "GET"): ("/studio/series/{series}/publish", CREATOR_OWNS),
+    ("publishing.publish", "POST"): ("/studio/series/{series}/publish", CREATOR_OWNS),
+    ("splits.resend_invitation", "POST"): ("/studio/members/{member}/resend", CREATOR_OWNS),
+    ("publishing.series_detail", "GET"): ("/studio/series/{series}", CREATOR_OWNS),
+    ("dashboard.series_dashboard_page", "GET"): ("/studio/series/{series}/dashboard", CREATOR_OWNS),
+    ("splits.split", "GET"): ("/studio/series/{series}/split", CREATOR_OWNS),
+    ("splits.split", "POST"): ("/studio/series/{series}/split", CREATOR_OWNS),
+    ("publishing.withdraw", "POST"): ("/studio/listings/{listing}/withdraw", CREATOR_OWNS),
 }
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 

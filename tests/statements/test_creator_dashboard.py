@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marketplace.models.base import utcnow
+from marketplace.clock import utcnow
 
 
 def test_dashboard_shows_dropoff_revenue_and_escrow(client, login_as, world):

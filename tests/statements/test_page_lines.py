@@ -14,11 +14,11 @@ from html import unescape
 import pytest
 
 from ledger.posting import Leg, post_entry
+from ledger.reports.statements import EVENT_FIELDS, accounts_statement, statement_events
 from ledger.rollups import rollup_lines
-from ledger.statements import EVENT_FIELDS, accounts_statement, statement_events
-from marketplace.services.revenue import ledger_account
-from marketplace.services.statement_exports import statement_csv
-from marketplace.services.statements import PAGE_FIELDS, participant_statement
+from marketplace.chart import ledger_account
+from marketplace.earnings.exports import statement_csv
+from marketplace.earnings.statements import PAGE_FIELDS, participant_statement
 from tests.statements.conftest import T0
 
 JANUARY = (T0, T0 + timedelta(days=31))

@@ -31,7 +31,7 @@ def test_the_ledgers_partner_overview_counts_active_keys(client, login_as, world
 def test_refunds_are_listed_by_episode_number(db, world):
     from datetime import timedelta
 
-    from marketplace.services.statements import participant_statement
+    from marketplace.earnings.statements import participant_statement
     from tests.statements.conftest import T0
 
     for episode in (13, 7, 21):
@@ -49,8 +49,8 @@ def test_the_pdf_names_each_refunds_episode_and_country(db, world):
 
     from pypdf import PdfReader
 
-    from marketplace.services.statement_exports import statement_pdf
-    from marketplace.services.statements import participant_statement
+    from marketplace.earnings.exports import statement_pdf
+    from marketplace.earnings.statements import participant_statement
     from tests.statements.conftest import T0
 
     for episode, country in ((13, "GB"), (7, "US")):
@@ -69,7 +69,7 @@ def test_the_pdf_names_each_refunds_episode_and_country(db, world):
 
 
 def test_the_outbox_links_the_urls_in_a_message(db, client, login_as, world):
-    from marketplace.models import OutboxMessage
+    from marketplace.mail import OutboxMessage
 
     db.session.add(
         OutboxMessage(

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from pypdf import PdfReader
 
-from marketplace.models.base import utcnow
+from marketplace.clock import utcnow
 from tests.statements.conftest import T0
 
 MONTH = {"currency": "USD", "month": "2026-01"}

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from ledger.splits import parties_from_json, party_amounts
-from ledger.statements import statement_events
-from marketplace.services.statement_exports import statement_csv, statement_pdf
-from marketplace.services.statements import PAGE_FIELDS, participant_statement, user_accounts
+from ledger.allocation.splits import parties_from_json, party_amounts
+from ledger.reports.statements import statement_events
+from marketplace.earnings.exports import statement_csv, statement_pdf
+from marketplace.earnings.statements import PAGE_FIELDS, participant_statement, user_accounts
 from tests.helpers import ledger_movement
 from tests.statements.conftest import T0
 
@@ -160,7 +160,7 @@ def test_pdf_opens_and_shows_the_closing_balance(db, world):
 
 
 def test_pdf_money_outside_latin1_uses_the_code(db, world):
-    from marketplace.services.statement_exports import pdf_money
+    from marketplace.earnings.exports import pdf_money
 
     assert pdf_money(123456, "EUR", "de") == "1.234,56 EUR"
     assert pdf_money(1234, "USD", "en_US") == "$12.34"

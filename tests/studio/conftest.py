@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from marketplace.models import OutboxMessage, PartnerApp
+from marketplace.mail import OutboxMessage
+from marketplace.partners.models import PartnerApp
 
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x08free" + b"\0" * 200
 MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\0" * 200
@@ -62,6 +63,6 @@ def make_partner(db):
 @pytest.fixture
 def storage(app):
     """The app's media storage."""
-    from marketplace.storage import MediaStorage
+    from marketplace.studio.storage import MediaStorage
 
     return MediaStorage(app.config["MEDIA_ROOT"], app.config["MAX_UPLOAD_BYTES"])

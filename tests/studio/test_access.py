@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
-from marketplace.services import invitations, publishing, splits
-from marketplace.services import series as series_service
-from marketplace.storage import MediaStorage
+from marketplace.publishing import services as publishing
+from marketplace.splits import invitations
+from marketplace.splits import services as splits
+from marketplace.studio import series as series_service
+from marketplace.studio.storage import MediaStorage
 from tests.studio.conftest import MP4, PNG
 
 

@@ -7,8 +7,9 @@ import json
 
 from sqlalchemy import func, select
 
-from marketplace.models import Episode, Series, SplitVersion, TeamMember
-from marketplace.services.series import create_series
+from marketplace.splits.models import SplitVersion, TeamMember
+from marketplace.studio.models import Episode, Series
+from marketplace.studio.series import create_series
 from tests.studio.conftest import MP4, PDF, WEBM, stored_files, upload
 
 

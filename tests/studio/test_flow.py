@@ -7,7 +7,10 @@ import json
 
 from sqlalchemy import select
 
-from marketplace.models import AuditEvent, Series, SplitVersion, TeamMember, User
+from marketplace.accounts.models import User
+from marketplace.audit import AuditEvent
+from marketplace.splits.models import SplitVersion, TeamMember
+from marketplace.studio.models import Series
 from tests.helpers import split_form
 from tests.studio.conftest import MP4, invitation_path, upload
 

@@ -8,9 +8,9 @@ import json
 
 from sqlalchemy import select
 
-from marketplace.models import Series
-from marketplace.services import series as series_service
-from marketplace.services import splits
+from marketplace.splits import services as splits
+from marketplace.studio import series as series_service
+from marketplace.studio.models import Series
 from tests.studio.conftest import MOV, MP4, PNG, stored_files, upload
 
 MANIFEST = {

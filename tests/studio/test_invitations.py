@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.models import OutboxMessage
-from marketplace.services import invitations, splits
-from marketplace.services import series as series_service
-from marketplace.services.errors import NotFound, ServiceError
+from marketplace.errors import NotFound, ServiceError
+from marketplace.mail import OutboxMessage
+from marketplace.splits import invitations
+from marketplace.splits import services as splits
+from marketplace.studio import series as series_service
 from tests.studio.conftest import invitation_path
 
 T0 = datetime(2026, 5, 1, 9, tzinfo=UTC)

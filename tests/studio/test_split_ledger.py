@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ledger.balances import balance_as_of, get_balance
-from ledger.checks import check_ledger
-from marketplace.services import publishing, splits
-from marketplace.services import series as series_service
-from marketplace.services.revenue import (
-    RevenueFacts,
-    ledger_account,
-    post_revenue,
-    unlock_source_key,
-)
+from ledger.reports.checks import check_ledger
+from marketplace.chart import ledger_account
+from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.publishing import services as publishing
+from marketplace.splits import services as splits
+from marketplace.studio import series as series_service
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

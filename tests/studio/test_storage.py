@@ -6,7 +6,13 @@ import io
 
 import pytest
 
-from marketplace.storage import MediaRejected, MediaStorage, human_size, sniff_image, sniff_video
+from marketplace.studio.storage import (
+    MediaRejected,
+    MediaStorage,
+    human_size,
+    sniff_image,
+    sniff_video,
+)
 from tests.studio.conftest import MOV, MP4, PDF, PNG, WEBM
 
 

@@ -18,15 +18,20 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.balances import get_balance
-from marketplace.api.catalog import catalog_page
-from marketplace.models import Episode, OutboxMessage, Series, SplitVersion, TeamMember
-from marketplace.services import invitations, publishing, splits
-from marketplace.services import series as series_service
-from marketplace.services.errors import ServiceError
-from marketplace.services.ingest import UnlockIn, ingest_unlocks
-from marketplace.services.manifest import import_manifest
-from marketplace.services.revenue import ledger_account, split_version_at
-from marketplace.storage import MediaStorage
+from marketplace.chart import ledger_account
+from marketplace.errors import ServiceError
+from marketplace.ingest.catalog import catalog_page
+from marketplace.ingest.revenue import split_version_at
+from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks
+from marketplace.mail import OutboxMessage
+from marketplace.publishing import services as publishing
+from marketplace.publishing.manifest import import_manifest
+from marketplace.splits import invitations
+from marketplace.splits import services as splits
+from marketplace.splits.models import SplitVersion, TeamMember
+from marketplace.studio import series as series_service
+from marketplace.studio.models import Episode, Series
+from marketplace.studio.storage import MediaStorage
 from tests.helpers import split_form
 from tests.studio.conftest import MP4, PDF, PNG, WEBM, invitation_path, stored_files, upload
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from marketplace.models import User
+from marketplace.accounts.models import User
 from tests.helpers import PASSWORD
 
 

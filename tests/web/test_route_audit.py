@@ -25,36 +25,27 @@ import pytest
 from sqlalchemy import event, func, select
 
 from ledger.schema import AllocationEventRow, Entry
-from marketplace.api.auth import buckets, signature
-from marketplace.api.catalog import media_signer
+from marketplace.accounts.models import User
+from marketplace.audit import AuditEvent
+from marketplace.chart import ledger_account
 from marketplace.extensions import db as _db
-from marketplace.models import (
-    AuditEvent,
-    Episode,
-    Listing,
-    OutboxMessage,
-    PartnerApiKey,
-    PartnerApp,
-    PayoutAccount,
-    PayoutApproval,
-    PayoutBatch,
-    PayoutLine,
-    Series,
-    TeamMember,
-    User,
-)
-from marketplace.payments.stripe_emulator import EmulatedStripe
-from marketplace.payments.stripe_gateway import (
-    DEV_ONBOARDING_PATH,
-    emulated_gateway,
-    install_gateway,
-)
-from marketplace.services import invitations, publishing, splits
-from marketplace.services import series as series_service
-from marketplace.services.partners import create_partner
-from marketplace.services.payout_batches import build_batch
-from marketplace.services.revenue import RevenueFacts, ledger_account, post_revenue
-from marketplace.storage import MediaStorage
+from marketplace.ingest.auth import buckets, signature
+from marketplace.ingest.catalog import media_signer
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
+from marketplace.mail import OutboxMessage
+from marketplace.partners.models import PartnerApiKey, PartnerApp
+from marketplace.partners.services import create_partner
+from marketplace.payouts.batches import build_batch
+from marketplace.payouts.gateway import DEV_ONBOARDING_PATH, emulated_gateway, install_gateway
+from marketplace.payouts.models import PayoutAccount, PayoutApproval, PayoutBatch, PayoutLine
+from marketplace.payouts.sandbox.emulator import EmulatedStripe
+from marketplace.publishing import services as publishing
+from marketplace.splits import invitations
+from marketplace.splits import services as splits
+from marketplace.splits.models import TeamMember
+from marketplace.studio import series as series_service
+from marketplace.studio.models import Episode, Listing, Series
+from marketplace.studio.storage import MediaStorage
 from tests.helpers import PASSWORD, csrf_token_from
 from tests.studio.conftest import MP4, PNG
 
@@ -77,7 +68,7 @@ PUBLIC = {
     "api.openapi_json": "the partner API's schema",
     "api.not_found": "JSON 404/405 for unknown API paths",
     "api.media": "the signed, expiring token in the URL is the key",
-    "studio.invitation": "the signed invitation token in the URL is the key",
+    "splits.invitation": "the signed invitation token in the URL is the key",
     "payouts.dev_onboarding": "emulated Stripe only; the account link token is the key",
     "stripe_webhooks.stripe_webhook": "verified by Stripe's signature",
 }
@@ -88,7 +79,7 @@ CSRF_EXEMPT = (
 """Signed by HMAC (partner API) or by Stripe, never authenticated by a cookie."""
 SECRET_HOLDERS = {
     "api.media": 404,
-    "studio.invitation": 404,
+    "splits.invitation": 404,
     "payouts.dev_onboarding": 404,
     "stripe_webhooks.stripe_webhook": 400,
 }
@@ -103,10 +94,18 @@ def allowed_roles(endpoint: str) -> tuple[str, ...]:
     """The roles an endpoint admits, from the area it belongs to."""
     if endpoint in ANY_USER:
         return ("creator", "participant", "admin")
-    if endpoint == "studio.accept_invitation":
+    if endpoint == "splits.accept_invitation":
         return PAYEES
     area = endpoint.split(".")[0]
-    roles = {"admin": ("admin",), "studio": ("creator",), "earnings": PAYEES, "payouts": PAYEES}
+    roles = {
+        "admin": ("admin",),
+        "studio": ("creator",),
+        "splits": ("creator",),
+        "publishing": ("creator",),
+        "dashboard": ("creator",),
+        "earnings": PAYEES,
+        "payouts": PAYEES,
+    }
     assert area in roles, f"{endpoint}: an endpoint outside every audited area"
     return roles[area]
 

@@ -1,0 +1,1 @@
+"""Splitting revenue among parties: drift-free cumulative splits, buckets, batched posting."""

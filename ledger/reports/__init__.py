@@ -1,0 +1,1 @@
+"""Reading the books: statements, report rows, invariant checks, the beancount export."""

@@ -1,0 +1,61 @@
+"""Forms for accounts: they check shape; services check rules."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from marketplace.accounts.services import MIN_PASSWORD_LENGTH
+
+
+class SignupForm(FlaskForm):
+    """Create an account as a creator or as a team member (participant)."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    display_name = StringField("Your name", validators=[Length(max=120)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
+    )
+    role = RadioField(
+        "I am",
+        choices=[
+            SelectChoice("creator", "A creator: I publish series"),
+            SelectChoice("participant", "On a team: actor, writer, director..."),
+        ],
+        default="creator",
+        validators=[DataRequired()],
+    )
+    submit = SubmitField("Create account")
+
+
+class LoginForm(FlaskForm):
+    """Log in with email and password."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField("Log in")
+
+
+class ChangePasswordForm(FlaskForm):
+    """Replace the password, proving the current one."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("new_password", "Passwords differ.")],
+    )
+    submit = SubmitField("Change password")
+
+
+class LogoutForm(FlaskForm):
+    """An empty form: logging out is a POST with a CSRF token."""
+
+    submit = SubmitField("Log out")

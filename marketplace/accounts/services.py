@@ -1,0 +1,75 @@
+"""Use cases for user accounts: sign-up, authentication, password changes, admin creation."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Role, User
+from marketplace.errors import Conflict, ServiceError
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(raw: str) -> str:
+    """Validate an address's shape and return it lower-cased (unique case-insensitively)."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ServiceError(str(error), field="email") from None
+    return result.normalized.lower()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """The user with this address, whatever its case, or None."""
+    try:
+        normalised = normalise_email(email)
+    except ServiceError:
+        return None
+    return session.scalar(select(User).where(User.email == normalised))
+
+
+def register_user(
+    session: Session, *, email: str, password: str, role: str = Role.CREATOR, display_name: str = ""
+) -> User:
+    """Create an account; refuses duplicates (any case) and weak passwords."""
+    normalised = normalise_email(email)
+    if role not in {Role.CREATOR, Role.PARTICIPANT, Role.ADMIN}:
+        raise ServiceError(f"Unknown role {role!r}.", field="role")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="password"
+        )
+    if session.scalar(select(User.id).where(User.email == normalised)) is not None:
+        raise Conflict("An account with this email already exists.", field="email")
+    user = User(email=normalised, role=str(role), display_name=display_name.strip())
+    user.set_password(password)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent sign-up won the race
+        session.rollback()
+        raise Conflict("An account with this email already exists.", field="email") from None
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The user if the credentials match; None otherwise (callers give one generic error)."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.check_password(password):
+        return None
+    return user
+
+
+def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """Replace the password after checking the current one."""
+    if not user.check_password(current):
+        raise ServiceError("The current password is not correct.", field="current_password")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="new_password"
+        )
+    user.set_password(new)
+    session.commit()

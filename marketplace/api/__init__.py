@@ -1,7 +1,0 @@
-"""The partner apps' signed JSON API (version 1) and its OpenAPI document."""
-
-from flask import Blueprint
-
-bp = Blueprint("api", __name__)
-
-from marketplace.api import routes  # noqa: E402,F401

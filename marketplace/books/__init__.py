@@ -1,0 +1,1 @@
+"""The books: browsing the ledger, manual adjustments, `flask ledger` checks and exports."""

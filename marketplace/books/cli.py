@@ -1,0 +1,53 @@
+"""`flask ledger ...`: check invariants, list balances, export to beancount."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from ledger.reports.beancount import export_beancount
+from ledger.reports.checks import check_ledger
+from ledger.reports.rows import balance_rows
+from marketplace.extensions import db
+
+ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
+
+
+@ledger_cli.command("check")
+def check() -> None:
+    """Recompute everything from postings; exit 1 with a report on any broken invariant."""
+    problems = check_ledger(db.session)
+    if problems:
+        click.echo(f"ledger check FAILED: {len(problems)} problem(s)", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    click.echo("ledger check: OK (entries balanced; balances, pending and buckets recomputed)")
+
+
+@ledger_cli.command("balances")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table")
+def balances(fmt: str) -> None:
+    """One row per account: account, type, owner, currency, posted, pending, available."""
+    rows = balance_rows(db.session)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['account']:<60} {row['currency']} posted={row['posted']} "
+            f"pending={row['pending']} available={row['available']}"
+        )
+
+
+@ledger_cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["beancount"]), default="beancount")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def export(fmt: str, output: str) -> None:
+    """Write the whole ledger as a beancount file (check it with `bean-check FILE`)."""
+    with open(output, "w", encoding="utf-8") as out:
+        export_beancount(db.session, out)
+    click.echo(f"wrote {output}")

@@ -1,0 +1,86 @@
+"""Domain errors raised by services; views turn them into form errors or JSON 4xx."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask_wtf import FlaskForm
+
+Problem = tuple[str, str]  # (field, message)
+
+
+class ServiceError(Exception):
+    """A business rule refused the request; `field` names the input at fault, if any."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_json(self) -> dict:
+        """The API's error body: {"error": {"code", "message", "field"}}."""
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+class NotFound(ServiceError):
+    """The object does not exist, or the caller may not know it exists."""
+
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(ServiceError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+    status = 403
+
+
+class Conflict(ServiceError):
+    """The request clashes with the current state (duplicate, already done)."""
+
+    code = "conflict"
+    status = 409
+
+
+class ValidationFailed(ServiceError):
+    """One or more inputs broke the rules; `problems` lists every (field, message)."""
+
+    code = "invalid"
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            field, message = self.problems[0]
+            super().__init__(message, field=field)
+        else:
+            listed = " ".join(f"[{field}] {message}" for field, message in self.problems)
+            super().__init__(f"{len(self.problems)} problems: {listed}")
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    """Raise ValidationFailed when there is any problem."""
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def is_int(value: Any) -> bool:
+    """Whether a value is a real integer (bool and float are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def apply_service_error(form: FlaskForm, error: ServiceError) -> None:
+    """Show a service's error on the field it names, or on the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        if not isinstance(field.errors, list):
+            field.errors = list(field.errors)
+        field.errors.append(error.message)
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,5 @@
+"""The partner apps' signed JSON API (version 1) and its OpenAPI document."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)

@@ -1,0 +1,110 @@
+"""The partner event log: every unlock, refund and revenue pool a partner app reported to us."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.schema import UTCDateTime
+from marketplace.clock import utcnow
+from marketplace.extensions import db
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+EVENT_KINDS = ("unlock", "refund", "pool")
+
+
+class PartnerEvent(db.Model):
+    """One accepted event of a partner app (the API's idempotency record).
+
+    Fields:
+        partner_id: the partner app that reported it.
+        external_id: the partner's own id for it (<= 64 chars, unique per partner app, shared
+            by unlocks, refunds and pools).
+        kind: "unlock", "refund" or "pool".
+        status: "accepted"; an unlock later refunded becomes "refunded".
+        series_id, episode: what was unlocked (NULL for pools; refunds copy their unlock's).
+        amount: gross in minor units of `currency` (>= 0; a refund's equals its unlock's).
+        currency: the partner's contract currency.
+        occurred_at: when it happened, as reported (for a pool: its period_end).
+        country, viewer: as reported (optional).
+        content_hash: SHA-256 of the reported content: a repeat with the same id and hash is a
+            duplicate, with another hash a conflict.
+        refund_of: for a refund, the refunded unlock's row (unique: refunded at most once).
+        entry_id: the ledger entry carrying the money (NULL when no money moved, e.g. amount 0;
+            a pool's shares may span several entries: see details). The ledger allocation
+            event's source key is derived: unlock:P:ID, refund:P:ID, pool:P:ID:SERIES.
+        details: JSON extras (a refund's reason, a pool's kind, period and per-series shares).
+        created_at: when we accepted it.
+    """
+
+    __tablename__ = "partner_events"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "external_id"),
+        # Partial: only refunds carry refund_of, and a full index would take an entry (NULL)
+        # for every unlock on the ingestion hot path.
+        Index(
+            "uq_partner_events_refund_of",
+            "refund_of",
+            unique=True,
+            postgresql_where=text("refund_of IS NOT NULL"),
+            sqlite_where=text("refund_of IS NOT NULL"),
+        ),
+        CheckConstraint("kind IN ('unlock', 'refund', 'pool')", name="kind_known"),
+        CheckConstraint("status IN ('accepted', 'refunded')", name="status_known"),
+        CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        CheckConstraint("(kind = 'refund') = (refund_of IS NOT NULL)", name="refund_has_unlock"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_apps.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default="accepted")
+    series_id: Mapped[int | None] = mapped_column(Integer)
+    episode: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    country: Mapped[str | None] = mapped_column(String(2))
+    viewer: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    refund_of: Mapped[int | None] = mapped_column(Id, ForeignKey("partner_events.id"))
+    entry_id: Mapped[int | None] = mapped_column(Id)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerEventRejection(db.Model):
+    """The latest rejection of an event id a partner app sent (for GET /events/{id}).
+
+    Only written when a request rejected something; an accepted event with the same id takes
+    precedence when both exist (e.g. a later `conflict`). Fields: partner_id, external_id,
+    kind, code, message, field, rejected_at.
+    """
+
+    __tablename__ = "partner_event_rejections"
+    __table_args__ = (UniqueConstraint("partner_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_apps.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text, default="")
+    field: Mapped[str | None] = mapped_column(String(80))
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

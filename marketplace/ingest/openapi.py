@@ -1,0 +1,391 @@
+"""The OpenAPI 3.1 document of the partner API: the single source of the request schemas.
+
+The routes validate request bodies with validators compiled from `SCHEMAS` (validation.py), and
+/api/v1/openapi.json and /api/v1/docs serve this same document, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+MAX_EVENTS = 1_000
+"""Events per request to /unlocks and /refunds; beyond it the answer is 413."""
+
+MAX_AMOUNT = 10**12
+"""Largest amount (minor units) accepted in one event or pool."""
+
+_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "pattern": r"^[^\u0000-\u001f]+$",
+    "description": "Your unique id (no control characters).",
+}
+_TEXT = r"^[^\u0000]*$"
+"""Free text may hold anything but NUL (which PostgreSQL text cannot store)."""
+_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "maxLength": 40,
+    "description": "RFC 3339 with an offset, e.g. 2026-10-01T12:00:00Z.",
+}
+_SERIES = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+_EPISODE = {"type": "integer", "minimum": 1, "maximum": 100_000}
+_AMOUNT = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": MAX_AMOUNT,
+    "description": "Integer minor units of the currency (cents for USD, yen for JPY).",
+}
+_CURRENCY = {
+    "type": "string",
+    "pattern": "^[A-Z]{3}$",
+    "description": "ISO 4217; must equal your contract currency.",
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "ErrorDetail": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {"type": ["string", "null"]},
+            "request_id": {
+                "type": "string",
+                "description": "The request's id (also in X-Request-Id); a request's errors "
+                "carry it, per-event results do not.",
+            },
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
+    },
+    "UnlockEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "series_id", "episode", "amount", "currency", "occurred_at"],
+        "properties": {
+            "id": _ID,
+            "series_id": _SERIES,
+            "episode": _EPISODE,
+            "amount": _AMOUNT,
+            "currency": _CURRENCY,
+            "occurred_at": _TIME,
+            "country": {
+                "type": "string",
+                "pattern": "^[A-Z]{2}$",
+                "description": "ISO 3166-1 alpha-2.",
+            },
+            "viewer": {
+                "type": "string",
+                "maxLength": 200,
+                "pattern": _TEXT,
+                "description": "Opaque viewer id.",
+            },
+        },
+    },
+    "RefundEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "unlock_id", "occurred_at"],
+        "properties": {
+            "id": _ID,
+            "unlock_id": {**_ID, "description": "The id of the unlock to reverse in full."},
+            "occurred_at": _TIME,
+            "reason": {"type": "string", "maxLength": 500, "pattern": _TEXT},
+        },
+    },
+    "UnlockBatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "maxItems": MAX_EVENTS,
+                "items": {"$ref": "#/components/schemas/UnlockEvent"},
+            }
+        },
+    },
+    "RefundBatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "maxItems": MAX_EVENTS,
+                "items": {"$ref": "#/components/schemas/RefundEvent"},
+            }
+        },
+    },
+    "PoolViews": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["series_id", "episode", "count"],
+        "properties": {
+            "series_id": _SERIES,
+            "episode": _EPISODE,
+            "count": {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT},
+        },
+    },
+    "RevenuePool": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "kind", "period_start", "period_end", "amount", "currency", "views"],
+        "properties": {
+            "id": _ID,
+            "kind": {"type": "string", "enum": ["subscription", "ads"]},
+            "period_start": _TIME,
+            "period_end": _TIME,
+            "amount": _AMOUNT,
+            "currency": _CURRENCY,
+            "views": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 10_000,
+                "items": {"$ref": "#/components/schemas/PoolViews"},
+            },
+        },
+    },
+    "EventResult": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["accepted", "duplicate", "rejected"]},
+            "error": {"$ref": "#/components/schemas/ErrorDetail"},
+        },
+    },
+    "BatchResults": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/EventResult"}}
+        },
+    },
+    "PoolResult": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "enum": ["accepted", "duplicate", "rejected"]},
+            "error": {"$ref": "#/components/schemas/ErrorDetail"},
+            "shares": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"series_id": _SERIES, "amount": _AMOUNT},
+                },
+            },
+        },
+    },
+    "EventStatus": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": ["unlock", "refund", "pool"]},
+            "status": {"type": "string", "enum": ["accepted", "refunded", "rejected"]},
+            "series_id": {"type": ["integer", "null"]},
+            "episode": {"type": ["integer", "null"]},
+            "amount": {"type": "integer"},
+            "currency": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "recorded_at": {"type": "string", "format": "date-time"},
+            "refund_id": {"type": ["string", "null"]},
+            "unlock_id": {"type": ["string", "null"]},
+            "error": {"$ref": "#/components/schemas/ErrorDetail"},
+        },
+    },
+    "CatalogPage": {
+        "type": "object",
+        "required": ["series", "next_cursor"],
+        "properties": {
+            "series": {"type": "array", "items": {"$ref": "#/components/schemas/CatalogSeries"}},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "CatalogSeries": {
+        "type": "object",
+        "description": "A live series; or, in an incremental sync (updated_since), a series "
+        "withdrawn from your app since then: only id, status withdrawn, withdrawn_at and "
+        "updated_at. Take it down; its unlocks after withdrawn_at are rejected (series_not_live).",
+        "required": ["id", "status", "updated_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["live", "withdrawn"]},
+            "withdrawn_at": {"type": "string", "format": "date-time"},
+            "title": {"type": "string"},
+            "language": {"type": "string"},
+            "original_series_id": {"type": ["integer", "null"]},
+            "synopsis": {"type": "string"},
+            "poster_url": {"type": ["string", "null"]},
+            "free_episodes": {"type": "integer"},
+            "episode_price": {"$ref": "#/components/schemas/Price"},
+            "bundle_price": {"oneOf": [{"$ref": "#/components/schemas/Price"}, {"type": "null"}]},
+            "episodes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "number": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "duration_seconds": {"type": ["integer", "null"]},
+                        "media_url": {
+                            "type": ["string", "null"],
+                            "description": "Signed link valid for MEDIA_LINK_SECONDS, or the "
+                            "creator's https URL.",
+                        },
+                    },
+                },
+            },
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Price": {
+        "type": ["object", "null"],
+        "properties": {"amount": {"type": "integer"}, "currency": {"type": "string"}},
+    },
+}
+
+REJECTION_CODES: dict[str, str] = {
+    "invalid_event": "the event does not match the schema (`field` names the property)",
+    "conflict": "this id was used before (or earlier in the batch) with other content",
+    "wrong_currency": "the currency is not your contract currency",
+    "occurred_in_future": "occurred_at is more than 5 minutes in the future",
+    "series_not_live": "the series is not live on your app at occurred_at (or unknown)",
+    "unknown_episode": "the series has no such episode",
+    "free_episode": "the episode was free on this series at occurred_at",
+    "no_split": "the series had no split sheet in force at occurred_at",
+    "invalid_country": "country is not an ISO 3166-1 alpha-2 code",
+    "unknown_unlock": "refund: no unlock with this id on your app",
+    "already_refunded": "refund: the unlock was refunded already",
+    "refund_before_unlock": "refund: occurred_at is earlier than the unlock",
+    "invalid_period": "pool: period_end is not after period_start, or is in the future",
+    "no_views": "pool: the views add up to zero while the amount is not zero",
+}
+
+_SIGNED = [{"key": [], "timestamp": [], "signature": []}]
+_ERRORS = {
+    str(code): {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code, text in (
+        (400, "Malformed JSON or a body that does not match the schema"),
+        (401, "Unknown key, bad signature, or timestamp more than 300 s away"),
+        (413, f"More than {MAX_EVENTS} events, or a body over the size limit"),
+        (429, "Rate limit of the key exceeded; see Retry-After"),
+    )
+}
+
+
+def _json(ref: str) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+def _post(summary: str, body: str, answer: str, description: str) -> dict:
+    return {
+        "post": {
+            "summary": summary,
+            "description": description,
+            "security": _SIGNED,
+            "requestBody": {"required": True, "content": _json(body)},
+            "responses": {"200": {"description": "Per-event outcome", "content": _json(answer)}}
+            | _ERRORS,
+        }
+    }
+
+
+def _codes() -> str:
+    return "Rejection codes: " + "; ".join(f"`{c}`: {t}" for c, t in REJECTION_CODES.items())
+
+
+PATHS: dict[str, Any] = {
+    "/catalog": {
+        "get": {
+            "summary": "Series live on your app",
+            "description": "Ordered by updated_at then id. Pass next_cursor back as `cursor`.",
+            "security": _SIGNED,
+            "parameters": [
+                {"name": "updated_since", "in": "query", "schema": _TIME},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            "responses": {"200": {"description": "A page", "content": _json("CatalogPage")}}
+            | _ERRORS,
+        }
+    },
+    "/unlocks": _post(
+        "Report paid unlocks",
+        "UnlockBatch",
+        "BatchResults",
+        "Each event stands alone; results come in request order. " + _codes(),
+    ),
+    "/refunds": _post(
+        "Refund unlocks in full",
+        "RefundBatch",
+        "BatchResults",
+        "Each refund reverses its unlock's money exactly. " + _codes(),
+    ),
+    "/revenue-pools": _post(
+        "Share a subscription or ads pool",
+        "RevenuePool",
+        "PoolResult",
+        "The amount is shared across series pro rata to views (largest remainder, ties by "
+        "ascending series id), then each share is split like an unlock. " + _codes(),
+    ),
+    "/events/{id}": {
+        "get": {
+            "summary": "An event's status",
+            "security": _SIGNED,
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": _ID}],
+            "responses": {
+                "200": {"description": "Status", "content": _json("EventStatus")},
+                "404": {"description": "Never seen", "content": _json("Error")},
+            }
+            | _ERRORS,
+        }
+    },
+}
+
+SIGNING = (
+    "Sign every request: `X-Cliffhanger-Key: <key id>`, `X-Cliffhanger-Timestamp: <unix "
+    "seconds>`, `X-Cliffhanger-Signature: hex(HMAC-SHA256(secret, timestamp + '.' + raw body))`"
+    " (empty body for GET). Timestamps more than 300 s from our clock are refused. Rate limits "
+    "are per key and per server process (429 with Retry-After)."
+)
+
+
+def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
+    """The whole OpenAPI document (a fresh copy)."""
+    header = {"type": "apiKey", "in": "header"}
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "Cliffhanger partner API",
+                "version": "1",
+                "description": SIGNING,
+            },
+            "servers": [{"url": server_url}],
+            "paths": PATHS,
+            "components": {
+                "schemas": SCHEMAS,
+                "securitySchemes": {
+                    "key": header | {"name": "X-Cliffhanger-Key"},
+                    "timestamp": header | {"name": "X-Cliffhanger-Timestamp"},
+                    "signature": header | {"name": "X-Cliffhanger-Signature"},
+                },
+            },
+        }
+    )

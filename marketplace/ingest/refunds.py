@@ -1,0 +1,275 @@
+"""Partner refunds: each reverses one unlock's money in full, in the unlock's own bucket.
+
+A refund is a ledger allocation event with negative gross in the bucket of the unlock (same
+parties, the unlock's available_at). The gross comes back in full; each party gives back its
+part of the cumulative split's step from the bucket's current total down by that gross, which
+can differ by one minor unit from what that unlock paid it when other events followed it in the
+bucket, and leaves every party within one unit of its exact share of the bucket's net (see
+docs/ledger-design.md, "What a refund gives back").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, select, text, update
+from sqlalchemy.orm import Session
+
+from ledger.allocation.engine import AllocationEvent, allocate_batch, parties_from_json
+from ledger.journal import is_postgresql, pg_array
+from ledger.schema import AllocationBucket, AllocationEventRow, UTCDateTime
+from marketplace.ingest.event_log import (
+    existing_events,
+    insert_events,
+    log_outcomes,
+    record_rejections,
+)
+from marketplace.ingest.models import PartnerEvent
+from marketplace.ingest.revenue import unlock_source_key
+from marketplace.ingest.unlocks import (
+    FUTURE_TOLERANCE,
+    Result,
+    dedupe,
+    rejected,
+    settle_repeats,
+)
+from marketplace.partners.models import PartnerApp
+
+
+@dataclass(slots=True)
+class RefundIn:
+    """A schema-valid refund as reported."""
+
+    id: str
+    unlock_id: str
+    occurred_at: datetime
+    reason: str | None = None
+
+    def digest(self) -> str:
+        """The content hash telling a duplicate from a conflict."""
+        moment = self.occurred_at.astimezone(UTC).isoformat()
+        content = f"r|{self.unlock_id}|{moment}|{self.reason or ''}"
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+def refund_source_key(partner_id: int, event_id: str) -> str:
+    """The ledger's unique key of a partner's refund event."""
+    return f"refund:{partner_id}:{event_id}"
+
+
+_UNLOCKS_PG = text(
+    "SELECT e.external_id, e.id, e.status, e.amount, e.occurred_at, e.series_id, e.episode,"
+    " e.currency, e.country FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
+    " JOIN partner_events AS e ON e.partner_id = :partner AND e.external_id = i.external_id"
+    " WHERE e.kind = 'unlock' ORDER BY e.id FOR UPDATE OF e"
+).columns(occurred_at=UTCDateTime)
+
+_LEDGER_EVENTS_PG = text(
+    "SELECT e.source_key, e.available_at, b.key, b.currency, b.debit_account_id, b.parties"
+    " FROM unnest(CAST(:keys AS text[])) AS k(source_key)"
+    " JOIN ledger_allocation_events AS e ON e.source_key = k.source_key"
+    " JOIN ledger_allocation_buckets AS b ON b.id = e.bucket_id"
+).columns(available_at=UTCDateTime, parties=JSON)
+
+
+def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[str, tuple]:
+    """The partner's unlock rows among these ids, locked in id order (two refund requests on
+    the same unlocks wait for each other rather than deadlock)."""
+    if not unlock_ids:
+        return {}
+    if is_postgresql(session):
+        # unnest joins: one index probe per id, whatever the planner's statistics say.
+        rows = session.execute(
+            _UNLOCKS_PG, {"ids": pg_array(sorted(unlock_ids)), "partner": partner_id}
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+    events = PartnerEvent.__table__
+    rows = session.execute(
+        select(
+            events.c.external_id,
+            events.c.id,
+            events.c.status,
+            events.c.amount,
+            events.c.occurred_at,
+            events.c.series_id,
+            events.c.episode,
+            events.c.currency,
+            events.c.country,
+        )
+        .where(
+            events.c.partner_id == partner_id,
+            events.c.kind == "unlock",
+            events.c.external_id.in_(unlock_ids),
+        )
+        .order_by(events.c.id)
+        .with_for_update()
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _ledger_events(session: Session, partner_id: int, unlock_ids: list[str]) -> list:
+    """For each refunded unlock: its bucket and available_at, from the ledger's event row."""
+    keys = [unlock_source_key(partner_id, uid) for uid in unlock_ids]
+    if is_postgresql(session):
+        rows = session.execute(_LEDGER_EVENTS_PG, {"keys": pg_array(keys)}).all()
+    else:
+        rows = session.execute(
+            select(
+                AllocationEventRow.source_key,
+                AllocationEventRow.available_at,
+                AllocationBucket.key,
+                AllocationBucket.currency,
+                AllocationBucket.debit_account_id,
+                AllocationBucket.parties,
+            )
+            .join(AllocationBucket, AllocationBucket.id == AllocationEventRow.bucket_id)
+            .where(AllocationEventRow.source_key.in_(keys))
+        ).all()
+    by_key = {row[0]: row for row in rows}
+    return [by_key[key] for key in keys]
+
+
+def ingest_refunds(
+    session: Session, partner: PartnerApp, items: list, now: datetime | None = None
+) -> list[Result]:
+    """Apply a batch of refunds (RefundIn, or results already rejected); commits."""
+    now = now or datetime.now(UTC)
+    digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
+    ids = list({item.id for item in items if not isinstance(item, dict)})
+    results = dedupe(items, digests, "refund", existing_events(session, partner.id, ids))
+    fresh = [i for i, result in enumerate(results) if result is None]
+    unlocks = _unlocks(session, partner.id, {items[i].unlock_id for i in fresh})
+    fresh = _settle_late_repeats(session, partner, items, digests, results, fresh, unlocks)
+    claimed: set[str] = set()
+    accepted = []
+    for i in fresh:
+        item = items[i]
+        unlock = unlocks.get(item.unlock_id)
+        if unlock is None:
+            results[i] = rejected(item.id, "unknown_unlock", "No such unlock.", "unlock_id")
+        elif unlock[1] == "refunded" or item.unlock_id in claimed:
+            results[i] = rejected(
+                item.id, "already_refunded", "This unlock was refunded already.", "unlock_id"
+            )
+        elif item.occurred_at > now + FUTURE_TOLERANCE:
+            results[i] = rejected(
+                item.id,
+                "occurred_in_future",
+                "occurred_at is more than 5 minutes ahead.",
+                "occurred_at",
+            )
+        elif item.occurred_at < unlock[3]:
+            results[i] = rejected(
+                item.id,
+                "refund_before_unlock",
+                "The refund predates its unlock.",
+                "occurred_at",
+            )
+        else:
+            claimed.add(item.unlock_id)
+            accepted.append(i)
+            results[i] = {"id": item.id, "status": "accepted"}
+    entry_ids = _post_refunds(
+        session,
+        partner,
+        [items[i] for i in accepted if unlocks[items[i].unlock_id][2] > 0],
+        unlocks,
+        now,
+    )
+    rows = []
+    for i in accepted:
+        item = items[i]
+        row_id, _, amount, _, series_id, episode, currency, country = unlocks[item.unlock_id]
+        details = json.dumps({"reason": item.reason}) if item.reason else None
+        rows.append(
+            (
+                partner.id,
+                item.id,
+                "refund",
+                "accepted",
+                series_id,
+                episode,
+                amount,
+                currency,
+                item.occurred_at,
+                country,  # the refunded unlock's: statements net it in the same country
+                None,
+                digests[i],
+                row_id,
+                entry_ids.get(item.id),
+                details,
+                now,
+            )
+        )
+    insert_events(session, rows)
+    if accepted:
+        session.execute(
+            update(PartnerEvent)
+            .where(PartnerEvent.id.in_([unlocks[items[i].unlock_id][0] for i in accepted]))
+            .values(status="refunded")
+        )
+    settle_repeats(results)
+    record_rejections(session, partner.id, "refund", results)
+    session.commit()
+    log_outcomes(partner, "refund", results)
+    return results
+
+
+def _settle_late_repeats(session, partner, items, digests, results, fresh, unlocks) -> list[int]:
+    """A concurrent request may have applied the same refund ids while _unlocks waited for the
+    unlock rows' locks: the ids found refunded meanwhile are looked up again (a new snapshot),
+    so that a repeat answers `duplicate` (or `conflict`) rather than `already_refunded`."""
+    late = [
+        i
+        for i in fresh
+        if (unlock := unlocks.get(items[i].unlock_id)) is not None and unlock[1] == "refunded"
+    ]
+    if not late:
+        return fresh
+    seen = existing_events(session, partner.id, list({items[i].id for i in late}))
+    if not seen:
+        return fresh
+    settled = dedupe([items[i] for i in late], {n: digests[i] for n, i in enumerate(late)},
+                     "refund", seen)  # fmt: skip
+    for i, result in zip(late, settled, strict=True):
+        if result is not None and "repeat_of" not in result:
+            results[i] = result
+    return [i for i in fresh if results[i] is None]
+
+
+def _post_refunds(session, partner, refunds: list[RefundIn], unlocks, now) -> dict[str, int]:
+    if not refunds:
+        return {}
+    ledger_rows = _ledger_events(session, partner.id, [r.unlock_id for r in refunds])
+    events = []
+    for refund, (_, available_at, key, currency, debit, parties) in zip(
+        refunds, ledger_rows, strict=True
+    ):
+        unlock = unlocks[refund.unlock_id]
+        attributes = {
+            "kind": "refund",
+            "partner_id": partner.id,
+            "series_id": unlock[4],
+            "episode": unlock[5],
+            "unlock_id": refund.unlock_id,
+        }
+        if unlock[7]:  # as the unlock's own attributes: the key only when there is a country
+            attributes["country"] = unlock[7]
+        events.append(
+            AllocationEvent(
+                source_key=refund_source_key(partner.id, refund.id),
+                bucket_key=key,
+                currency=currency,
+                debit_account_id=debit,
+                parties=parties_from_json(parties),
+                gross=-unlock[2],
+                effective_at=refund.occurred_at,
+                available_at=available_at,
+                attributes=attributes,
+            )
+        )
+    results = allocate_batch(session, events, now=now)
+    return {refund.id: result.entry_id for refund, result in zip(refunds, results, strict=True)}

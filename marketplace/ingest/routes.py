@@ -1,0 +1,408 @@
+"""Partner API v1 routes: thin views over the ingest services; errors are always JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+from flask import Response, current_app, g, render_template, request, send_file
+from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.ingest import bp
+from marketplace.ingest.auth import Unauthorized, buckets, check_signature, check_timestamp
+from marketplace.ingest.catalog import catalog_page, media_signer
+from marketplace.ingest.event_log import event_status
+from marketplace.ingest.openapi import MAX_EVENTS, REJECTION_CODES, SCHEMAS, openapi_document
+from marketplace.ingest.pools import PoolIn, ingest_pool
+from marketplace.ingest.refunds import RefundIn, ingest_refunds
+from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks, rejected
+from marketplace.ingest.validation import VALIDATORS, compile_schema, parse_time, validate
+from marketplace.logs import current_request_id
+from marketplace.partners.services import signing_secret
+from marketplace.studio.models import Episode, Listing, Series
+from marketplace.studio.storage import media_type_of, open_media
+
+PUBLIC = {"api.openapi_json", "api.docs", "api.media", "api.not_found"}
+"""Endpoints that need no signature (the document, the docs, signed media links)."""
+
+_UNLOCK = VALIDATORS["UnlockEvent"]
+_REFUND = VALIDATORS["RefundEvent"]
+_ID = compile_schema(SCHEMAS["UnlockEvent"]["properties"]["id"])
+"""The event id's schema (the same for refunds)."""
+
+MAX_KEY_ID = 40
+"""Longest key id (the column's size)."""
+MAX_FIELD = 80
+"""Longest `field` a rejection stores (the column's size)."""
+
+
+def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
+    """A compact JSON response."""
+    body = json.dumps(payload, separators=(",", ":"))
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def error_response(
+    code: str, message: str, status: int, field: str | None = None, headers: dict | None = None
+) -> Response:
+    """The API's error body {"error": {"code", "message", "field", "request_id"}} with a
+    status; request_id names the log lines of this request (also in X-Request-Id)."""
+    error = {"code": code, "message": message, "field": field, "request_id": current_request_id()}
+    return json_response({"error": error}, status, headers)
+
+
+class PayloadTooLarge(ServiceError):
+    """Too many events, or too many bytes."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+@bp.before_request
+def answer_options():
+    """OPTIONS: 204 with the methods that really answer on the path (unsigned, like the
+    OpenAPI document that publishes the same), 404 JSON on an unknown path."""
+    if request.method != "OPTIONS":
+        return None
+    allowed = _methods_here()
+    if not allowed:
+        raise NotFound("No such API endpoint.")
+    if "GET" in allowed:
+        allowed.append("HEAD")
+    return Response(status=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+
+
+@bp.before_request
+def authenticate():
+    """Check the key, timestamp and signature of every non-public request; rate-limit keys."""
+    if request.endpoint in PUBLIC:
+        return None
+    limit = current_app.config["API_MAX_BODY_BYTES"]
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    # A chunked body has no Content-Length: werkzeug then enforces max_content_length while
+    # reading, but stops silently at exactly that many bytes, so read one byte more than the
+    # limit to tell a body that just fits from a longer one.
+    request.max_content_length = limit + 1
+    key_id = request.headers.get("X-Cliffhanger-Key", "")
+    timestamp = request.headers.get("X-Cliffhanger-Timestamp")
+    if not key_id:
+        raise Unauthorized("X-Cliffhanger-Key is missing.", field="X-Cliffhanger-Key")
+    check_timestamp(timestamp, time.time())
+    # No key id is longer or holds anything but printable ASCII; such a header never reaches
+    # the look-up (PostgreSQL text refuses NUL).
+    usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
+    found = signing_secret(db.session, key_id) if usable else None
+    if found is None:
+        raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
+    partner, secret = found
+    body = request.get_data(cache=True)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    check_signature(secret, timestamp, body, request.headers.get("X-Cliffhanger-Signature"))
+    config = current_app.config
+    wait = buckets.take(key_id, config["API_RATE_LIMIT"], config["API_RATE_BURST"])
+    if wait:
+        seconds = str(max(1, math.ceil(wait)))
+        return error_response(
+            "rate_limited",
+            f"Too many requests; retry in {seconds} s.",
+            429,
+            headers={"Retry-After": seconds},
+        )
+    g.partner = partner
+    return None
+
+
+@bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    """Domain and auth errors as JSON with their status."""
+    db.session.rollback()
+    return error_response(error.code, error.message, error.status, error.field)
+
+
+@bp.errorhandler(HTTPException)
+@bp.errorhandler(400)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+@bp.errorhandler(413)
+@bp.errorhandler(429)
+@bp.errorhandler(500)
+def http_error(error: HTTPException):
+    """Werkzeug's errors (404, 405, 413 ...) as JSON; per code too, since the app's own
+    per-code HTML handlers would otherwise win over a blueprint's class handler."""
+    if error.code and error.code >= 500:
+        db.session.rollback()
+    name = (error.name or "error").lower().replace(" ", "_")
+    headers = (
+        {"Allow": ", ".join(error.valid_methods)}
+        if isinstance(error, MethodNotAllowed) and error.valid_methods
+        else None
+    )
+    return error_response(name, error.description or name, error.code or 500, headers=headers)
+
+
+def routing_error(error: HTTPException) -> Response:
+    """An error raised before the blueprint is known (no rule matched an /api/ path, as with a
+    newline in it, or its method, as with TRACE): the API's JSON error, never the site's HTML
+    page; a 405's Allow lists the methods that really answer (404 if none does)."""
+    allowed = _methods_here() if isinstance(error, MethodNotAllowed) else []
+    if allowed:
+        error = MethodNotAllowed(valid_methods=allowed)
+    elif isinstance(error, MethodNotAllowed | NotFound):
+        error = NotFound("No such API endpoint.")
+    return http_error(error)
+
+
+@bp.errorhandler(IntegrityError)
+@bp.errorhandler(DBAPIError)
+def database_error(error: DBAPIError):
+    """A concurrent request on the same ids or buckets: nothing was applied, retry."""
+    db.session.rollback()
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if isinstance(error, IntegrityError) or code in {"40001", "40P01"}:
+        return error_response(
+            "concurrent_request",
+            "A concurrent request touched the same events; nothing was applied. Retry the request.",
+            409,
+        )
+    current_app.logger.exception("database error in the partner API")
+    return error_response("internal_error", "Something went wrong; nothing was applied.", 500)
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(error: Exception):
+    """Anything else: 500 JSON, transaction rolled back."""
+    db.session.rollback()
+    current_app.logger.exception("unexpected error in the partner API")
+    return error_response("internal_error", "Something went wrong; nothing was applied.", 500)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_body() -> Any:
+    """The request's JSON (strict: no NaN/Infinity), or a 400 ServiceError."""
+    try:
+        raw = request.get_data(cache=True)
+        body = json.loads(raw, parse_constant=_reject_constant)
+        # json.loads lets lone surrogates through (a "\ud800" escape, or those bytes, which it
+        # decodes with surrogatepass); no digest or database can encode them. Refuse the body
+        # here: UnicodeEncodeError is a ValueError. Only a \u escape or a non-ASCII byte (UTF-8,
+        # -16 or -32) can carry one, so the usual ASCII body skips the ~1.5 ms re-encoding.
+        if not raw.isascii() or b"\\u" in raw:
+            json.dumps(body, ensure_ascii=False).encode()
+        return body
+    except (ValueError, RecursionError):
+        raise ServiceError("The body is not valid JSON.", code="invalid_json") from None
+
+
+def batch_events(body: Any, schema: str) -> list:
+    """The events list of a batch body; 400 for a bad envelope, 413 beyond MAX_EVENTS."""
+    if type(body) is dict and type(body.get("events")) is list:
+        if len(body["events"]) > MAX_EVENTS:
+            raise PayloadTooLarge(
+                f"At most {MAX_EVENTS} events per request; got {len(body['events'])}.",
+                field="events",
+            )
+        shell = dict(body, events=[])
+    else:
+        shell = body
+    problem = validate(schema, shell)
+    if problem:
+        raise ServiceError(
+            f"{problem[0] or 'body'} {problem[1]}.", field=problem[0] or None, code="invalid_body"
+        )
+    return body["events"]
+
+
+def _event_id(event: Any) -> str | None:
+    """The event's id if it is a valid one: a rejection echoes and stores it (an id with NUL
+    or too long would fail the database write and sink the whole batch)."""
+    value = event.get("id") if type(event) is dict else None
+    return value if _ID(value, "id") is None else None
+
+
+def _invalid(event: Any, problem) -> dict:
+    # The path can name a client's unknown property: keep it storable (field is varchar(80),
+    # PostgreSQL text refuses NUL) so one hostile event cannot sink its batch.
+    field = problem[0].replace("\x00", "")[:MAX_FIELD]
+    return rejected(_event_id(event), "invalid_event", f"{field} {problem[1]}.", field)
+
+
+def _batch_items(batch: str, check, build) -> list:
+    """The batch's events: build(event) for each schema-valid one, a rejection for the rest."""
+    items = []
+    for index, event in enumerate(batch_events(json_body(), batch)):
+        problem = check(event, f"events[{index}]")
+        items.append(_invalid(event, problem) if problem else build(event))
+    return items
+
+
+def _unlock(event: dict) -> UnlockIn:
+    return UnlockIn(
+        event["id"],
+        event["series_id"],
+        event["episode"],
+        event["amount"],
+        event["currency"],
+        parse_time(event["occurred_at"]),
+        event.get("country"),
+        event.get("viewer"),
+    )
+
+
+def _refund(event: dict) -> RefundIn:
+    return RefundIn(
+        event["id"], event["unlock_id"], parse_time(event["occurred_at"]), event.get("reason")
+    )
+
+
+@bp.post("/unlocks")
+def unlocks():
+    """Report paid unlocks: one result per event, in request order."""
+    items = _batch_items("UnlockBatch", _UNLOCK, _unlock)
+    return json_response({"results": ingest_unlocks(db.session, g.partner, items)})
+
+
+@bp.post("/refunds")
+def refunds():
+    """Refund unlocks in full: one result per event, in request order."""
+    items = _batch_items("RefundBatch", _REFUND, _refund)
+    return json_response({"results": ingest_refunds(db.session, g.partner, items)})
+
+
+@bp.post("/revenue-pools")
+def revenue_pools():
+    """Share a subscription or ads pool across series by views."""
+    body = json_body()
+    problem = validate("RevenuePool", body)
+    if problem:
+        raise ServiceError(
+            f"{problem[0] or 'body'} {problem[1]}.", field=problem[0] or None, code="invalid_body"
+        )
+    pool = PoolIn(
+        body["id"],
+        body["kind"],
+        parse_time(body["period_start"]),
+        parse_time(body["period_end"]),
+        body["amount"],
+        body["currency"],
+        [(v["series_id"], v["episode"], v["count"]) for v in body["views"]],
+    )
+    return json_response(ingest_pool(db.session, g.partner, pool))
+
+
+@bp.get("/events/<path:event_id>")
+def event(event_id: str):
+    """An event's status: accepted, refunded, or rejected and why."""
+    valid = len(event_id) <= 64 and "\x00" not in event_id
+    answer = event_status(db.session, g.partner, event_id) if valid else None
+    if answer is None:
+        return error_response("not_found", "No event with this id.", 404, "id")
+    return json_response(answer)
+
+
+@bp.get("/catalog")
+def catalog():
+    """The partner's live series, paginated by cursor."""
+    since = request.args.get("updated_since")
+    moment = parse_time(since) if since else None
+    if since and moment is None:
+        raise ServiceError("updated_since must be RFC 3339 with an offset.", field="updated_since")
+    raw_limit = request.args.get("limit", "50")
+    # isdigit() alone takes "²" and any number of digits, which int() then refuses.
+    digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 3
+    if not digits or not 1 <= int(raw_limit) <= 100:
+        raise ServiceError("limit is 1 to 100.", field="limit")
+    page = catalog_page(
+        db.session,
+        g.partner,
+        updated_since=moment,
+        cursor=request.args.get("cursor"),
+        limit=int(raw_limit),
+    )
+    return json_response(page)
+
+
+@bp.get("/media/<token>")
+def media(token: str):
+    """Stream an episode's video or a poster behind a signed, expiring link."""
+    max_age = current_app.config["MEDIA_LINK_SECONDS"]
+    try:
+        kind, object_id, *partner = media_signer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        return error_response("link_expired", "This media link has expired.", 410)
+    except (BadSignature, ValueError, TypeError):
+        return error_response("not_found", "No such media.", 404)
+    model = Episode if kind == "e" else Series
+    target = db.session.get(model, object_id)
+    key = getattr(target, "media_path" if kind == "e" else "poster_path", None)
+    if not key:
+        return error_response("not_found", "No such media.", 404)
+    # Links name their partner app (links signed before they did, without one, live out their
+    # MEDIA_LINK_SECONDS): a series withdrawn from that app stops streaming there at once.
+    series_id = target.series_id if kind == "e" else target.id
+    if partner and not _listed_live(series_id, partner[0]):
+        return error_response("withdrawn", "This series is not live on your app.", 410)
+    try:
+        stream = open_media(key)
+    except (FileNotFoundError, ValueError):
+        return error_response("not_found", "No such media.", 404)
+    return send_file(stream, mimetype=media_type_of(key), conditional=True)
+
+
+def _listed_live(series_id: int, partner_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Listing.id).where(
+                Listing.series_id == series_id,
+                Listing.partner_id == partner_id,
+                Listing.status == "live",
+            )
+        )
+        is not None
+    )
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """The OpenAPI document the request bodies are validated against."""
+    return json_response(openapi_document())
+
+
+@bp.get("/docs")
+def docs():
+    """Human documentation rendered from the OpenAPI document."""
+    return render_template("api/docs.html", doc=openapi_document(), codes=REJECTION_CODES)
+
+
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(rest: str):
+    """Unknown API paths (and known paths with the wrong method) answer JSON 404/405."""
+    allowed = [m for m in _methods_here() if m != request.method]
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
+    raise NotFound("No such API endpoint.")
+
+
+def _methods_here() -> list[str]:
+    """The methods (of GET and POST) an API view really answers on this request's path."""
+    adapter = current_app.url_map.bind("localhost")
+    return [m for m in ("GET", "POST") if _endpoint_for(adapter, m) not in (None, "api.not_found")]
+
+
+def _endpoint_for(adapter, method: str) -> str | None:
+    try:
+        return adapter.match(request.path, method=method)[0]
+    except HTTPException:
+        return None

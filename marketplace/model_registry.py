@@ -1,0 +1,24 @@
+"""Every feature's models, imported once so their tables are on the shared metadata.
+
+Only `create_app` and migrations/env.py import this module: features import the models they
+use from the feature that owns them, never from here.
+"""
+
+from marketplace import audit, mail
+from marketplace.accounts import models as accounts_models
+from marketplace.ingest import models as ingest_models
+from marketplace.partners import models as partners_models
+from marketplace.payouts import models as payouts_models
+from marketplace.splits import models as splits_models
+from marketplace.studio import models as studio_models
+
+MODEL_MODULES = (
+    audit,
+    mail,
+    accounts_models,
+    partners_models,
+    studio_models,
+    splits_models,
+    ingest_models,
+    payouts_models,
+)

@@ -1,0 +1,1 @@
+"""Partner apps: their terms and their API keys."""

@@ -1,0 +1,43 @@
+"""`flask partners ...`: create partner apps and rotate their keys from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.partners.models import PartnerApp
+from marketplace.partners.services import create_partner, rotate_key
+
+partners_cli = AppGroup("partners", help="Manage partner apps and their API keys.")
+
+
+@partners_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--share-bps", type=int, required=True, help="partner's share of each unlock")
+@click.option("--hold-days", type=int, default=7, show_default=True)
+def create(name: str, currency: str, share_bps: int, hold_days: int) -> None:
+    """Create a partner app; prints {"id", "key_id", "secret"} (the secret only this once)."""
+    try:
+        partner, key_id, secret = create_partner(
+            db.session, name=name, currency=currency, share_bps=share_bps, hold_days=hold_days
+        )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(json.dumps({"id": partner.id, "key_id": key_id, "secret": secret}))
+
+
+@partners_cli.command("rotate-key")
+@click.option("--name", required=True)
+def rotate(name: str) -> None:
+    """Issue a new key (the old one works 24 h more); prints {"id", "key_id", "secret"}."""
+    partner = db.session.scalar(select(PartnerApp).where(PartnerApp.name == name))
+    if partner is None:
+        raise click.ClickException(f"no partner app named {name!r}")
+    key_id, secret = rotate_key(db.session, partner, None)
+    click.echo(json.dumps({"id": partner.id, "key_id": key_id, "secret": secret}))

@@ -1,1 +1,0 @@
-"""Use cases: plain functions taking plain arguments; the only code that commits."""

@@ -1,0 +1,150 @@
+"""Split sheets and invitations: the creator's split page, re-sending, accepting a link."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from marketplace.accounts.access import role_required
+from marketplace.errors import NotFound, ServiceError, ValidationFailed
+from marketplace.extensions import db
+from marketplace.formatting import percent
+from marketplace.splits import bp, invitations
+from marketplace.splits import services as splits
+from marketplace.splits.forms import SplitForm
+from marketplace.splits.models import TeamMember
+from marketplace.studio.forms import ActionForm
+from marketplace.studio.support import CREATOR, ROW_FIELD, owned_series_or_404
+
+
+def _show_split_errors(form: SplitForm, error: ServiceError, entry_index: list[int]) -> None:
+    """Put each problem beside its row's field (row numbers are of the non-empty rows)."""
+    problems = (
+        error.problems if isinstance(error, ValidationFailed) else [(error.field, error.message)]
+    )
+    for field, message in problems:
+        match = ROW_FIELD.match(field or "")
+        if match and int(match.group(1)) < len(entry_index):
+            row = form.rows.entries[entry_index[int(match.group(1))]].form
+            sub = getattr(row, match.group(2), None)
+            if sub is not None:
+                sub.errors = [*sub.errors, message]
+                continue
+        form.form_errors.append(message)
+
+
+@bp.route("/series/<int:series_id>/split", methods=["GET", "POST"])
+@role_required(CREATOR)
+def split(series_id: int):
+    """The split sheet: participants, roles, basis points, and each one's invitation status."""
+    series = owned_series_or_404(series_id)
+    fee_bps = current_app.config["PLATFORM_FEE_BPS"]
+    if request.method == "GET":
+        form = SplitForm(data={"rows": [*splits.default_split_rows(db.session, series), {}]})
+    else:
+        form = SplitForm()
+    # FieldList.errors is computed once during validation, so problems put on a row
+    # afterwards do not show in form.errors: remember the refusal for the status instead.
+    refused = False
+    if form.validate_on_submit():
+        if form.add_row.data:
+            form.rows.append_entry()
+        else:
+            entry_index = [i for i, e in enumerate(form.rows.entries) if not e.form.is_empty()]
+            rows = [
+                {
+                    "email": (form.rows.entries[i].form.email.data or "").strip(),
+                    "role": form.rows.entries[i].form.role.data,
+                    "credit_name": form.rows.entries[i].form.credit_name.data or "",
+                    "bps": form.rows.entries[i].form.bps.data,
+                }
+                for i in entry_index
+            ]
+            try:
+                version = splits.save_split(
+                    db.session, series, current_user, rows, platform_fee_bps=fee_bps
+                )
+            except ServiceError as error:
+                db.session.rollback()
+                _show_split_errors(form, error, entry_index)
+                refused = True
+            else:
+                flash(f"Split version {version.number} saved, effective now.", "success")
+                return redirect(url_for("splits.split", series_id=series.id))
+    version = splits.current_split(db.session, series)
+    status = 422 if refused or form.errors or form.form_errors else 200
+    return render_template(
+        "splits/split.html",
+        form=form,
+        series=series,
+        version=version,
+        participants=splits.participant_lines(version),
+        fee_bps=fee_bps,
+        fee_percent=percent(fee_bps),
+        action_form=ActionForm(),
+        percent=percent,
+    ), status
+
+
+@bp.route("/members/<int:member_id>/resend", methods=["POST"])
+@role_required(CREATOR)
+def resend_invitation(member_id: int):
+    """Send a participant a fresh link (new nonce, new 30 days); older links stop working."""
+    member = db.session.get(TeamMember, member_id)
+    if member is None:
+        abort(404)
+    series = owned_series_or_404(member.series_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.resend_invitation(db.session, member, current_user)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"A new invitation was sent to {member.email}.", "success")
+    return redirect(url_for("splits.split", series_id=series.id))
+
+
+def _invitation_or_404(token: str) -> invitations.Invitation:
+    try:
+        return invitations.read_invitation(db.session, token)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/invitations/<token>")
+def invitation(token: str):
+    """An invitation link: anyone holding it may read it (the signed token is the key)."""
+    found = _invitation_or_404(token)
+    return render_template(
+        "splits/invitation.html",
+        invitation=found,
+        token=token,
+        form=ActionForm(),
+        share_bps=_current_share(found),
+        percent=percent,
+    )
+
+
+def _current_share(found: invitations.Invitation) -> int | None:
+    version = splits.current_split(db.session, found.series)
+    if version is None:
+        return None
+    return next((s.bps for s in version.shares if s.member_id == found.member.id), None)
+
+
+@bp.route("/invitations/<token>/accept", methods=["POST"])
+@role_required(CREATOR, "participant")
+def accept_invitation(token: str):
+    """Accept an invitation as the logged-in user (whatever email they signed up with)."""
+    found = _invitation_or_404(token)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        invitations.accept_invitation(db.session, token, current_user)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("splits.invitation", token=token))
+    flash(f'You are on the team of "{found.series.title}".', "success")
+    return redirect(url_for("earnings.series_list"))
