@@ -39,6 +39,9 @@ scheduler: migrate
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy marketplace
+	$(BIN)/mypy --strict ledger
+	$(BIN)/lint-imports
 
 test: lint
 	@command -v chromium >/dev/null || echo "NOTE: no Chromium (apt-get install chromium): the browser journeys in tests/browser are SKIPPED"

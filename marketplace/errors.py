@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import click
 from flask_wtf import FlaskForm
 
 Problem = tuple[str, str]  # (field, message)
@@ -84,3 +85,16 @@ def apply_service_error(form: FlaskForm, error: ServiceError) -> None:
         field.errors.append(error.message)
     else:
         form.form_errors.append(error.message)
+
+
+class CommandFailed(click.ClickException):
+    """A `flask ...` command failed: each line goes to stderr as "error: <line>", exit code 1."""
+
+    def __init__(self, *lines: str):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+    def show(self, file: Any = None) -> None:
+        """Print every line, prefixed, to stderr."""
+        for line in self.lines:
+            click.echo(f"error: {line}", err=True)

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.accounts import services as accounts
-from marketplace.errors import ServiceError
+from marketplace.errors import CommandFailed, ServiceError
 from marketplace.extensions import db
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -26,5 +26,5 @@ def create_user(email: str, password: str, role: str, display_name: str) -> None
             db.session, email=email, password=password, role=role, display_name=display_name
         )
     except ServiceError as error:
-        raise click.ClickException(error.message) from None
+        raise CommandFailed(error.message) from None
     click.echo(json.dumps({"id": user.id, "email": user.email, "role": user.role}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from flask.cli import AppGroup
@@ -11,6 +10,7 @@ from flask.cli import AppGroup
 from ledger.reports.beancount import export_beancount
 from ledger.reports.checks import check_ledger
 from ledger.reports.rows import balance_rows
+from marketplace.errors import CommandFailed
 from marketplace.extensions import db
 
 ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
@@ -21,10 +21,8 @@ def check() -> None:
     """Recompute everything from postings; exit 1 with a report on any broken invariant."""
     problems = check_ledger(db.session)
     if problems:
-        click.echo(f"ledger check FAILED: {len(problems)} problem(s)", err=True)
-        for problem in problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(1)
+        lines = [str(problem) for problem in problems]
+        raise CommandFailed(f"ledger check FAILED: {len(problems)} problem(s)", *lines)
     click.echo("ledger check: OK (entries balanced; balances, pending and buckets recomputed)")
 
 

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from marketplace.errors import ServiceError
+from marketplace.errors import CommandFailed, ServiceError
 from marketplace.extensions import db
 from marketplace.partners.models import PartnerApp
 from marketplace.partners.services import create_partner, rotate_key
@@ -28,7 +28,7 @@ def create(name: str, currency: str, share_bps: int, hold_days: int) -> None:
             db.session, name=name, currency=currency, share_bps=share_bps, hold_days=hold_days
         )
     except ServiceError as error:
-        raise click.ClickException(error.message) from None
+        raise CommandFailed(error.message) from None
     click.echo(json.dumps({"id": partner.id, "key_id": key_id, "secret": secret}))
 
 
@@ -38,6 +38,6 @@ def rotate(name: str) -> None:
     """Issue a new key (the old one works 24 h more); prints {"id", "key_id", "secret"}."""
     partner = db.session.scalar(select(PartnerApp).where(PartnerApp.name == name))
     if partner is None:
-        raise click.ClickException(f"no partner app named {name!r}")
+        raise CommandFailed(f"no partner app named {name!r}")
     key_id, secret = rotate_key(db.session, partner, None)
     click.echo(json.dumps({"id": partner.id, "key_id": key_id, "secret": secret}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -12,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from marketplace.accounts.services import find_user_by_email
-from marketplace.errors import ServiceError
+from marketplace.errors import CommandFailed, ServiceError
 from marketplace.extensions import db
 from marketplace.payouts import services as payout_service
 from marketplace.payouts.batches import build_batch
@@ -22,25 +21,20 @@ from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
 payouts_cli = AppGroup("payouts", help="Payout batches: build, approve, execute, show.")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
 def _parse_moment(raw: str | None) -> datetime | None:
     if not raw:
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        _fail(f"--as-of must be an ISO 8601 time, got {raw!r}")
+        raise CommandFailed(f"--as-of must be an ISO 8601 time, got {raw!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _admin_id(email: str) -> int:
     user = find_user_by_email(db.session, email)
     if user is None or not user.is_admin:
-        _fail(f"{email} is not an admin")
+        raise CommandFailed(f"{email} is not an admin")
     return user.id
 
 
@@ -57,7 +51,7 @@ def build_command(as_of: str | None) -> None:
             approvals_required=config["PAYOUT_APPROVALS"],
         )
     except ValueError as error:
-        _fail(f"--as-of: {error}")
+        raise CommandFailed(f"--as-of: {error}") from None
     batch = result.batch
     click.echo(
         json.dumps({"batch": batch.id, "period": batch.period_key, "created": result.created})
@@ -75,7 +69,7 @@ def approve_command(batch_id: int, email: str, reason: str) -> None:
             db.session, batch_id, admin_id=_admin_id(email), reason=reason
         )
     except ServiceError as error:
-        _fail(error.message)
+        raise CommandFailed(error.message) from None
     click.echo(json.dumps({"batch": batch.id, "status": batch.status}))
 
 
@@ -90,7 +84,7 @@ def reject_command(line_id: int, email: str, reason: str) -> None:
             db.session, line_id, admin_id=_admin_id(email), reason=reason
         )
     except ServiceError as error:
-        _fail(error.message)
+        raise CommandFailed(error.message) from None
     click.echo(json.dumps(payout_service.line_as_json(line)))
 
 
@@ -101,7 +95,7 @@ def execute_command(batch_id: int) -> None:
     try:
         report = execute_batch(db.session, get_gateway().client, batch_id)
     except ServiceError as error:
-        _fail(error.message)
+        raise CommandFailed(error.message) from None
     click.echo(json.dumps(report.as_json()))
 
 
@@ -113,7 +107,7 @@ def show_command(batch_id: int, fmt: str) -> None:
     try:
         view = payout_service.batch_view(db.session, batch_id, limit=1_000_000)
     except ServiceError as error:
-        _fail(error.message)
+        raise CommandFailed(error.message) from None
     batch = view.batch
     data = {
         "id": batch.id,
@@ -148,7 +142,7 @@ def fund_command(amount: int, currency: str) -> None:
             db.session, amount=amount, currency=currency, reference=uuid.uuid4().hex
         )
     except ServiceError as error:
-        _fail(error.message)
+        raise CommandFailed(error.message) from None
     gateway = get_gateway()
     if gateway.emulator is not None:
         gateway.emulator.fund_platform(amount, currency.lower())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from marketplace.accounts import services as accounts
-from marketplace.errors import ServiceError, ValidationFailed
+from marketplace.errors import CommandFailed, ServiceError, ValidationFailed
 from marketplace.extensions import db
 from marketplace.publishing import manifest
 from marketplace.publishing import services as publishing
@@ -22,13 +21,6 @@ studio_cli = AppGroup("studio", help="Import and publish series.")
 series_cli = AppGroup("series", help="Inspect series.")
 
 
-def fail(*lines: str) -> None:
-    """Print the problems to stderr and exit non-zero."""
-    for line in lines:
-        click.echo(f"error: {line}", err=True)
-    sys.exit(1)
-
-
 @studio_cli.command("import")
 @click.argument("manifest_path", metavar="MANIFEST", type=click.Path(exists=True, dir_okay=False))
 @click.option("--owner", "owner_email", required=True, help="Email of the owning creator.")
@@ -36,7 +28,7 @@ def import_command(manifest_path: str, owner_email: str) -> None:
     """Create a series from a manifest (media paths relative to it); prints {"series_id": ...}."""
     owner = accounts.find_user_by_email(db.session, owner_email)
     if owner is None or owner.role != "creator":
-        fail(f"no creator with email {owner_email}")
+        raise CommandFailed(f"no creator with email {owner_email}")
     path = Path(manifest_path)
     try:
         series = manifest.import_manifest(
@@ -48,9 +40,9 @@ def import_command(manifest_path: str, owner_email: str) -> None:
             platform_fee_bps=current_app.config["PLATFORM_FEE_BPS"],
         )
     except ValidationFailed as error:
-        fail(*(f"{field}: {message}" for field, message in error.problems))
+        raise CommandFailed(*(f"{field}: {message}" for field, message in error.problems)) from None
     except ServiceError as error:
-        fail(error.message)
+        raise CommandFailed(error.message) from None
     click.echo(json.dumps({"series_id": series.id}))
 
 
@@ -61,14 +53,14 @@ def publish_command(series_id: int, partner_names: tuple[str, ...]) -> None:
     """Publish a series to partner apps (same rules as the web); prints its listings."""
     series = db.session.get(Series, series_id)
     if series is None:
-        fail(f"no series {series_id}")
+        raise CommandFailed(f"no series {series_id}")
     partners, unknown = publishing.partners_named(db.session, partner_names)
     if unknown:
-        fail(*(f"no active partner app named {name!r}" for name in unknown))
+        raise CommandFailed(*(f"no active partner app named {name!r}" for name in unknown))
     try:
         publishing.publish_series(db.session, series, None, partners)
     except ServiceError as error:
-        fail(error.message)
+        raise CommandFailed(error.message) from None
     listings = publishing.describe_series(db.session, series)["listings"]
     click.echo(json.dumps({"series_id": series.id, "listings": listings}))
 
@@ -80,5 +72,5 @@ def show_command(series_id: int, output: str) -> None:
     """Print a series, its current split version (participants, platform fee) and listings."""
     series = db.session.get(Series, series_id)
     if series is None:
-        fail(f"no series {series_id}")
+        raise CommandFailed(f"no series {series_id}")
     click.echo(json.dumps(publishing.describe_series(db.session, series), indent=2))
