@@ -10,16 +10,26 @@ export FLASK_APP := wsgi:app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint migrate demo serve scheduler bench clean
+.PHONY: run test lint lock migrate demo serve scheduler bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The locked versions (requirements/test.txt, compiled from pyproject.toml by `make lock`),
+# then the project itself without resolving anything again.
+$(STAMP): pyproject.toml requirements/test.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing dependencies in pyproject.toml: re-resolve both locks (run and test).
+LOCK_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements/run.txt pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra test -o requirements/test.txt pyproject.toml
 
 migrate: $(STAMP)
 	$(BIN)/flask db upgrade

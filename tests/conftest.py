@@ -11,6 +11,7 @@ import os
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
@@ -18,6 +19,11 @@ from marketplace import create_app
 from marketplace.extensions import db as _db
 
 PASSWORD = "correct horse battery"
+
+# Hypothesis: CI loads the `ci` profile (HYPOTHESIS_PROFILE=ci in .ci/run), `make test` `dev`.
+settings.register_profile("ci", max_examples=1000, deadline=None)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def database_url(tmp_path_factory) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
-from ledger.schema import Account, BalanceRow
+from ledger.schema import Account, BalanceRow, Entry
 from marketplace.chart import ledger_account
 from tests.api.conftest import unlock
 
@@ -166,6 +166,12 @@ def test_pool_rejections(db, make_partner, make_live_series):
     response = partner.post("/api/v1/revenue-pools", pool("x6", ok, kind="tips"))
     assert response.status_code == 400 and response.get_json()["error"]["field"] == "kind"
     assert partner.get("/api/v1/events/x1").get_json()["error"]["code"] == "series_not_live"
-    zero = partner.post("/api/v1/revenue-pools", pool("x7", ok, amount=0)).get_json()
+    entries = db.session.scalar(select(func.count()).select_from(Entry))
+    empty = pool("x7", ok, amount=0)
+    zero = partner.post("/api/v1/revenue-pools", empty).get_json()
     assert zero["status"] == "accepted"
-    assert db.session.scalar(select(func.count()).select_from(Account)) >= 0
+    assert zero["shares"] == [{"series_id": mine.id, "amount": 0}]
+    # Recorded (a repeat is a duplicate) but no money moved: the ledger has no new entry.
+    assert db.session.scalar(select(func.count()).select_from(Entry)) == entries
+    repeat = partner.post("/api/v1/revenue-pools", empty).get_json()
+    assert repeat["status"] == "duplicate"

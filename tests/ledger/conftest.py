@@ -15,22 +15,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
 from ledger.schema import create_database_guards, metadata
 
-settings.register_profile("ci", max_examples=1000, deadline=None)
-settings.register_profile("dev", max_examples=60, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 _schemas = itertools.count()
 
-needs_postgres = pytest.mark.skipif(
-    not POSTGRES_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL (row locks, real commits)"
-)
+
+
+def needs_postgres(test):
+    """Mark a test as PostgreSQL's (the `postgres` marker) and skip it without one."""
+    skip = pytest.mark.skipif(
+        not POSTGRES_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL (row locks, real commits)"
+    )
+    return pytest.mark.postgres(skip(test))
 
 
 def _on_sqlite_connect(dbapi_connection, _record) -> None:

@@ -491,15 +491,16 @@ def test_a_backdated_split_version_is_refused_or_in_force(db, make_creator):
     only = [{"user": owner, "role": "producer", "credit_name": "O", "bps": 10000}]
     other = [*only, {"email": "x@example.com", "role": "actor", "credit_name": "X", "bps": 1}]
     other[0] = dict(other[0], bps=9999)
-    splits.save_split(db.session, series, owner, only, platform_fee_bps=1000, now=now)
-    try:
+    first = splits.save_split(db.session, series, owner, only, platform_fee_bps=1000, now=now)
+    with pytest.raises(ServiceError, match="cannot take effect before version 1"):
         splits.save_split(
             db.session, series, owner, other, platform_fee_bps=1000, now=now - timedelta(days=1)
         )
-    except ServiceError:
-        return
+    # Refused, so the version the page shows is the one revenue uses, before and after `now`.
     shown = splits.current_split(db.session, series)
-    assert shown.id == split_version_at(db.session, series.id, now + timedelta(minutes=1)).id
+    assert shown.id == first.id
+    for moment in (now, now + timedelta(minutes=1)):
+        assert split_version_at(db.session, series.id, moment).id == first.id
 
 
 # --- invitations ------------------------------------------------------------------------------

@@ -858,10 +858,15 @@ def test_production_refuses_webhooks_signed_with_the_public_development_secret(
         "STRIPE_EMULATOR_PATH": str(tmp_path / "stripe.sqlite3"),
     }.items():
         monkeypatch.setenv(name, value)
-    try:
-        prod = create_app()
-    except ConfigError:
-        return  # refusing to start is a fix too
+    # Without its own webhook secret, production does not start (it would trust the public one).
+    with pytest.raises(ConfigError, match="STRIPE_SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_audit")
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
+        create_app()
+    # With its own secret, an event signed with the public development secret is refused.
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_production_only_" + "x" * 20)
+    prod = create_app()
     with prod.app_context():
         upgrade()
     forged = {"id": "evt_forged", "object": "event", "type": "charge.dispute.created",
