@@ -1,6 +1,6 @@
 # Cliffhanger: the README's two commands, plus helpers.
 #   make run    set everything up and serve the demo on http://127.0.0.1:5000
-#   make test   set everything up and run ruff + the test suite
+#   make test   set everything up, lint (ruff, mypy, import contracts) and run the test suite
 #   make serve / make scheduler   the web server or the scheduler alone (no demo data)
 PYTHON ?= python3
 VENV   := .venv
