@@ -23,6 +23,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+"""db.session is the scoped proxy; entry points (views, CLI commands, jobs) hand services
+db.session(), the app context's own sqlalchemy.orm.Session, which is what services take."""
 
 if TYPE_CHECKING:
     # mypy takes no base class from an attribute (db.Model): to it, models derive from Base,

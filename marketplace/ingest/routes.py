@@ -99,7 +99,7 @@ def authenticate():
     # No key id is longer or holds anything but printable ASCII; such a header never reaches
     # the look-up (PostgreSQL text refuses NUL).
     usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
-    found = signing_secret(db.session, key_id) if usable else None
+    found = signing_secret(db.session(), key_id) if usable else None
     if found is None:
         raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
     partner, secret = found
@@ -270,14 +270,14 @@ def _refund(event: dict) -> RefundIn:
 def unlocks():
     """Report paid unlocks: one result per event, in request order."""
     items = _batch_items("UnlockBatch", _UNLOCK, _unlock)
-    return json_response({"results": ingest_unlocks(db.session, g.partner, items)})
+    return json_response({"results": ingest_unlocks(db.session(), g.partner, items)})
 
 
 @bp.post("/refunds")
 def refunds():
     """Refund unlocks in full: one result per event, in request order."""
     items = _batch_items("RefundBatch", _REFUND, _refund)
-    return json_response({"results": ingest_refunds(db.session, g.partner, items)})
+    return json_response({"results": ingest_refunds(db.session(), g.partner, items)})
 
 
 @bp.post("/revenue-pools")
@@ -298,14 +298,14 @@ def revenue_pools():
         body["currency"],
         [(v["series_id"], v["episode"], v["count"]) for v in body["views"]],
     )
-    return json_response(ingest_pool(db.session, g.partner, pool))
+    return json_response(ingest_pool(db.session(), g.partner, pool))
 
 
 @bp.get("/events/<path:event_id>")
 def event(event_id: str):
     """An event's status: accepted, refunded, or rejected and why."""
     valid = len(event_id) <= 64 and "\x00" not in event_id
-    answer = event_status(db.session, g.partner, event_id) if valid else None
+    answer = event_status(db.session(), g.partner, event_id) if valid else None
     if answer is None:
         return error_response("not_found", "No event with this id.", 404, "id")
     return json_response(answer)
@@ -324,7 +324,7 @@ def catalog():
     if not digits or not 1 <= int(raw_limit) <= 100:
         raise ServiceError("limit is 1 to 100.", field="limit")
     page = catalog_page(
-        db.session,
+        db.session(),
         g.partner,
         updated_since=moment,
         cursor=request.args.get("cursor"),

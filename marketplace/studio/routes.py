@@ -28,7 +28,8 @@ from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_
 def index():
     """The creator's series, newest first."""
     return render_template(
-        "studio/index.html", series_list=series_service.list_owned_series(db.session, current_user)
+        "studio/index.html",
+        series_list=series_service.list_owned_series(db.session(), current_user),
     )
 
 
@@ -41,7 +42,7 @@ def new_series():
     if form.validate_on_submit():
         try:
             series = series_service.create_series(
-                db.session,
+                db.session(),
                 current_user,
                 title=form.title.data,
                 synopsis=form.synopsis.data or "",
@@ -71,7 +72,7 @@ def edit_series(series_id: int):
     if form.validate_on_submit():
         try:
             series_service.edit_series(
-                db.session,
+                db.session(),
                 series,
                 title=form.title.data,
                 synopsis=form.synopsis.data or "",
@@ -119,7 +120,7 @@ def pricing(series_id: int):
     if form.validate_on_submit():
         try:
             series_service.set_pricing(
-                db.session,
+                db.session(),
                 series,
                 free_episodes=form.free_episodes.data,
                 episode_price=form.episode_price_minor,
@@ -152,7 +153,7 @@ def localize(series_id: int):
     if form.validate_on_submit():
         try:
             version = series_service.create_localized_version(
-                db.session,
+                db.session(),
                 original,
                 current_user,
                 language=form.language.data,
