@@ -99,7 +99,7 @@ def payout_reject(line_id: int):
     if form.validate_on_submit():
         try:
             line = payout_service.reject_line(
-                db.session(), line_id, admin_id=current_user.id, reason=form.reason.data
+                db.session(), line_id, admin_id=current_user.id, reason=form.reason.data or ""
             )
             batch_id = line.batch_id
             flash("Line rejected; the money is back on the participant's balance.", "success")

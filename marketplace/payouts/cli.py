@@ -109,6 +109,7 @@ def show_command(batch_id: int, fmt: str) -> None:
     except ServiceError as error:
         raise CommandFailed(error.message) from None
     batch = view.batch
+    lines = [payout_service.line_as_json(line) for line in view.lines]
     data = {
         "id": batch.id,
         "period": batch.period_key,
@@ -118,13 +119,13 @@ def show_command(batch_id: int, fmt: str) -> None:
         "approvals_required": batch.approvals_required,
         "totals": view.totals,
         "counts": view.counts,
-        "lines": [payout_service.line_as_json(line) for line in view.lines],
+        "lines": lines,
     }
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"batch {batch.id} {batch.period_key} {batch.status} totals={view.totals}")
-    for line in data["lines"]:
+    for line in lines:
         click.echo(
             f"  {line['id']:>8} {line['payee']:<40} {line['amount']:>12} {line['currency']} "
             f"{line['status']:<9} {line['reason']}"

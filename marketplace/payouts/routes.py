@@ -86,16 +86,15 @@ def onboarding_refresh():
 def dev_onboarding(account_id: str, token: str):
     """Emulated sandbox only: play the account holder finishing Stripe's hosted onboarding."""
     gateway = get_gateway()
-    if not gateway.emulated or not gateway.onboarding_url_base:
+    emulator = gateway.emulator
+    if emulator is None or not gateway.onboarding_url_base:
         abort(404)
-    link = gateway.emulator.lookup_account_link(
-        f"{gateway.onboarding_url_base}/{account_id}/{token}"
-    )
+    link = emulator.lookup_account_link(f"{gateway.onboarding_url_base}/{account_id}/{token}")
     if link is None or link["account"] != account_id:
         abort(404)
     if link["expired"]:
         return redirect(link["refresh_url"])
-    gateway.emulator.complete_onboarding(account_id)
+    emulator.complete_onboarding(account_id)
     return redirect(link["return_url"])
 
 
