@@ -252,8 +252,7 @@ def ensure_spanish_version(session: Session, original: Series, partners, start) 
     existing = session.scalar(select(Series).where(Series.original_series_id == original.id))
     if existing is not None:
         return existing
-    owner = session.get(User, original.owner_id)
-    assert owner is not None  # series.owner_id is a foreign key to users
+    owner = session.get_one(User, original.owner_id)
     spanish = create_localized_version(session, original, owner, language=language, title=title)
     spec = SeriesSpec(
         owner.email,

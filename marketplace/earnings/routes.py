@@ -49,7 +49,7 @@ def my_series_lines(user) -> list[dict]:
     )
     lines = []
     for member in members:
-        series = db.session.get(Series, member.series_id)
+        series = db.session.get_one(Series, member.series_id)
         version = current_split(db.session(), series)
         bps = (
             next((s.bps for s in version.shares if s.member_id == member.id), None)

@@ -61,7 +61,7 @@ def split(series_id: int):
                 for i in entry_index
             ]
             try:
-                version = splits.save_split(
+                saved = splits.save_split(
                     db.session(), series, current_user, rows, platform_fee_bps=fee_bps
                 )
             except ServiceError as error:
@@ -69,7 +69,7 @@ def split(series_id: int):
                 _show_split_errors(form, error, entry_index)
                 refused = True
             else:
-                flash(f"Split version {version.number} saved, effective now.", "success")
+                flash(f"Split version {saved.number} saved, effective now.", "success")
                 return redirect(url_for("splits.split", series_id=series.id))
     version = splits.current_split(db.session(), series)
     status = 422 if refused or form.errors or form.form_errors else 200
