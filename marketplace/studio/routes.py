@@ -44,9 +44,9 @@ def new_series():
             series = series_service.create_series(
                 db.session(),
                 current_user,
-                title=form.title.data,
+                title=form.title.data or "",
                 synopsis=form.synopsis.data or "",
-                language=form.language.data.strip(),
+                language=(form.language.data or "").strip(),
                 genres=words(form.genres.data),
                 tags=words(form.tags.data),
                 currency=form.currency.data,
@@ -74,9 +74,9 @@ def edit_series(series_id: int):
             series_service.edit_series(
                 db.session(),
                 series,
-                title=form.title.data,
+                title=form.title.data or "",
                 synopsis=form.synopsis.data or "",
-                language=form.language.data.strip(),
+                language=(form.language.data or "").strip(),
                 genres=words(form.genres.data),
                 tags=words(form.tags.data),
                 poster=form.poster.data.stream if form.poster.data else None,
@@ -118,6 +118,9 @@ def pricing(series_id: int):
         bundle_price=_major(series.bundle_price, series.currency),
     )
     if form.validate_on_submit():
+        # Validated: NumberRange refuses a missing count; DataRequired a blank price, which
+        # validate_episode_price has turned into minor units.
+        assert form.free_episodes.data is not None and form.episode_price_minor is not None
         try:
             series_service.set_pricing(
                 db.session(),
@@ -156,7 +159,7 @@ def localize(series_id: int):
                 db.session(),
                 original,
                 current_user,
-                language=form.language.data,
+                language=form.language.data or "",
                 title=(form.title.data or "").strip() or None,
             )
         except ServiceError as error:
