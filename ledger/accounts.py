@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import AccountMismatch
 from ledger.money import check_currency
-from ledger.schema import Account, BalanceRow, utcnow
+from ledger.schema import Account, BalanceRow, LedgerBase, utcnow
 
 
 class AccountType(enum.StrEnum):
@@ -33,8 +34,10 @@ def normal_sign(normal_side: str) -> int:
     return 1 if normal_side == "debit" else -1
 
 
-def _insert(session: Session):
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+def _insert(session: Session) -> Callable[[type[LedgerBase]], postgresql.Insert | sqlite.Insert]:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def get_or_create_account(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -70,6 +71,13 @@ class NewEntry:
     meta: dict[str, Any]
     reverses_entry_id: int | None = None
     postings: list[tuple[int, int, datetime | None]] = field(default_factory=list)
+
+
+PostingRow = tuple[int, int, int, str, datetime, datetime | None]
+"""A ledger_postings row: (entry_id, account_id, amount, currency, effective_at, available_at)."""
+
+EntryRow = tuple[int, str, str, datetime, datetime, str, str, int | None]
+"""A ledger_entries row, in the order of _ENTRY_COLUMNS (metadata as its JSON text)."""
 
 
 def is_postgresql(session: Session) -> bool:
@@ -170,7 +178,7 @@ def write_entries(
     posted_delta: dict[int, int] = defaultdict(int)
     pending_delta: dict[tuple[int, datetime], int] = defaultdict(int)
     future_delta: dict[int, int] = defaultdict(int)
-    posting_rows = []
+    posting_rows: list[PostingRow] = []
     for entry in entries:
         for account_id, amount, available_at in entry.postings:
             account = locked[account_id]
@@ -190,7 +198,13 @@ def write_entries(
         _write_sqlite(session, entries, posting_rows, posted_delta, pending_delta, now)
 
 
-def _check_funds(session, locked, posted_delta, future_delta, now) -> None:
+def _check_funds(
+    session: Session,
+    locked: dict[int, LockedAccount],
+    posted_delta: dict[int, int],
+    future_delta: dict[int, int],
+    now: datetime,
+) -> None:
     for account_id, delta in posted_delta.items():
         account = locked[account_id]
         available_delta = delta - future_delta.get(account_id, 0)
@@ -207,7 +221,9 @@ def _check_funds(session, locked, posted_delta, future_delta, now) -> None:
             )
 
 
-def check_leg_currencies(legs, locked: dict[int, LockedAccount]) -> None:
+def check_leg_currencies(
+    legs: Iterable[tuple[int, str | None]], locked: dict[int, LockedAccount]
+) -> None:
     """Refuse legs whose declared currency differs from their account's."""
     for account_id, currency in legs:
         if currency is not None and locked[account_id].currency != currency:
@@ -219,7 +235,7 @@ def check_leg_currencies(legs, locked: dict[int, LockedAccount]) -> None:
 _dumps_sorted = json.JSONEncoder(sort_keys=True).encode  # json.dumps(v, sort_keys=True)
 
 
-def _entry_row(entry: NewEntry, now: datetime) -> tuple:
+def _entry_row(entry: NewEntry, now: datetime) -> EntryRow:
     return (
         entry.id,
         entry.idempotency_key,
@@ -277,13 +293,13 @@ def _copy_field(value: object) -> str:
     raise TypeError(f"cannot COPY a {type(value).__name__}")
 
 
-def pg_array(values) -> str:
+def pg_array(values: Iterable[int | str]) -> str:
     """Return a PostgreSQL array literal of ints or strings ('{1,2}', '{"a","b"}'), passed as one
     text parameter and CAST on the server: psycopg's per-element list adaptation is slow."""
     return "{" + ",".join([_array_item(v) for v in values]) + "}"
 
 
-def int_array(values) -> str:
+def int_array(values: Iterable[int]) -> str:
     """pg_array for ints only (a list of them: about twice as fast)."""
     return "{" + ",".join(map(str, values)) + "}"
 
@@ -299,7 +315,7 @@ def copy_field(value: object) -> str:
     return _copy_field(value)
 
 
-def copy_rows(session: Session, table: str, columns: str, rows) -> None:
+def copy_rows(session: Session, table: str, columns: str, rows: Iterable[Sequence[object]]) -> None:
     """COPY rows into a table through the session's own psycopg connection (same transaction).
 
     Rows are formatted as COPY text here: much faster than psycopg's per-value adaptation."""
@@ -316,6 +332,7 @@ def copy_text(session: Session, table: str, columns: str, data: str) -> None:
     deadlock...) like those of any other statement, for the callers' handlers."""
     connection = session.connection()
     raw = connection.connection.driver_connection
+    assert raw is not None  # None only once the connection is closed, never inside a session
     statement = f"COPY {table} ({columns}) FROM STDIN"
     dbapi = connection.dialect.loaded_dbapi
     try:
@@ -325,7 +342,7 @@ def copy_text(session: Session, table: str, columns: str, data: str) -> None:
         raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
 
 
-def _posting_lines(rows) -> str:
+def _posting_lines(rows: list[PostingRow]) -> str:
     # Ints, a currency code and ISO times never need COPY escaping: format straight away.
     return "".join(
         [
@@ -336,7 +353,14 @@ def _posting_lines(rows) -> str:
     )
 
 
-def _write_postgresql(session, entries, posting_rows, posted_delta, pending_delta, now) -> None:
+def _write_postgresql(
+    session: Session,
+    entries: list[NewEntry],
+    posting_rows: list[PostingRow],
+    posted_delta: dict[int, int],
+    pending_delta: dict[tuple[int, datetime], int],
+    now: datetime,
+) -> None:
     copy_text(session, "ledger_postings", _POSTING_COLUMNS, _posting_lines(posting_rows))
     ats = [_iso(key[1]) for key in pending_delta]
     copy_rows(session, "ledger_entries", _ENTRY_COLUMNS, (_entry_row(e, now) for e in entries))
@@ -376,7 +400,14 @@ def _write_postgresql(session, entries, posting_rows, posted_delta, pending_delt
         )
 
 
-def _write_sqlite(session, entries, posting_rows, posted_delta, pending_delta, now) -> None:
+def _write_sqlite(
+    session: Session,
+    entries: list[NewEntry],
+    posting_rows: list[PostingRow],
+    posted_delta: dict[int, int],
+    pending_delta: dict[tuple[int, datetime], int],
+    now: datetime,
+) -> None:
     postings, balances = Posting.__table__, BalanceRow.__table__
     names = [c.strip() for c in _POSTING_COLUMNS.split(",")]
     if posting_rows:  # an allocation group whose events cancel out has no postings
@@ -384,7 +415,9 @@ def _write_sqlite(session, entries, posting_rows, posted_delta, pending_delta, n
             insert(postings), [dict(zip(names, row, strict=True)) for row in posting_rows]
         )
     names = [c.strip() for c in _ENTRY_COLUMNS.split(",")]
-    rows = [dict(zip(names, _entry_row(e, now), strict=True)) for e in entries]
+    rows: list[dict[str, object]] = [
+        dict(zip(names, _entry_row(e, now), strict=True)) for e in entries
+    ]
     for row, entry in zip(rows, entries, strict=True):
         row["metadata"] = entry.meta
     session.execute(insert(Entry.__table__), rows)

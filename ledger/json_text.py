@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 _PLAIN = re.compile(r"[ !#-\[\]-~]*\Z")
@@ -35,6 +36,6 @@ def sorted_object(mapping: dict[str, Any]) -> str:
     )
 
 
-def compact_list(values) -> str:
+def compact_list(values: Iterable[Any]) -> str:
     """json.dumps(list(values), separators=(",", ":")) for flat values."""
     return "[" + ",".join([scalar(value) for value in values]) + "]"

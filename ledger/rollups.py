@@ -10,20 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ledger.journal import int_array, is_postgresql, iso, pg_array
 from ledger.json_text import compact_list
 from ledger.schema import StatementRollup, UTCDateTime
 
+if TYPE_CHECKING:
+    from ledger.allocation.engine import AllocationEvent
+
 LINE_FIELDS = ("series_id", "episode", "partner_id", "country", "kind")
 """The event attributes a statement line is grouped by (missing ones are None)."""
 
-Deltas = dict[tuple[int, datetime, bool, str], list]
-"""(bucket_id, month, earning, line_key) -> [events, gross, party amounts]."""
+DeltaKey = tuple[int, datetime, bool, str]
+"""(bucket_id, month, earning, line_key): one rollup row."""
+
+Deltas = dict[DeltaKey, list[Any]]
+"""(bucket_id, month, earning, line_key) -> [events, gross, party amounts]: a list, added to in
+place on the hot path (an int, an int and a list of ints)."""
 
 
 def month_of(moment: datetime) -> datetime:
@@ -40,7 +47,7 @@ def line_key(attributes: dict[str, Any]) -> str:
 def add_event(
     deltas: Deltas,
     bucket_id: int,
-    event,
+    event: AllocationEvent,
     amounts: list[int],
     month: datetime | None = None,
     key: str | None = None,
@@ -101,14 +108,15 @@ def write_rollups(session: Session, deltas: Deltas) -> None:
     _write_rollups_sqlite(session, items)
 
 
-def _write_rollups_sqlite(session: Session, items) -> None:
+def _write_rollups_sqlite(session: Session, items: list[tuple[DeltaKey, list[Any]]]) -> None:
     """SQLite (one writer at a time): read the rows the batch touches, then write them."""
     table = StatementRollup.__table__
-    existing = {}
+    existing: dict[DeltaKey, Row[Any]] = {}
     for bucket_id in {k[0] for k, _ in items}:
-        for row in session.execute(select(table).where(table.c.bucket_id == bucket_id)):
-            existing[row.bucket_id, row.month, row.earning, row.line_key] = row
-    inserts, updates = [], []
+        for stored in session.execute(select(table).where(table.c.bucket_id == bucket_id)):
+            existing[stored.bucket_id, stored.month, stored.earning, stored.line_key] = stored
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for (bucket_id, month, earning, key), (count, gross, amounts) in items:
         row = existing.get((bucket_id, month, earning, key))
         values = {"b_id": bucket_id, "b_m": month, "b_e": earning, "b_k": key}

@@ -8,7 +8,7 @@ The web app's models use the same `metadata`, so there is one Alembic history. T
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -86,6 +87,9 @@ class LedgerBase(DeclarativeBase):
     """Declarative base of the ledger's models, bound to the shared `metadata`."""
 
     metadata = metadata
+    if TYPE_CHECKING:
+        # Declared FromClause by SQLAlchemy; every ledger model is mapped to a plain Table.
+        __table__: ClassVar[Table]
 
 
 class Account(LedgerBase):

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which object, and why (approvals, key rotations, split changes...).
 
     Fields: actor_id (NULL for the system/CLI without a user), action ("payout.approve"),

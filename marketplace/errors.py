@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import click
 from flask_wtf import FlaskForm
@@ -71,7 +71,7 @@ def raise_problems(problems: Sequence[Problem]) -> None:
         raise ValidationFailed(problems)
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
     """Whether a value is a real integer (bool and float are not)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

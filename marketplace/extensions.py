@@ -1,22 +1,39 @@
 """Unbound Flask extensions; `create_app` binds them with `init_app`."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Table
 from sqlalchemy.orm import DeclarativeBase
 
 from ledger.schema import metadata
 
 
-class Model(DeclarativeBase):
+class Base(DeclarativeBase):
     """Base of the web app's models; shares the ledger's MetaData so one Alembic history
     covers both and foreign keys to ledger tables resolve by name."""
 
     metadata = metadata
+    if TYPE_CHECKING:
+        # Declared FromClause by SQLAlchemy; every model here is mapped to a plain Table.
+        __table__: ClassVar[Table]
 
 
-db = SQLAlchemy(model_class=Model)
+db = SQLAlchemy(model_class=Base)
+"""db.session is the scoped proxy; entry points (views, CLI commands, jobs) hand services
+db.session(), the app context's own sqlalchemy.orm.Session, which is what services take."""
+
+if TYPE_CHECKING:
+    # mypy takes no base class from an attribute (db.Model): to it, models derive from Base,
+    # the class db.Model is built from (Flask-SQLAlchemy adds its query property and binds).
+    Model = Base
+else:
+    Model = db.Model
+"""What every model derives from: db.Model."""
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

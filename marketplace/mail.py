@@ -17,12 +17,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 log = logging.getLogger("marketplace.mail")
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An email: sent by SMTP when MAIL_SERVER is set, else kept here for the admin's outbox page.
 
     Fields: to_address, subject, body_text, sent_at (NULL while only in the outbox),

@@ -28,7 +28,9 @@ from ledger.allocation.splits import (
     target_of_weights,
 )
 from ledger.allocation.store import (
+    AppliedEvent,
     BucketSpec,
+    EventRow,
     applied_events,
     ensure_buckets,
     insert_event_rows,
@@ -172,9 +174,9 @@ def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
     time for centuries yet: an event 1 us before the hour stays in it), and turned back into
     datetimes once per group."""
     groups: list[_Group] = []
-    line_keys: dict[tuple, str] = {}
+    line_keys: dict[tuple[Any, ...], str] = {}
     for spec in specs.values():
-        by_hour: dict[tuple, _Group] = {}
+        by_hour: dict[tuple[int, int], _Group] = {}
         for event in spec.new_events:
             hour = int(event.effective_at.timestamp() // 3600)
             available = event.available_at
@@ -259,7 +261,7 @@ def allocate_batch(
     return apply_batch(session, prepare_batch(session, events, now))
 
 
-def _without(group: _Group, applied: dict[str, tuple]) -> _Group:
+def _without(group: _Group, applied: dict[str, AppliedEvent]) -> _Group:
     kept = [i for i, event in enumerate(group.events) if event.source_key not in applied]
     if len(kept) == len(group.events):
         return group
@@ -274,9 +276,11 @@ def _without(group: _Group, applied: dict[str, tuple]) -> _Group:
     )
 
 
-def _entries_and_event_rows(groups: list[_Group], applied: dict[str, tuple]):
+def _entries_and_event_rows(
+    groups: list[_Group], applied: dict[str, AppliedEvent]
+) -> tuple[list[NewEntry], list[EventRow], Deltas]:
     new_entries = []
-    rows = []
+    rows: list[EventRow] = []
     deltas: Deltas = {}
     for group in groups:
         spec = group.bucket
@@ -322,7 +326,7 @@ def _group_entry(group: _Group, start: int, before: list[int], after: list[int])
     spec = group.bucket
     cumulative = spec.cumulative
     available = group.available
-    postings = []
+    postings: list[tuple[int, int, datetime | None]] = []
     if cumulative != start:
         postings.append((spec.debit_account_id, cumulative - start, None))
     for party, old, new in zip(spec.parties, before, after, strict=True):
@@ -346,7 +350,10 @@ def _group_entry(group: _Group, start: int, before: list[int], after: list[int])
 
 
 def _result(
-    event: AllocationEvent, applied: dict[str, tuple], first: dict, before: set[str]
+    event: AllocationEvent,
+    applied: dict[str, AppliedEvent],
+    first: dict[str, AllocationEvent],
+    before: set[str],
 ) -> AllocationResult:
     bucket_key, gross, entry_id, cumulative_before = applied[event.source_key]
     if event.source_key not in before and first.get(event.source_key) is event:

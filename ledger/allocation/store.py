@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, String, any_, bindparam, cast, literal, select, text, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    String,
+    any_,
+    bindparam,
+    cast,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,6 +31,15 @@ from ledger.allocation.splits import Party, target
 from ledger.errors import BucketMismatch
 from ledger.journal import NULL, copy_text, escape, is_postgresql, pg_array
 from ledger.schema import AllocationBucket, AllocationEventRow, BucketParty
+
+if TYPE_CHECKING:
+    from ledger.allocation.engine import AllocationEvent
+
+AppliedEvent = tuple[str, int, int, int]
+"""An event already applied: (bucket key, gross, entry_id, cumulative_before)."""
+
+EventRow = tuple[str, int, int, int, int, datetime, datetime | None, str, list[int]]
+"""A ledger_allocation_events row, in the order of _EVENT_COLUMNS (attributes as JSON text)."""
 
 
 @dataclass(slots=True)
@@ -33,10 +54,10 @@ class BucketSpec:
     digest: str
     id: int = 0
     cumulative: int = 0
-    new_events: list[Any] = field(default_factory=list)
+    new_events: list[AllocationEvent] = field(default_factory=list)
 
 
-def _key_in(session: Session, column, values: list[str]):
+def _key_in(session: Session, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
     if is_postgresql(session):
         return column == any_(cast(literal(pg_array(values)), postgresql.ARRAY(String)))
     return column.in_(values)
@@ -133,7 +154,7 @@ def record_bucket_parties(session: Session, created: list[tuple[int, BucketSpec]
         session.execute(dialect.insert(BucketParty.__table__).on_conflict_do_nothing(), rows)
 
 
-def applied_events(session: Session, source_keys: list[str]) -> dict[str, tuple]:
+def applied_events(session: Session, source_keys: list[str]) -> dict[str, AppliedEvent]:
     """Return {source_key: (bucket key, gross, entry_id, cumulative_before)} of applied events."""
     if is_postgresql(session):
         # A join on unnest keeps one index probe per key whatever the planner's statistics say.
@@ -146,7 +167,7 @@ def applied_events(session: Session, source_keys: list[str]) -> dict[str, tuple]
             ),
             {"keys": pg_array(source_keys)},
         ).all()
-        return {row[0]: tuple(row[1:]) for row in rows}
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
     events, buckets = AllocationEventRow.__table__, AllocationBucket.__table__
     rows = session.execute(
         select(
@@ -159,7 +180,7 @@ def applied_events(session: Session, source_keys: list[str]) -> dict[str, tuple]
         .join(buckets, buckets.c.id == events.c.bucket_id)
         .where(events.c.source_key.in_(source_keys))
     ).all()
-    return {row[0]: tuple(row[1:]) for row in rows}
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
 _EVENT_COLUMNS = (
@@ -168,7 +189,7 @@ _EVENT_COLUMNS = (
 )
 
 
-def insert_event_rows(session: Session, rows: list[tuple]) -> None:
+def insert_event_rows(session: Session, rows: list[EventRow]) -> None:
     if not rows:
         return
     if is_postgresql(session):
@@ -194,7 +215,7 @@ def insert_event_rows(session: Session, rows: list[tuple]) -> None:
         copy_text(session, "ledger_allocation_events", _EVENT_COLUMNS, lines)
         return
     names = [name.strip() for name in _EVENT_COLUMNS.split(",")]
-    records = [dict(zip(names, row, strict=True)) for row in rows]
+    records: list[dict[str, Any]] = [dict(zip(names, row, strict=True)) for row in rows]
     for record in records:
         record["attributes"] = json.loads(record["attributes"])
     session.execute(AllocationEventRow.__table__.insert(), records)

@@ -91,7 +91,7 @@ def export_beancount(session: Session, out: TextIO) -> None:
     _write_assertions(out, accounts, names, monthly, opened, max(days))
 
 
-def _write_entry(out: TextIO, entry: Entry, legs: list[Posting], names) -> None:
+def _write_entry(out: TextIO, entry: Entry, legs: list[Posting], names: dict[int, str]) -> None:
     out.write(f"\n{entry.effective_at.date()} * {_string(entry.description)}\n")
     out.write(f"  entry-id: {_string(str(entry.id))}\n")
     out.write(f"  idempotency-key: {_string(entry.idempotency_key)}\n")
@@ -108,7 +108,14 @@ def _write_entry(out: TextIO, entry: Entry, legs: list[Posting], names) -> None:
         out.write("\n")
 
 
-def _write_assertions(out, accounts, names, monthly, first: date, last: date) -> None:
+def _write_assertions(
+    out: TextIO,
+    accounts: dict[int, Account],
+    names: dict[int, str],
+    monthly: dict[tuple[int, date], int],
+    first: date,
+    last: date,
+) -> None:
     """Assert every account's balance at the start of each month after `first` (month ends)."""
     out.write("\n")
     running: dict[int, int] = defaultdict(int)

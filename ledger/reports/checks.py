@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,10 @@ from ledger.schema import (
     PendingRow,
     Posting,
 )
+
+BucketEvent = tuple[int, int, int, str]
+"""An allocation event as the bucket check reads it: (entry_id, gross, cumulative_before,
+source_key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +90,11 @@ def _check_balances(session: Session) -> list[Problem]:
     recomputed = dict(
         session.execute(
             select(Posting.account_id, func.sum(Posting.amount)).group_by(Posting.account_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
-    stored = dict(session.execute(select(BalanceRow.account_id, BalanceRow.posted)).all())
+    stored = dict(session.execute(select(BalanceRow.account_id, BalanceRow.posted)).tuples().all())
     problems = []
     for account_id, sign in sorted(signs.items()):
         expected = sign * int(recomputed.get(account_id, 0))
@@ -106,7 +113,7 @@ def _check_balances(session: Session) -> list[Problem]:
 
 def _check_pending(session: Session) -> list[Problem]:
     signs = _signs(session)
-    recomputed: dict[tuple, int] = defaultdict(int)
+    recomputed: dict[tuple[int, datetime], int] = defaultdict(int)
     for account_id, available_at, total in session.execute(
         select(Posting.account_id, Posting.available_at, func.sum(Posting.amount))
         .where(Posting.available_at.is_not(None))
@@ -134,8 +141,8 @@ def _check_pending(session: Session) -> list[Problem]:
 
 def _check_buckets(session: Session) -> list[Problem]:
     problems: list[Problem] = []
-    events = defaultdict(list)
-    for row in session.execute(
+    events: dict[int, list[BucketEvent]] = defaultdict(list)
+    for bucket_id, entry_id, gross, before, source_key in session.execute(
         select(
             AllocationEventRow.bucket_id,
             AllocationEventRow.entry_id,
@@ -143,8 +150,8 @@ def _check_buckets(session: Session) -> list[Problem]:
             AllocationEventRow.cumulative_before,
             AllocationEventRow.source_key,
         ).order_by(AllocationEventRow.id)
-    ):
-        events[row[0]].append(row[1:])
+    ).tuples():
+        events[bucket_id].append((entry_id, gross, before, source_key))
     legs: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for entry_id, account_id, amount in session.execute(
         select(Posting.entry_id, Posting.account_id, Posting.amount).where(
@@ -157,7 +164,9 @@ def _check_buckets(session: Session) -> list[Problem]:
     return problems
 
 
-def _check_bucket(bucket: AllocationBucket, events: list, legs) -> list[Problem]:
+def _check_bucket(
+    bucket: AllocationBucket, events: list[BucketEvent], legs: dict[int, dict[int, int]]
+) -> list[Problem]:
     parties = parties_from_json(bucket.parties)
     weights = [p.weight for p in parties]
     problems = []

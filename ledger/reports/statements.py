@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from ledger.accounts import normal_sign
@@ -33,6 +33,12 @@ from ledger.schema import NOT_ALLOCATION_SQL, Account, Posting, UTCDateTime, utc
 
 EVENT_FIELDS = LINE_FIELDS
 """The event attributes a statement line is grouped by (missing ones are None)."""
+
+LineGroup = tuple[tuple[str, Any], ...]
+"""A line's group: ((field, value), ...) (see StatementLine.group)."""
+
+EventLine = tuple[str, LineGroup, int, int]
+"""(kind, group, posting amount, count) of one event line, as the queries return it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,7 @@ class StatementLine:
     """
 
     kind: str
-    group: tuple[tuple[str, Any], ...]
+    group: LineGroup
     amount: int
     count: int
     entry_ids: tuple[int, ...] = ()
@@ -146,16 +152,17 @@ def accounts_statement(
         raise ValueError(f"fields must be EVENT_FIELDS or a subset of them in order: {fields}")
     session.flush()
     ids, currency, sign, born = _accounts(session, account_ids)
-    lines: dict[tuple[str, tuple], list] = defaultdict(lambda: [0, 0, []])
+    # (kind, group) -> [amount, count, entry ids]: added to in place.
+    lines: dict[tuple[str, LineGroup], list[Any]] = defaultdict(lambda: [0, 0, []])
     for kind, group, amount, count in _all_event_lines(session, ids, start, end, fields):
         line = lines[kind, group]
         line[0] += sign * amount
         line[1] += count
     for entry_id, meta, amount in _other_entries(session, ids, start, end):
-        kind = meta.get("kind")
-        if kind == "reversal" and meta.get("reverses_kind") == "payout":
-            kind = "payout"
-        line = lines["payout" if kind == "payout" else "other", _metadata_group(meta)]
+        entry_kind = meta.get("kind")
+        if entry_kind == "reversal" and meta.get("reverses_kind") == "payout":
+            entry_kind = "payout"
+        line = lines["payout" if entry_kind == "payout" else "other", _metadata_group(meta)]
         line[0] += sign * amount
         line[1] += 1
         line[2].append(entry_id)
@@ -302,7 +309,9 @@ def _accounts_sql(session: Session, column: str, ids: list[int]) -> tuple[str, d
     return f"{column} IN ({', '.join(str(int(i)) for i in ids)})", {}
 
 
-def _period_params(session: Session, ids: list[int], start: datetime, end: datetime):
+def _period_params(
+    session: Session, ids: list[int], start: datetime, end: datetime
+) -> tuple[str, dict[str, Any]]:
     accounts, params = _accounts_sql(session, "bp.account_id", ids)
     params.update(start=start, end=end)
     return f"{accounts} AND e.effective_at >= :start AND e.effective_at < :end", params
@@ -310,7 +319,7 @@ def _period_params(session: Session, ids: list[int], start: datetime, end: datet
 
 def _all_event_lines(
     session: Session, ids: list[int], start: datetime, end: datetime, fields: tuple[str, ...]
-):
+) -> Iterator[EventLine]:
     """Event lines of [start, end): whole UTC months from the rollup, the rest from events."""
     first = month_of(start)
     if first < start:
@@ -319,7 +328,7 @@ def _all_event_lines(
     if first >= last:
         yield from _event_lines(session, ids, start, end, fields)
         return
-    merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    merged: dict[tuple[str, LineGroup], list[int]] = defaultdict(lambda: [0, 0])
     parts = [
         _event_lines(session, ids, a, b, fields) for a, b in ((start, first), (last, end)) if a < b
     ]
@@ -342,7 +351,7 @@ def _next_month(month: datetime) -> datetime:
 
 def _event_lines(
     session: Session, ids: list[int], start: datetime, end: datetime, fields: tuple[str, ...]
-):
+) -> Iterator[EventLine]:
     """(kind, group, posting amount, count) per event line, aggregated in the database.
 
     PostgreSQL groups by the attributes' stored text (JSON is kept as written, keys sorted by
@@ -359,7 +368,7 @@ def _event_lines(
         f" FROM {_from_sql(session, parse=False)} WHERE {where}"
         f" GROUP BY {', '.join(str(i) for i in range(1, len(columns) + 2))}"
     )
-    merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    merged: dict[tuple[str, LineGroup], list[int]] = defaultdict(lambda: [0, 0])
     for *values, earning, amount, count in session.execute(_bound(sql), params):
         if postgres:
             attributes = json.loads(values[0])
@@ -372,7 +381,9 @@ def _event_lines(
         yield kind, group, amount, count
 
 
-def _other_entries(session: Session, ids: list[int], start: datetime, end: datetime):
+def _other_entries(
+    session: Session, ids: list[int], start: datetime, end: datetime
+) -> list[tuple[int, dict[str, Any], int]]:
     """(entry id, metadata, posting sum) of the accounts' entries in the period carrying no
     allocation events (allocation entries are exactly those of kind "allocation").
 
@@ -403,13 +414,13 @@ def _posted_before(
     the maintained balance minus the postings since (recent periods, the common case)."""
     since_moment = (utcnow() - moment) < (moment - born) if born else False
     bound = Posting.effective_at >= moment if since_moment else Posting.effective_at < moment
-    total = session.scalar(
+    total = session.execute(
         select(func.coalesce(func.sum(Posting.amount), 0)).where(Posting.account_id.in_(ids), bound)
-    )
+    ).scalar_one()
     return posted - int(total) if since_moment else int(total)
 
 
-def _bound(sql: str):
+def _bound(sql: str) -> TextClause:
     """The query with its period bound as UTCDateTime (naive UTC text on SQLite)."""
     return text(sql).bindparams(
         bindparam("start", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)
@@ -422,12 +433,12 @@ def _aware(moment: datetime | str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _line_order(item) -> tuple:
+def _line_order(item: tuple[tuple[str, LineGroup], list[Any]]) -> tuple[str, str]:
     (kind, group), _ = item
     return (kind, repr(group))
 
 
-def _metadata_group(meta: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+def _metadata_group(meta: dict[str, Any]) -> LineGroup:
     return tuple(
         sorted((str(k), v if isinstance(v, str | int) else str(v)) for k, v in meta.items())
     )

@@ -23,7 +23,7 @@ def create_user(email: str, password: str, role: str, display_name: str) -> None
     """Create an account; the only way to make an admin."""
     try:
         user = accounts.register_user(
-            db.session, email=email, password=password, role=role, display_name=display_name
+            db.session(), email=email, password=password, role=role, display_name=display_name
         )
     except ServiceError as error:
         raise CommandFailed(error.message) from None

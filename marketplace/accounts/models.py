@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
 class Role(enum.StrEnum):
@@ -26,7 +26,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who logs in: creator, participant (actor, writer, ...) or admin."""
 
     __tablename__ = "users"

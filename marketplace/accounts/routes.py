@@ -35,7 +35,7 @@ def signup():
     if form.validate_on_submit():
         try:
             user = accounts.register_user(
-                db.session,
+                db.session(),
                 email=form.email.data,
                 password=form.password.data,
                 role=form.role.data,
@@ -55,7 +55,9 @@ def login():
     """Log in; a wrong email or password gets one generic message."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, email=form.email.data, password=form.password.data)
+        user = accounts.authenticate(
+            db.session(), email=form.email.data, password=form.password.data
+        )
         if user is None:
             form.form_errors.append("Email or password is not correct.")
         else:
@@ -83,7 +85,7 @@ def change_password():
     if form.validate_on_submit():
         try:
             accounts.change_password(
-                db.session,
+                db.session(),
                 current_user,
                 current=form.current_password.data,
                 new=form.new_password.data,

@@ -13,11 +13,11 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectChoice,
     StringField,
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 from wtforms.validators import DataRequired, Length
 
 from marketplace.accounts.access import role_required
@@ -34,7 +34,7 @@ from marketplace.extensions import db
 @role_required(Role.ADMIN)
 def ledger():
     """Trial balance per currency (debits equal credits, shown) and the ways in."""
-    return render_template("admin/ledger.html", balances=admin_ledger.trial_balance(db.session))
+    return render_template("admin/ledger.html", balances=admin_ledger.trial_balance(db.session()))
 
 
 @bp.route("/ledger/accounts")
@@ -45,7 +45,7 @@ def ledger_accounts():
     currency = request.args.get("currency", "")
     page = max(0, request.args.get("page", 0, type=int))
     rows = admin_ledger.list_accounts(
-        db.session, owner_type=owner_type, currency=currency, page=page
+        db.session(), owner_type=owner_type, currency=currency, page=page
     )
     return render_template(
         "admin/ledger_accounts.html", rows=rows, owner_type=owner_type, currency=currency, page=page
@@ -69,7 +69,7 @@ def ledger_account(account_id: int):
     """One account: its balance at a chosen moment and its postings up to then."""
     try:
         view = admin_ledger.account_view(
-            db.session, account_id, _moment(request.args.get("at")), utcnow()
+            db.session(), account_id, _moment(request.args.get("at")), utcnow()
         )
     except NotFound:
         abort(404)
@@ -81,7 +81,7 @@ def ledger_account(account_id: int):
 def ledger_entry(entry_id: int):
     """One entry: legs, metadata, reversal links, and the source events it carries."""
     try:
-        view = admin_ledger.entry_view(db.session, entry_id)
+        view = admin_ledger.entry_view(db.session(), entry_id)
     except NotFound:
         abort(404)
     return render_template("admin/ledger_entry.html", view=view)
@@ -93,7 +93,7 @@ def audit_log():
     """The audit log: approvals, key rotations, split changes, adjustments..."""
     action = request.args.get("action", "")
     page = max(0, request.args.get("page", 0, type=int))
-    rows = admin_ledger.audit_log(db.session, action, page)
+    rows = admin_ledger.audit_log(db.session(), action, page)
     return render_template("admin/audit.html", rows=rows, action=action, page=page)
 
 
@@ -102,7 +102,7 @@ def audit_log():
 def ledger_partners():
     """Partner apps at a glance: terms, listings, keys, receivable and commission."""
     return render_template(
-        "admin/ledger_partners.html", rows=admin_ledger.partners_overview(db.session)
+        "admin/ledger_partners.html", rows=admin_ledger.partners_overview(db.session())
     )
 
 
@@ -135,7 +135,7 @@ def ledger_adjust():
     if form.validate_on_submit():
         try:
             entry = post_adjustment(
-                db.session,
+                db.session(),
                 actor_id=current_user.id,
                 account_id=form.account_id.data,
                 direction=form.direction.data,

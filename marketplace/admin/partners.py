@@ -43,7 +43,7 @@ def partners():
     if form.validate_on_submit():
         try:
             partner, key_id, secret = create_partner(
-                db.session,
+                db.session(),
                 name=form.name.data,
                 currency=form.currency.data or "",
                 share_bps=form.share_bps.data,
@@ -58,7 +58,7 @@ def partners():
             )
     return render_template(
         "admin/partners.html",
-        partners=list_partners(db.session),
+        partners=list_partners(db.session()),
         form=form,
         rotate_form=RotateForm(),
     )
@@ -73,7 +73,7 @@ def rotate_partner_key(partner_id: int):
         abort(404)
     if not RotateForm().validate_on_submit():
         abort(400)
-    key_id, secret = rotate_key(db.session, partner, current_user)
+    key_id, secret = rotate_key(db.session(), partner, current_user)
     return render_template(
         "admin/partners_secret.html", partner=partner, key_id=key_id, secret=secret, rotated=True
     )

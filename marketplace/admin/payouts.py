@@ -28,7 +28,7 @@ def payout_batches():
     """Every batch, newest first, and a button to build today's."""
     return render_template(
         "admin/payouts.html",
-        batches=payout_service.list_batches(db.session),
+        batches=payout_service.list_batches(db.session()),
         form=BuildBatchForm(),
         stripe_label=get_gateway().label,
     )
@@ -42,7 +42,7 @@ def payout_build():
         abort(400)
     config = current_app.config
     result = build_batch(
-        db.session,
+        db.session(),
         minimum=config["PAYOUT_MINIMUM"],
         approvals_required=config["PAYOUT_APPROVALS"],
         created_by_id=current_user.id,
@@ -56,7 +56,7 @@ def payout_build():
 def payout_batch(batch_id: int):
     """Totals per currency, lines with flags and reasons, approvals."""
     try:
-        view = payout_service.batch_view(db.session, batch_id)
+        view = payout_service.batch_view(db.session(), batch_id)
     except ServiceError:
         abort(404)
     return render_template(
@@ -77,7 +77,7 @@ def payout_approve(batch_id: int):
     if form.validate_on_submit():
         try:
             batch = payout_service.approve_batch(
-                db.session, batch_id, admin_id=current_user.id, reason=form.reason.data or ""
+                db.session(), batch_id, admin_id=current_user.id, reason=form.reason.data or ""
             )
         except ServiceError as error:
             flash(error.message, "error")
@@ -99,7 +99,7 @@ def payout_reject(line_id: int):
     if form.validate_on_submit():
         try:
             line = payout_service.reject_line(
-                db.session, line_id, admin_id=current_user.id, reason=form.reason.data
+                db.session(), line_id, admin_id=current_user.id, reason=form.reason.data or ""
             )
             batch_id = line.batch_id
             flash("Line rejected; the money is back on the participant's balance.", "success")
@@ -119,7 +119,7 @@ def payout_execute(batch_id: int):
     if not ExecuteBatchForm().validate_on_submit():
         abort(400)
     try:
-        report = execute_batch(db.session, get_gateway().client, batch_id)
+        report = execute_batch(db.session(), get_gateway().client, batch_id)
     except ServiceError as error:
         flash(error.message, "error")
     else:

@@ -19,7 +19,7 @@ ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
 @ledger_cli.command("check")
 def check() -> None:
     """Recompute everything from postings; exit 1 with a report on any broken invariant."""
-    problems = check_ledger(db.session)
+    problems = check_ledger(db.session())
     if problems:
         lines = [str(problem) for problem in problems]
         raise CommandFailed(f"ledger check FAILED: {len(problems)} problem(s)", *lines)
@@ -30,7 +30,7 @@ def check() -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table")
 def balances(fmt: str) -> None:
     """One row per account: account, type, owner, currency, posted, pending, available."""
-    rows = balance_rows(db.session)
+    rows = balance_rows(db.session())
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -47,5 +47,5 @@ def balances(fmt: str) -> None:
 def export(fmt: str, output: str) -> None:
     """Write the whole ledger as a beancount file (check it with `bean-check FILE`)."""
     with open(output, "w", encoding="utf-8") as out:
-        export_beancount(db.session, out)
+        export_beancount(db.session(), out)
     click.echo(f"wrote {output}")

@@ -206,14 +206,18 @@ def partners_overview(session: Session) -> list[dict[str, Any]]:
             select(Listing.partner_id, func.count())
             .where(Listing.status == "live")
             .group_by(Listing.partner_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     keys = dict(
         session.execute(
             select(PartnerApiKey.partner_id, func.count())
             .where(PartnerApiKey.revoked_at.is_(None))
             .group_by(PartnerApiKey.partner_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     balances: dict[tuple[str, str], list] = defaultdict(list)
     for owner_id, purpose, currency, posted in session.execute(

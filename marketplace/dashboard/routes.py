@@ -22,5 +22,5 @@ def series_dashboard_page(series_id: int):
     days = request.args.get("days", 90, type=int)
     if days not in PERIODS:
         days = 90
-    board = series_dashboard(db.session, series, utcnow(), days)
+    board = series_dashboard(db.session(), series, utcnow(), days)
     return render_template("dashboard/series.html", board=board, days=days, periods=PERIODS)

@@ -99,14 +99,16 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
         params = {"buckets": "[" + ",".join(map(str, buckets)) + "]"}
     params.update(start=start, end=end)
     episodes: dict[Any, int] = defaultdict(int)
-    partners = dict(session.execute(select(PartnerApp.id, PartnerApp.name)).all())
+    partners = dict(session.execute(select(PartnerApp.id, PartnerApp.name)).tuples().all())
     # Money is in each bucket's currency (the partner app's contract), not the series'.
     currencies = dict(
         session.execute(
             select(AllocationBucket.id, AllocationBucket.currency).where(
                 AllocationBucket.id.in_(buckets)
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     by_pc: dict[tuple, int] = defaultdict(int)
     daily: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -189,7 +191,9 @@ def team_lines(session: Session, series: Series, now: datetime) -> list[TeamLine
             select(PayoutLine.user_id, func.max(PayoutLine.settled_at))
             .where(PayoutLine.user_id.in_(user_ids), PayoutLine.status == "paid")
             .group_by(PayoutLine.user_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return [
         TeamLine(

@@ -15,7 +15,7 @@ def load_demo() -> None:
     """Load the demo data; running it again creates nothing twice."""
     from marketplace.demo.loader import load_demo_data
 
-    logins = load_demo_data(db.session)
+    logins = load_demo_data(db.session())
     click.echo("Demo logins (password for all: demo-password):")
     for role, email in logins:
         click.echo(f"  {role:<12} {email}")

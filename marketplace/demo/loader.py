@@ -160,6 +160,13 @@ def ensure_user(session: Session, role: str, email: str, name: str) -> User:
     return user
 
 
+def _demo_user(session: Session, email: str) -> User:
+    """A demo user, made by ensure_user before anything that needs one."""
+    user = accounts.find_user_by_email(session, email)
+    assert user is not None, email
+    return user
+
+
 def ensure_partners(session: Session) -> list[PartnerApp]:
     """The two demo partner apps (different currencies and shares)."""
     partners = []
@@ -192,7 +199,7 @@ def _accept_registered(session: Session, version, now: datetime) -> None:
 
 def ensure_series(session: Session, spec: SeriesSpec, partners, start: datetime) -> Series:
     """One published demo series with episodes, pricing and a split (backdated to `start`)."""
-    owner = accounts.find_user_by_email(session, spec.owner)
+    owner = _demo_user(session, spec.owner)
     series = session.scalar(
         select(Series).where(Series.owner_id == owner.id, Series.title == spec.title)
     )
@@ -245,7 +252,7 @@ def ensure_spanish_version(session: Session, original: Series, partners, start) 
     existing = session.scalar(select(Series).where(Series.original_series_id == original.id))
     if existing is not None:
         return existing
-    owner = session.get(User, original.owner_id)
+    owner = session.get_one(User, original.owner_id)
     spanish = create_localized_version(session, original, owner, language=language, title=title)
     spec = SeriesSpec(
         owner.email,
@@ -341,7 +348,7 @@ def load_payouts(session: Session, now: datetime) -> None:
         )
     session.commit()
     for email in ("writer@example.com", "actor@example.com"):
-        user = accounts.find_user_by_email(session, email)
+        user = _demo_user(session, email)
         url = start_onboarding(
             session,
             gateway,
@@ -349,14 +356,17 @@ def load_payouts(session: Session, now: datetime) -> None:
             return_url="http://127.0.0.1:5000/payouts/return",
             refresh_url="http://127.0.0.1:5000/payouts/refresh",
         )
-        gateway.emulator.complete_onboarding(gateway.emulator.lookup_account_link(url)["account"])
-    relay_emulated_stripe(current_app._get_current_object())  # account.updated -> enabled
-    admin = accounts.find_user_by_email(session, "admin@example.com")
+        link = gateway.emulator.lookup_account_link(url)
+        assert link is not None  # the link start_onboarding has just made
+        gateway.emulator.complete_onboarding(link["account"])
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy typed as Flask
+    relay_emulated_stripe(app)  # account.updated -> enabled
+    admin = _demo_user(session, "admin@example.com")
     batch = build_batch(session, as_of=as_of, minimum=current_app.config["PAYOUT_MINIMUM"]).batch
     session.commit()
     approve_batch(session, batch.id, admin_id=admin.id, reason="Demo batch")
     execute_batch(session, gateway.client, batch.id)
-    relay_emulated_stripe(current_app._get_current_object())  # bank payouts paid -> lines paid
+    relay_emulated_stripe(app)  # bank payouts paid -> lines paid
 
 
 def load_demo_data(session: Session) -> list[tuple[str, str]]:

@@ -49,8 +49,8 @@ def my_series_lines(user) -> list[dict]:
     )
     lines = []
     for member in members:
-        series = db.session.get(Series, member.series_id)
-        version = current_split(db.session, series)
+        series = db.session.get_one(Series, member.series_id)
+        version = current_split(db.session(), series)
         bps = (
             next((s.bps for s in version.shares if s.member_id == member.id), None)
             if version
@@ -79,7 +79,7 @@ def series_list():
 @role_required(*ROLES)
 def dashboard():
     """Available, pending (by day) and paid money per currency, and a 90-day chart."""
-    balances = participant_dashboard(db.session, current_user.id, utcnow())
+    balances = participant_dashboard(db.session(), current_user.id, utcnow())
     return render_template(
         "earnings/dashboard.html", balances=balances, lines=my_series_lines(current_user)
     )
@@ -88,7 +88,7 @@ def dashboard():
 def _period_and_currency():
     """(the user's own accounts by currency, currency, start, end, error) from the query
     string; the user's first currency by default, the current month by default."""
-    accounts = user_accounts(db.session, current_user.id)
+    accounts = user_accounts(db.session(), current_user.id)
     currencies = sorted(accounts)
     currency = request.args.get("currency") or (currencies[0] if currencies else "")
     try:
@@ -112,7 +112,7 @@ def statement():
     accounts, currency, start, end, error = _period_and_currency()
     view = None
     if currency in accounts:  # the logged-in user's own accounts, just read
-        view = statement_view(db.session, accounts[currency], start, end, fields=PAGE_FIELDS)
+        view = statement_view(db.session(), accounts[currency], start, end, fields=PAGE_FIELDS)
     elif request.args.get("currency"):
         abort(404)
     status = 400 if error else 200
@@ -149,7 +149,7 @@ def statement_line():
     try:
         kind, group = parse_drill(request.args)
         events = participant_line_events(
-            db.session, current_user.id, currency, start, end, kind, group
+            db.session(), current_user.id, currency, start, end, kind, group
         )
     except NotFound:
         abort(404)
@@ -159,7 +159,7 @@ def statement_line():
         "earnings/statement_line.html",
         events=events,
         shown=DRILL_SHOWN,
-        breakdown=line_breakdown(db.session, events),
+        breakdown=line_breakdown(db.session(), events),
         locale=Locale.parse(user_locale()),
         total=sum(e.amount for e in events),
         currency=currency,
@@ -174,7 +174,7 @@ def _download_view():
     if error:
         abort(400)
     try:
-        return participant_statement(db.session, current_user.id, currency, start, end)
+        return participant_statement(db.session(), current_user.id, currency, start, end)
     except NotFound:
         abort(404)
 
@@ -188,7 +188,7 @@ def _filename(view, extension: str) -> str:
 def statement_csv_download():
     """The statement as CSV (one row per line, with the source event ids behind it)."""
     view = _download_view()
-    body = statement_csv(db.session, view, user_locale())
+    body = statement_csv(db.session(), view, user_locale())
     return Response(
         body,
         mimetype="text/csv",

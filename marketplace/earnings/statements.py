@@ -243,11 +243,17 @@ def _names(session: Session, lines: tuple[StatementLine, ...]) -> dict[str, dict
             series_ids.add(group["series_id"])
         if isinstance(group.get("partner_id"), int):
             partner_ids.add(group["partner_id"])
-    series = session.execute(select(Series.id, Series.title).where(Series.id.in_(series_ids))).all()
+    series = (
+        session.execute(select(Series.id, Series.title).where(Series.id.in_(series_ids)))
+        .tuples()
+        .all()
+    )
     partners = (  # page lines have no partner app: no query
         session.execute(
             select(PartnerApp.id, PartnerApp.name).where(PartnerApp.id.in_(partner_ids))
-        ).all()
+        )
+        .tuples()
+        .all()
         if partner_ids
         else []
     )
@@ -331,12 +337,14 @@ def participant_line_events(
 def line_breakdown(session: Session, events: list[StatementEvent]) -> list[LineView]:
     """A drill-down's events summed per partner app and country (an episode line's detail)."""
     partner_ids = {event.attributes.get("partner_id") for event in events}
-    partners = dict(
+    partners: dict[int | None, str] = dict(
         session.execute(
             select(PartnerApp.id, PartnerApp.name).where(
                 PartnerApp.id.in_([i for i in partner_ids if isinstance(i, int)])
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     merged: dict[tuple, LineView] = {}
     for event in events:

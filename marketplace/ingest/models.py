@@ -21,14 +21,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 Id = BigInteger().with_variant(Integer, "sqlite")
 
 EVENT_KINDS = ("unlock", "refund", "pool")
 
 
-class PartnerEvent(db.Model):
+class PartnerEvent(Model):
     """One accepted event of a partner app (the API's idempotency record).
 
     Fields:
@@ -89,7 +89,7 @@ class PartnerEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class PartnerEventRejection(db.Model):
+class PartnerEventRejection(Model):
     """The latest rejection of an event id a partner app sent (for GET /events/{id}).
 
     Only written when a request rejected something; an accepted event with the same id takes

@@ -270,7 +270,7 @@ REJECTION_CODES: dict[str, str] = {
     "no_views": "pool: the views add up to zero while the amount is not zero",
 }
 
-_SIGNED = [{"key": [], "timestamp": [], "signature": []}]
+_SIGNED: list[dict[str, list[str]]] = [{"key": [], "timestamp": [], "signature": []}]
 _ERRORS = {
     str(code): {
         "description": text,

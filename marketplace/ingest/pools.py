@@ -144,11 +144,12 @@ def ingest_pool(
             return rejected(
                 pool.id, "conflict", "This id was used before with other content.", "id"
             )
-        details = session.scalar(
+        details = session.execute(
             select(PartnerEvent.details).where(
                 PartnerEvent.partner_id == partner.id, PartnerEvent.external_id == pool.id
             )
-        )
+        ).scalar_one()
+        assert details is not None  # a pool's event always records its shares
         return {"id": pool.id, "status": "duplicate", "shares": details["shares"]}
     problem, versions = _check_pool(session, partner, pool, now)
     if problem is not None:

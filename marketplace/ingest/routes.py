@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g, render_template, request, send_file
@@ -99,7 +100,7 @@ def authenticate():
     # No key id is longer or holds anything but printable ASCII; such a header never reaches
     # the look-up (PostgreSQL text refuses NUL).
     usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
-    found = signing_secret(db.session, key_id) if usable else None
+    found = signing_secret(db.session(), key_id) if usable else None
     if found is None:
         raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
     partner, secret = found
@@ -247,6 +248,13 @@ def _batch_items(batch: str, check, build) -> list:
     return items
 
 
+def _valid_time(value: str) -> datetime:
+    """parse_time of a date-time the schema check accepted (it refuses what parses to None)."""
+    moment = parse_time(value)
+    assert moment is not None
+    return moment
+
+
 def _unlock(event: dict) -> UnlockIn:
     return UnlockIn(
         event["id"],
@@ -254,7 +262,7 @@ def _unlock(event: dict) -> UnlockIn:
         event["episode"],
         event["amount"],
         event["currency"],
-        parse_time(event["occurred_at"]),
+        _valid_time(event["occurred_at"]),
         event.get("country"),
         event.get("viewer"),
     )
@@ -262,7 +270,7 @@ def _unlock(event: dict) -> UnlockIn:
 
 def _refund(event: dict) -> RefundIn:
     return RefundIn(
-        event["id"], event["unlock_id"], parse_time(event["occurred_at"]), event.get("reason")
+        event["id"], event["unlock_id"], _valid_time(event["occurred_at"]), event.get("reason")
     )
 
 
@@ -270,14 +278,14 @@ def _refund(event: dict) -> RefundIn:
 def unlocks():
     """Report paid unlocks: one result per event, in request order."""
     items = _batch_items("UnlockBatch", _UNLOCK, _unlock)
-    return json_response({"results": ingest_unlocks(db.session, g.partner, items)})
+    return json_response({"results": ingest_unlocks(db.session(), g.partner, items)})
 
 
 @bp.post("/refunds")
 def refunds():
     """Refund unlocks in full: one result per event, in request order."""
     items = _batch_items("RefundBatch", _REFUND, _refund)
-    return json_response({"results": ingest_refunds(db.session, g.partner, items)})
+    return json_response({"results": ingest_refunds(db.session(), g.partner, items)})
 
 
 @bp.post("/revenue-pools")
@@ -292,20 +300,20 @@ def revenue_pools():
     pool = PoolIn(
         body["id"],
         body["kind"],
-        parse_time(body["period_start"]),
-        parse_time(body["period_end"]),
+        _valid_time(body["period_start"]),
+        _valid_time(body["period_end"]),
         body["amount"],
         body["currency"],
         [(v["series_id"], v["episode"], v["count"]) for v in body["views"]],
     )
-    return json_response(ingest_pool(db.session, g.partner, pool))
+    return json_response(ingest_pool(db.session(), g.partner, pool))
 
 
 @bp.get("/events/<path:event_id>")
 def event(event_id: str):
     """An event's status: accepted, refunded, or rejected and why."""
     valid = len(event_id) <= 64 and "\x00" not in event_id
-    answer = event_status(db.session, g.partner, event_id) if valid else None
+    answer = event_status(db.session(), g.partner, event_id) if valid else None
     if answer is None:
         return error_response("not_found", "No event with this id.", 404, "id")
     return json_response(answer)
@@ -324,7 +332,7 @@ def catalog():
     if not digits or not 1 <= int(raw_limit) <= 100:
         raise ServiceError("limit is 1 to 100.", field="limit")
     page = catalog_page(
-        db.session,
+        db.session(),
         g.partner,
         updated_since=moment,
         cursor=request.args.get("cursor"),
@@ -343,14 +351,12 @@ def media(token: str):
         return error_response("link_expired", "This media link has expired.", 410)
     except (BadSignature, ValueError, TypeError):
         return error_response("not_found", "No such media.", 404)
-    model = Episode if kind == "e" else Series
-    target = db.session.get(model, object_id)
-    key = getattr(target, "media_path" if kind == "e" else "poster_path", None)
-    if not key:
+    found = _media_file(kind, object_id)
+    if found is None:
         return error_response("not_found", "No such media.", 404)
+    key, series_id = found
     # Links name their partner app (links signed before they did, without one, live out their
     # MEDIA_LINK_SECONDS): a series withdrawn from that app stops streaming there at once.
-    series_id = target.series_id if kind == "e" else target.id
     if partner and not _listed_live(series_id, partner[0]):
         return error_response("withdrawn", "This series is not live on your app.", 410)
     try:
@@ -358,6 +364,20 @@ def media(token: str):
     except (FileNotFoundError, ValueError):
         return error_response("not_found", "No such media.", 404)
     return send_file(stream, mimetype=media_type_of(key), conditional=True)
+
+
+def _media_file(kind: str, object_id: int) -> tuple[str, int] | None:
+    """The storage key of an episode's video ("e") or a series' poster, and its series id;
+    None when the row or its file is gone."""
+    if kind == "e":
+        episode = db.session.get(Episode, object_id)
+        if episode is not None and episode.media_path:
+            return episode.media_path, episode.series_id
+        return None
+    series = db.session.get(Series, object_id)
+    if series is not None and series.poster_path:
+        return series.poster_path, series.id
+    return None
 
 
 def _listed_live(series_id: int, partner_id: int) -> bool:

@@ -51,7 +51,10 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 COUNTRIES = frozenset(
     code
     for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"}
+    if isinstance(code, str)
+    and len(code) == 2
+    and code.isalpha()
+    and code not in {"EU", "EZ", "UN", "QO", "ZZ"}
 )
 """ISO 3166-1 alpha-2 codes (from Babel's CLDR data)."""
 

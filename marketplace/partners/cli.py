@@ -25,7 +25,7 @@ def create(name: str, currency: str, share_bps: int, hold_days: int) -> None:
     """Create a partner app; prints {"id", "key_id", "secret"} (the secret only this once)."""
     try:
         partner, key_id, secret = create_partner(
-            db.session, name=name, currency=currency, share_bps=share_bps, hold_days=hold_days
+            db.session(), name=name, currency=currency, share_bps=share_bps, hold_days=hold_days
         )
     except ServiceError as error:
         raise CommandFailed(error.message) from None
@@ -39,5 +39,5 @@ def rotate(name: str) -> None:
     partner = db.session.scalar(select(PartnerApp).where(PartnerApp.name == name))
     if partner is None:
         raise CommandFailed(f"no partner app named {name!r}")
-    key_id, secret = rotate_key(db.session, partner, None)
+    key_id, secret = rotate_key(db.session(), partner, None)
     click.echo(json.dumps({"id": partner.id, "key_id": key_id, "secret": secret}))

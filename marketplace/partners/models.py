@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
-class PartnerApp(db.Model):
+class PartnerApp(Model):
     """An app that sells episodes to viewers and reports unlocks to us.
 
     Fields: name (unique), currency (contract currency, ISO 4217), share_bps (the partner's
@@ -40,7 +40,7 @@ class PartnerApp(db.Model):
     )
 
 
-class PartnerApiKey(db.Model):
+class PartnerApiKey(Model):
     """A key a partner app signs requests with (HMAC-SHA256).
 
     Fields: key_id (public, sent in X-Cliffhanger-Key), secret_encrypted (the shared secret,

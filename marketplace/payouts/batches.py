@@ -184,7 +184,7 @@ def _reserve_line_ids(session: Session, count: int) -> list[int]:
     if is_postgresql(session):
         return reserve_ids(session, "payout_lines", count)
     # SQLite: this transaction already holds the write lock (it inserted the batch).
-    top = session.scalar(select(func.coalesce(func.max(PayoutLine.id), 0)))
+    top = session.execute(select(func.coalesce(func.max(PayoutLine.id), 0))).scalar_one()
     return list(range(top + 1, top + 1 + count))
 
 

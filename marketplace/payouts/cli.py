@@ -32,7 +32,7 @@ def _parse_moment(raw: str | None) -> datetime | None:
 
 
 def _admin_id(email: str) -> int:
-    user = find_user_by_email(db.session, email)
+    user = find_user_by_email(db.session(), email)
     if user is None or not user.is_admin:
         raise CommandFailed(f"{email} is not an admin")
     return user.id
@@ -45,7 +45,7 @@ def build_command(as_of: str | None) -> None:
     config = current_app.config
     try:
         result = build_batch(
-            db.session,
+            db.session(),
             as_of=_parse_moment(as_of),
             minimum=config["PAYOUT_MINIMUM"],
             approvals_required=config["PAYOUT_APPROVALS"],
@@ -66,7 +66,7 @@ def approve_command(batch_id: int, email: str, reason: str) -> None:
     """Record an admin's approval of a batch."""
     try:
         batch = payout_service.approve_batch(
-            db.session, batch_id, admin_id=_admin_id(email), reason=reason
+            db.session(), batch_id, admin_id=_admin_id(email), reason=reason
         )
     except ServiceError as error:
         raise CommandFailed(error.message) from None
@@ -81,7 +81,7 @@ def reject_command(line_id: int, email: str, reason: str) -> None:
     """Reject one line (its money returns to the participant)."""
     try:
         line = payout_service.reject_line(
-            db.session, line_id, admin_id=_admin_id(email), reason=reason
+            db.session(), line_id, admin_id=_admin_id(email), reason=reason
         )
     except ServiceError as error:
         raise CommandFailed(error.message) from None
@@ -93,7 +93,7 @@ def reject_command(line_id: int, email: str, reason: str) -> None:
 def execute_command(batch_id: int) -> None:
     """Send an approved batch's lines to Stripe (safe to run again, or twice at once)."""
     try:
-        report = execute_batch(db.session, get_gateway().client, batch_id)
+        report = execute_batch(db.session(), get_gateway().client, batch_id)
     except ServiceError as error:
         raise CommandFailed(error.message) from None
     click.echo(json.dumps(report.as_json()))
@@ -105,10 +105,11 @@ def execute_command(batch_id: int) -> None:
 def show_command(batch_id: int, fmt: str) -> None:
     """Print a batch: totals per currency, counts per status, lines."""
     try:
-        view = payout_service.batch_view(db.session, batch_id, limit=1_000_000)
+        view = payout_service.batch_view(db.session(), batch_id, limit=1_000_000)
     except ServiceError as error:
         raise CommandFailed(error.message) from None
     batch = view.batch
+    lines = [payout_service.line_as_json(line) for line in view.lines]
     data = {
         "id": batch.id,
         "period": batch.period_key,
@@ -118,13 +119,13 @@ def show_command(batch_id: int, fmt: str) -> None:
         "approvals_required": batch.approvals_required,
         "totals": view.totals,
         "counts": view.counts,
-        "lines": [payout_service.line_as_json(line) for line in view.lines],
+        "lines": lines,
     }
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"batch {batch.id} {batch.period_key} {batch.status} totals={view.totals}")
-    for line in data["lines"]:
+    for line in lines:
         click.echo(
             f"  {line['id']:>8} {line['payee']:<40} {line['amount']:>12} {line['currency']} "
             f"{line['status']:<9} {line['reason']}"
@@ -139,7 +140,7 @@ def fund_command(amount: int, currency: str) -> None:
     currency = currency.upper()
     try:
         payout_service.record_platform_funding(
-            db.session, amount=amount, currency=currency, reference=uuid.uuid4().hex
+            db.session(), amount=amount, currency=currency, reference=uuid.uuid4().hex
         )
     except ServiceError as error:
         raise CommandFailed(error.message) from None

@@ -25,9 +25,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 import stripe
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from ledger.errors import LedgerError
@@ -136,11 +138,14 @@ def execute_batch(
 
 
 def _claim(session: Session, line_id: int) -> bool:
-    claimed = session.execute(
-        update(PayoutLine)
-        .where(PayoutLine.id == line_id, PayoutLine.status == "approved")
-        .values(status="sending")
-        .execution_options(synchronize_session=False)
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line_id, PayoutLine.status == "approved")
+            .values(status="sending")
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     session.commit()
     return claimed == 1
@@ -184,11 +189,14 @@ def _send(session, client, line_id, checkpoint, report, now) -> None:
 
 def _record_transfer(session, line: PayoutLine, transfer_id: str, report, now) -> bool:
     now = now or utcnow()
-    moved = session.execute(
-        update(PayoutLine)
-        .where(PayoutLine.id == line.id, PayoutLine.status == "sending")
-        .values(status="sent", transfer_id=transfer_id, sent_at=now)
-        .execution_options(synchronize_session=False)
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line.id, PayoutLine.status == "sending")
+            .values(status="sent", transfer_id=transfer_id, sent_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if moved != 1:  # another executor recorded it first
         session.rollback()
@@ -271,16 +279,21 @@ def fail_line_before_transfer(
 ) -> bool:
     """Stripe refused the transfer: mark the line failed and reverse its reservation."""
     now = now or utcnow()
-    moved = session.execute(
-        update(PayoutLine)
-        .where(PayoutLine.id == line_id, PayoutLine.status == "sending")
-        .values(status="failed", reason=reason, settled_at=now)
-        .execution_options(synchronize_session=False)
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line_id, PayoutLine.status == "sending")
+            .values(status="failed", reason=reason, settled_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if moved != 1:
         session.rollback()
         return False
     line = _fresh(session, line_id)
+    # A line that was sending has its reservation (the payment_complete check).
+    assert line.reservation_entry_id is not None
     reverse_entry(
         session,
         line.reservation_entry_id,

@@ -95,7 +95,7 @@ def build_gateway(app: Flask) -> StripeGateway:
 
 def get_gateway(app: Flask | None = None) -> StripeGateway:
     """The app's gateway, built on first use and kept on app.extensions."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy typed as Flask
     gateway = app.extensions.get(EXTENSION_KEY)
     if gateway is None:
         gateway = app.extensions[EXTENSION_KEY] = build_gateway(app)
@@ -125,6 +125,7 @@ def relay_emulated_stripe(app: Flask) -> int:
         ).all()
         db.session.rollback()
     for payout_id in pending:
+        assert payout_id is not None  # the query keeps lines with a bank payout only
         try:
             emulator.settle_payout(payout_id, paid=True)
         except (KeyError, ValueError):  # settled already, or not the emulator's

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 BATCH_STATUSES = ("draft", "approved")
 LINE_STATUSES = (
@@ -39,7 +39,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class PayoutAccount(db.Model):
+class PayoutAccount(Model):
     """A participant's Stripe Connect Express account.
 
     Fields: user_id (one account per user), stripe_account_id ("acct_..."), details_submitted
@@ -58,7 +58,7 @@ class PayoutAccount(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PayoutBatch(db.Model):
+class PayoutBatch(Model):
     """One payout run: built as a draft, approved by admins, executed line by line.
 
     Fields: period_key (unique: one batch per period, the UTC day of `as_of`, so two schedulers
@@ -85,7 +85,7 @@ class PayoutBatch(db.Model):
     approvals: Mapped[list[PayoutApproval]] = relationship(order_by="PayoutApproval.id")
 
 
-class PayoutLine(db.Model):
+class PayoutLine(Model):
     """One participant and currency in a batch: a payment, or a listed exclusion.
 
     Fields: batch_id; user_id (NULL for an invitation still pending) and member_id (set for a
@@ -142,7 +142,7 @@ class PayoutLine(db.Model):
     batch: Mapped[PayoutBatch] = relationship()
 
 
-class PayoutApproval(db.Model):
+class PayoutApproval(Model):
     """One admin's approval of a batch (PAYOUT_APPROVALS=2 needs two different admins).
 
     Fields: batch_id, admin_id (unique per batch), created_at.
@@ -157,7 +157,7 @@ class PayoutApproval(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StripeWebhookEvent(db.Model):
+class StripeWebhookEvent(Model):
     """A Stripe event already handled (its id is unique: a redelivery changes nothing).
 
     Fields: event_id ("evt_..."), type ("account.updated"), account (the connected account

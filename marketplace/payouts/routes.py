@@ -20,7 +20,7 @@ PAYEE_ROLES = (Role.PARTICIPANT, Role.CREATOR)
 
 def _onboarding_url(*, create: bool) -> str:
     return payout_service.start_onboarding(
-        db.session,
+        db.session(),
         get_gateway(),
         current_user,
         return_url=url_for("payouts.onboarding_return", _external=True),
@@ -35,8 +35,8 @@ def index():
     """The payout account's state and the payout history with status and reason."""
     return render_template(
         "payouts/index.html",
-        account=payout_service.payout_account_for(db.session, current_user.id),
-        lines=payout_service.payout_history(db.session, current_user.id),
+        account=payout_service.payout_account_for(db.session(), current_user.id),
+        lines=payout_service.payout_history(db.session(), current_user.id),
         form=ConnectForm(),
         stripe_label=get_gateway().label,
     )
@@ -60,7 +60,7 @@ def connect():
 def onboarding_return():
     """Stripe sends the user back here: re-read the account, whatever the webhook said."""
     try:
-        account = payout_service.refresh_payout_account(db.session, get_gateway(), current_user)
+        account = payout_service.refresh_payout_account(db.session(), get_gateway(), current_user)
     except ServiceError as error:
         flash(error.message, "error")
     else:
@@ -86,16 +86,15 @@ def onboarding_refresh():
 def dev_onboarding(account_id: str, token: str):
     """Emulated sandbox only: play the account holder finishing Stripe's hosted onboarding."""
     gateway = get_gateway()
-    if not gateway.emulated or not gateway.onboarding_url_base:
+    emulator = gateway.emulator
+    if emulator is None or not gateway.onboarding_url_base:
         abort(404)
-    link = gateway.emulator.lookup_account_link(
-        f"{gateway.onboarding_url_base}/{account_id}/{token}"
-    )
+    link = emulator.lookup_account_link(f"{gateway.onboarding_url_base}/{account_id}/{token}")
     if link is None or link["account"] != account_id:
         abort(404)
     if link["expired"]:
         return redirect(link["refresh_url"])
-    gateway.emulator.complete_onboarding(account_id)
+    emulator.complete_onboarding(account_id)
     return redirect(link["return_url"])
 
 
@@ -124,7 +123,7 @@ def stripe_webhook():
     payload = request.get_data(cache=False)
     signature = request.headers.get("Stripe-Signature", "")
     try:
-        outcome = receive_webhook(db.session, get_gateway(), payload, signature)
+        outcome = receive_webhook(db.session(), get_gateway(), payload, signature)
     except ServiceError as error:
         return jsonify(error.as_json()), error.status
     return jsonify({"received": True, "outcome": outcome})

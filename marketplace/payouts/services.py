@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import stripe
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,15 +191,20 @@ def reject_line(
     admin = session.get(User, admin_id)
     if admin is None or not admin.is_admin:
         raise Forbidden("Only admins reject payouts.")
-    moved = session.execute(
-        update(PayoutLine)
-        .where(PayoutLine.id == line_id, PayoutLine.status.in_(("proposed", "approved")))
-        .values(status="rejected", reason=reason, decided_by_id=admin_id, decided_at=utcnow())
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line_id, PayoutLine.status.in_(("proposed", "approved")))
+            .values(status="rejected", reason=reason, decided_by_id=admin_id, decided_at=utcnow())
+        ),
     ).rowcount
     if moved != 1:
         session.rollback()
         raise Conflict("Only lines not yet sent can be rejected.")
     now = now or utcnow()
+    # A proposed or approved line has its reservation (the payment_complete check).
+    assert line.reservation_entry_id is not None
     reverse_entry(
         session,
         line.reservation_entry_id,

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from typing import Any, cast
 
 import stripe
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,11 +114,14 @@ def _payout_paid(session, gateway, event, now) -> str:
     line = _line_by(session, PayoutLine.bank_payout_id, event["data"]["object"]["id"])
     if line is None:
         return "ignored"
-    moved = session.execute(
-        update(PayoutLine)
-        .where(PayoutLine.id == line.id, PayoutLine.status == "sent")
-        .values(status="paid", settled_at=now, reason="")
-        .execution_options(synchronize_session=False)
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line.id, PayoutLine.status == "sent")
+            .values(status="paid", settled_at=now, reason="")
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if moved:
         session.refresh(line)
@@ -162,11 +167,14 @@ def fail_line_after_transfer(
 ) -> bool:
     """A sent (or paid) line's transfer came back: fail it and credit its money back to the
     member earnings accounts it came from (Dr Stripe balance / Cr earnings). Caller commits."""
-    moved = session.execute(
-        update(PayoutLine)
-        .where(PayoutLine.id == line.id, PayoutLine.status.in_(("sent", "paid")))
-        .values(status="failed", reason=reason[:500], settled_at=now)
-        .execution_options(synchronize_session=False)
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PayoutLine)
+            .where(PayoutLine.id == line.id, PayoutLine.status.in_(("sent", "paid")))
+            .values(status="failed", reason=reason[:500], settled_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if not moved:
         return False

@@ -26,13 +26,13 @@ series_cli = AppGroup("series", help="Inspect series.")
 @click.option("--owner", "owner_email", required=True, help="Email of the owning creator.")
 def import_command(manifest_path: str, owner_email: str) -> None:
     """Create a series from a manifest (media paths relative to it); prints {"series_id": ...}."""
-    owner = accounts.find_user_by_email(db.session, owner_email)
+    owner = accounts.find_user_by_email(db.session(), owner_email)
     if owner is None or owner.role != "creator":
         raise CommandFailed(f"no creator with email {owner_email}")
     path = Path(manifest_path)
     try:
         series = manifest.import_manifest(
-            db.session,
+            db.session(),
             path.read_bytes(),
             manifest.DirectoryFiles(path.resolve().parent),
             owner,
@@ -54,14 +54,14 @@ def publish_command(series_id: int, partner_names: tuple[str, ...]) -> None:
     series = db.session.get(Series, series_id)
     if series is None:
         raise CommandFailed(f"no series {series_id}")
-    partners, unknown = publishing.partners_named(db.session, partner_names)
+    partners, unknown = publishing.partners_named(db.session(), partner_names)
     if unknown:
         raise CommandFailed(*(f"no active partner app named {name!r}" for name in unknown))
     try:
-        publishing.publish_series(db.session, series, None, partners)
+        publishing.publish_series(db.session(), series, None, partners)
     except ServiceError as error:
         raise CommandFailed(error.message) from None
-    listings = publishing.describe_series(db.session, series)["listings"]
+    listings = publishing.describe_series(db.session(), series)["listings"]
     click.echo(json.dumps({"series_id": series.id, "listings": listings}))
 
 
@@ -73,4 +73,4 @@ def show_command(series_id: int, output: str) -> None:
     series = db.session.get(Series, series_id)
     if series is None:
         raise CommandFailed(f"no series {series_id}")
-    click.echo(json.dumps(publishing.describe_series(db.session, series), indent=2))
+    click.echo(json.dumps(publishing.describe_series(db.session(), series), indent=2))

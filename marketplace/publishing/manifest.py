@@ -222,12 +222,12 @@ def validate_manifest(
         else:
             # Only the documented fields: the split service also takes a `user` object from
             # Python callers, which a JSON manifest must not reach.
-            unknown = [
+            unknown_fields = [
                 (f"split[{i}].{key}", "Unknown field.")
                 for i, row in enumerate(split)
                 for key in sorted(set(row) - SPLIT_FIELDS)
             ]
-            problems += unknown or validate_split_rows(split, prefix="split")
+            problems += unknown_fields or validate_split_rows(split, prefix="split")
     rows, row_problems = _episode_rows(data, files)
     problems += row_problems
     if not rows and not row_problems:

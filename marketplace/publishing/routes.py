@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 
 from marketplace.accounts.access import role_required
 from marketplace.errors import NotFound, ServiceError, ValidationFailed
@@ -25,7 +25,7 @@ from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_
 def publish(series_id: int):
     """Choose partner apps and publish (needs media, a price and a complete split)."""
     series = owned_series_or_404(series_id)
-    partners = publishing.active_partners(db.session)
+    partners = publishing.active_partners(db.session())
     form = PublishForm()
     form.partners.choices = [
         SelectChoice(p.id, f"{p.name} ({p.currency}, partner keeps {percent(p.share_bps)})")
@@ -37,7 +37,7 @@ def publish(series_id: int):
     if form.validate_on_submit():
         chosen = [p for p in partners if p.id in set(form.partners.data or [])]
         try:
-            publishing.publish_series(db.session, series, current_user, chosen)
+            publishing.publish_series(db.session(), series, current_user, chosen)
         except ServiceError as error:
             db.session.rollback()
             apply_problems(form, error)
@@ -49,7 +49,7 @@ def publish(series_id: int):
         "publishing/publish.html",
         form=form,
         series=series,
-        blockers=publishing.publish_problems(db.session, series),
+        blockers=publishing.publish_problems(db.session(), series),
         action_form=ActionForm(),
     ), status
 
@@ -59,12 +59,12 @@ def publish(series_id: int):
 def withdraw(listing_id: int):
     """Withdraw a series from one partner app: new unlocks there are refused."""
     try:
-        listing = publishing.get_owned_listing(db.session, listing_id, current_user)
+        listing = publishing.get_owned_listing(db.session(), listing_id, current_user)
     except NotFound:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    publishing.withdraw_listing(db.session, listing, current_user)
+    publishing.withdraw_listing(db.session(), listing, current_user)
     flash(f"Withdrawn from {listing.partner.name}.", "info")
     return redirect(url_for("publishing.series_detail", series_id=listing.series_id))
 
@@ -84,7 +84,7 @@ def import_series():
         }
         try:
             series = manifest.import_manifest(
-                db.session,
+                db.session(),
                 form.manifest.data.read(),
                 manifest.UploadedFiles(uploads),
                 current_user,
@@ -112,14 +112,14 @@ def import_series():
 def series_detail(series_id: int):
     """Everything about one series: episodes, pricing, split status, listings."""
     series = owned_series_or_404(series_id)
-    version = splits.current_split(db.session, series)
+    version = splits.current_split(db.session(), series)
     return render_template(
         "publishing/series.html",
         series=series,
         version=version,
         participants=splits.participant_lines(version),
-        blockers=publishing.publish_problems(db.session, series),
-        localized=series_service.localized_versions(db.session, series),
+        blockers=publishing.publish_problems(db.session(), series),
+        localized=series_service.localized_versions(db.session(), series),
         original=db.session.get(type(series), series.original_series_id)
         if series.original_series_id
         else None,

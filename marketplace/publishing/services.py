@@ -154,7 +154,7 @@ def _iso(moment: datetime | None) -> str | None:
 def describe_series(session: Session, series: Series) -> dict:
     """A series as plain data: fields, pricing, episodes, current split, listings (CLI/JSON)."""
     version = current_split(session, series)
-    owner = session.get(User, series.owner_id)
+    owner = session.get_one(User, series.owner_id)
     split = None
     if version is not None:
         split = {

@@ -30,7 +30,7 @@ def build_due_batch(app: Flask, now: datetime | None = None) -> BuildResult:
         config = app.config
         now = now or datetime.now(UTC)
         result = build_batch(
-            db.session,
+            db.session(),
             as_of=now,
             now=now,
             minimum=config["PAYOUT_MINIMUM"],

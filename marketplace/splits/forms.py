@@ -8,11 +8,11 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 from wtforms.validators import Length, Optional
 
 from marketplace.splits.models import PARTICIPANT_ROLES

@@ -87,7 +87,7 @@ def resend_invitation(
     """A new link (new nonce, new 30 days, new email) for a member who has not accepted."""
     if member.accepted:
         raise Conflict("This participant has already accepted.")
-    series = session.get(Series, member.series_id)
+    series = session.get_one(Series, member.series_id)
     send_invitation(session, member, series, bps=None, now=now or datetime.now(UTC))
     record_audit(
         session,
@@ -122,7 +122,7 @@ def read_invitation(session: Session, token: str, now: datetime | None = None) -
         raise NotFound("This invitation link is not valid.") from None
     if member is None:
         raise NotFound("This invitation link is not valid.")
-    series = session.get(Series, member.series_id)
+    series = session.get_one(Series, member.series_id)
     if member.accepted:
         state = "accepted"
     elif nonce != member.invitation_nonce:

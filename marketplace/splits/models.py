@@ -9,12 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 PARTICIPANT_ROLES = ("writer", "actor", "director", "producer", "editor", "composer", "other")
 
 
-class TeamMember(db.Model):
+class TeamMember(Model):
     """A person on a series' team: an existing user, or someone invited by email.
 
     Until the invitation is accepted (user_id set, accepted_at set), their share is earned into
@@ -50,7 +50,7 @@ class TeamMember(db.Model):
         return self.accepted_at is not None and self.user_id is not None
 
 
-class SplitVersion(db.Model):
+class SplitVersion(Model):
     """One version of a series' split sheet; editing makes a new version effective from now.
 
     Money already posted keeps the version it was posted under (each version is its own
@@ -79,7 +79,7 @@ class SplitVersion(db.Model):
     )
 
 
-class SplitShare(db.Model):
+class SplitShare(Model):
     """A team member's basis points in one split version (the version's shares sum to 10000)."""
 
     __tablename__ = "split_shares"

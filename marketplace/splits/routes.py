@@ -40,7 +40,7 @@ def split(series_id: int):
     series = owned_series_or_404(series_id)
     fee_bps = current_app.config["PLATFORM_FEE_BPS"]
     if request.method == "GET":
-        form = SplitForm(data={"rows": [*splits.default_split_rows(db.session, series), {}]})
+        form = SplitForm(data={"rows": [*splits.default_split_rows(db.session(), series), {}]})
     else:
         form = SplitForm()
     # FieldList.errors is computed once during validation, so problems put on a row
@@ -61,17 +61,17 @@ def split(series_id: int):
                 for i in entry_index
             ]
             try:
-                version = splits.save_split(
-                    db.session, series, current_user, rows, platform_fee_bps=fee_bps
+                saved = splits.save_split(
+                    db.session(), series, current_user, rows, platform_fee_bps=fee_bps
                 )
             except ServiceError as error:
                 db.session.rollback()
                 _show_split_errors(form, error, entry_index)
                 refused = True
             else:
-                flash(f"Split version {version.number} saved, effective now.", "success")
+                flash(f"Split version {saved.number} saved, effective now.", "success")
                 return redirect(url_for("splits.split", series_id=series.id))
-    version = splits.current_split(db.session, series)
+    version = splits.current_split(db.session(), series)
     status = 422 if refused or form.errors or form.form_errors else 200
     return render_template(
         "splits/split.html",
@@ -97,7 +97,7 @@ def resend_invitation(member_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        invitations.resend_invitation(db.session, member, current_user)
+        invitations.resend_invitation(db.session(), member, current_user)
     except ServiceError as error:
         flash(error.message, "error")
     else:
@@ -107,7 +107,7 @@ def resend_invitation(member_id: int):
 
 def _invitation_or_404(token: str) -> invitations.Invitation:
     try:
-        return invitations.read_invitation(db.session, token)
+        return invitations.read_invitation(db.session(), token)
     except NotFound:
         abort(404)
 
@@ -127,7 +127,7 @@ def invitation(token: str):
 
 
 def _current_share(found: invitations.Invitation) -> int | None:
-    version = splits.current_split(db.session, found.series)
+    version = splits.current_split(db.session(), found.series)
     if version is None:
         return None
     return next((s.bps for s in version.shares if s.member_id == found.member.id), None)
@@ -142,7 +142,7 @@ def accept_invitation(token: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        invitations.accept_invitation(db.session, token, current_user)
+        invitations.accept_invitation(db.session(), token, current_user)
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("splits.invitation", token=token))

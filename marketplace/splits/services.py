@@ -92,7 +92,7 @@ def stage_split(
             f"A new split version cannot take effect before version {latest.number} "
             f"(effective from {latest.effective_from:%Y-%m-%d %H:%M} UTC)."
         )
-    owner_email = session.get(User, series.owner_id).email
+    owner_email = session.get_one(User, series.owner_id).email
     members = {
         m.email: m
         for m in session.scalars(select(TeamMember).where(TeamMember.series_id == series.id))
@@ -225,9 +225,10 @@ def split_problems(rows: Sequence[dict[str, Any]], prefix: str = "split") -> lis
     for i, row in enumerate(rows):
         where = f"{prefix}[{i}]"
         email = row.get("email")
-        if email and email in seen:
-            problems.append((f"{where}.email", f"{email} is listed twice."))
-        seen.add(email)
+        if email:
+            if email in seen:
+                problems.append((f"{where}.email", f"{email} is listed twice."))
+            seen.add(email)
         if row.get("role") not in PARTICIPANT_ROLES:
             problems.append((f"{where}.role", f"Choose a role: {', '.join(PARTICIPANT_ROLES)}."))
         credit = row.get("credit_name")

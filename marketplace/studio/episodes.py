@@ -68,7 +68,7 @@ def new_episode(series_id: int):
     if form.validate_on_submit():
         try:
             episode = series_service.add_episode(
-                db.session,
+                db.session(),
                 series,
                 title=form.title.data or "",
                 duration_seconds=form.duration_seconds.data,
@@ -100,7 +100,7 @@ def edit_episode(episode_id: int):
         new_url = form.media_url.data or None
         try:
             series_service.update_episode(
-                db.session,
+                db.session(),
                 episode,
                 title=form.title.data or "",
                 duration_seconds=form.duration_seconds.data,
@@ -124,7 +124,7 @@ def move_episode(episode_id: int, direction: str):
     episode = owned_episode_or_404(episode_id)
     if direction not in {"up", "down"} or not ActionForm().validate_on_submit():
         abort(400)
-    series_service.move_episode(db.session, episode, -1 if direction == "up" else 1)
+    series_service.move_episode(db.session(), episode, -1 if direction == "up" else 1)
     return redirect(url_for("publishing.series_detail", series_id=episode.series_id) + "#episodes")
 
 
@@ -137,7 +137,7 @@ def delete_episode(episode_id: int):
         abort(400)
     series_id, number = episode.series_id, episode.number
     try:
-        series_service.delete_episode(db.session, episode, MediaStorage.from_app())
+        series_service.delete_episode(db.session(), episode, MediaStorage.from_app())
     except ServiceError as error:
         flash(error.message, "error")
     else:

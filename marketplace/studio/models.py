@@ -19,13 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.schema import UTCDateTime
 from marketplace.clock import utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 if TYPE_CHECKING:
     from marketplace.partners.models import PartnerApp
 
 
-class Series(db.Model):
+class Series(Model):
     """A vertical series owned by a creator.
 
     Fields: owner_id (the creator), title, synopsis, language (BCP 47, e.g. "en", "es"),
@@ -69,7 +69,7 @@ class Series(db.Model):
     listings: Mapped[list[Listing]] = relationship(back_populates="series", order_by="Listing.id")
 
 
-class Episode(db.Model):
+class Episode(Model):
     """Episode `number` (1..N) of a series, with its video: an upload or an https URL.
 
     Fields: number, title, duration_seconds, media_path (storage key of an upload),
@@ -106,7 +106,7 @@ class Episode(db.Model):
         return bool(self.media_path or self.media_url)
 
 
-class Listing(db.Model):
+class Listing(Model):
     """A series published on one partner app; withdrawing stops new unlocks.
 
     Fields: status (live, withdrawn), live_at (when it went live), withdrawn_at.
@@ -134,7 +134,7 @@ class Listing(db.Model):
     )
 
 
-class FreeEpisodesChange(db.Model):
+class FreeEpisodesChange(Model):
     """A change of a series' free episodes: the number before it and when it changed.
 
     An unlock reported late is judged by the free episodes in force when it happened (its
@@ -149,7 +149,7 @@ class FreeEpisodesChange(db.Model):
     free_before: Mapped[int] = mapped_column(Integer)
 
 
-class ListingWindow(db.Model):
+class ListingWindow(Model):
     """An earlier live window of a listing, kept when a withdrawn listing goes live again:
     unlocks and pools from it may still be reported late (live_at <= occurred_at <
     withdrawn_at), and the listing's own live_at and withdrawn_at hold only the latest."""

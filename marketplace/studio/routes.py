@@ -28,7 +28,8 @@ from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_
 def index():
     """The creator's series, newest first."""
     return render_template(
-        "studio/index.html", series_list=series_service.list_owned_series(db.session, current_user)
+        "studio/index.html",
+        series_list=series_service.list_owned_series(db.session(), current_user),
     )
 
 
@@ -41,11 +42,11 @@ def new_series():
     if form.validate_on_submit():
         try:
             series = series_service.create_series(
-                db.session,
+                db.session(),
                 current_user,
-                title=form.title.data,
+                title=form.title.data or "",
                 synopsis=form.synopsis.data or "",
-                language=form.language.data.strip(),
+                language=(form.language.data or "").strip(),
                 genres=words(form.genres.data),
                 tags=words(form.tags.data),
                 currency=form.currency.data,
@@ -71,11 +72,11 @@ def edit_series(series_id: int):
     if form.validate_on_submit():
         try:
             series_service.edit_series(
-                db.session,
+                db.session(),
                 series,
-                title=form.title.data,
+                title=form.title.data or "",
                 synopsis=form.synopsis.data or "",
-                language=form.language.data.strip(),
+                language=(form.language.data or "").strip(),
                 genres=words(form.genres.data),
                 tags=words(form.tags.data),
                 poster=form.poster.data.stream if form.poster.data else None,
@@ -117,9 +118,12 @@ def pricing(series_id: int):
         bundle_price=_major(series.bundle_price, series.currency),
     )
     if form.validate_on_submit():
+        # Validated: NumberRange refuses a missing count; DataRequired a blank price, which
+        # validate_episode_price has turned into minor units.
+        assert form.free_episodes.data is not None and form.episode_price_minor is not None
         try:
             series_service.set_pricing(
-                db.session,
+                db.session(),
                 series,
                 free_episodes=form.free_episodes.data,
                 episode_price=form.episode_price_minor,
@@ -152,10 +156,10 @@ def localize(series_id: int):
     if form.validate_on_submit():
         try:
             version = series_service.create_localized_version(
-                db.session,
+                db.session(),
                 original,
                 current_user,
-                language=form.language.data,
+                language=form.language.data or "",
                 title=(form.title.data or "").strip() or None,
             )
         except ServiceError as error:

@@ -118,11 +118,12 @@ def edit_series(
     raise_problems(problems)
     series.title, series.synopsis = title.strip(), synopsis.strip()
     series.language, series.genres, series.tags = language.strip(), genres, tags
-    stored, old_poster = (
-        _swap_poster(series, poster, storage) if poster is not None else (None, None)
-    )
+    stored, old_poster = None, None
+    if poster is not None:
+        assert storage is not None  # refused above
+        stored, old_poster = _swap_poster(series, poster, storage)
     _commit_or_discard(session, storage, stored)
-    if old_poster:
+    if old_poster and storage is not None:
         storage.delete(old_poster)
     return series
 
@@ -184,13 +185,16 @@ def _episode_media_problems(upload: BinaryIO | None, media_url: str | None) -> l
     return media_url_problems(media_url) if media_url else []
 
 
-def _commit_or_discard(session: Session, storage: MediaStorage, stored: StoredFile | None):
-    """Commit; if that fails, roll back and remove the file stored for this change."""
+def _commit_or_discard(
+    session: Session, storage: MediaStorage | None, stored: StoredFile | None
+) -> None:
+    """Commit; if that fails, roll back and remove the file stored for this change (from
+    `storage`, which a change that stored a file always has)."""
     try:
         session.commit()
     except BaseException:
         session.rollback()
-        if stored is not None:
+        if stored is not None and storage is not None:
             storage.delete(stored.key)
         raise
 

@@ -20,7 +20,7 @@ ROW_FIELD = re.compile(r"^split\[(\d+)\]\.(\w+)$")
 def owned_series_or_404(series_id: int) -> Series:
     """The logged-in creator's series, or a 404 (also for other creators' series)."""
     try:
-        return get_owned_series(db.session, series_id, current_user)
+        return get_owned_series(db.session(), series_id, current_user)
     except NotFound:
         abort(404)
 
@@ -28,7 +28,7 @@ def owned_series_or_404(series_id: int) -> Series:
 def owned_episode_or_404(episode_id: int) -> Episode:
     """The logged-in creator's episode, or a 404."""
     try:
-        return get_owned_episode(db.session, episode_id, current_user)
+        return get_owned_episode(db.session(), episode_id, current_user)
     except NotFound:
         abort(404)
 

@@ -58,27 +58,28 @@ __all__ = [
 ]
 
 _ID = r"([^/]+)"
-_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., JSONObject]]] = [
-    (method, re.compile(f"^{pattern}$"), handler)
-    for method, pattern, handler in [
-        ("post", "/v1/accounts", accounts.create_account),
-        ("get", "/v1/accounts", accounts.list_accounts),
-        ("get", f"/v1/accounts/{_ID}", accounts.retrieve_account),
-        ("post", f"/v1/accounts/{_ID}", accounts.update_account),
-        ("post", "/v1/account_links", accounts.create_account_link),
-        ("get", "/v1/balance", money.retrieve_balance),
-        ("post", "/v1/transfers", money.create_transfer),
-        ("get", "/v1/transfers", money.list_transfers),
-        ("get", f"/v1/transfers/{_ID}", money.retrieve_transfer),
-        ("post", f"/v1/transfers/{_ID}/reversals", money.create_reversal),
-        ("get", f"/v1/transfers/{_ID}/reversals", money.list_reversals),
-        ("get", f"/v1/transfers/{_ID}/reversals/{_ID}", money.retrieve_reversal),
-        ("post", "/v1/payouts", money.create_payout),
-        ("get", "/v1/payouts", money.list_payouts),
-        ("get", f"/v1/payouts/{_ID}", money.retrieve_payout),
-        ("get", "/v1/events", money.list_events),
-        ("get", f"/v1/events/{_ID}", money.retrieve_event),
-    ]
+_Handler = Callable[..., JSONObject]
+_PATHS: list[tuple[str, str, _Handler]] = [
+    ("post", "/v1/accounts", accounts.create_account),
+    ("get", "/v1/accounts", accounts.list_accounts),
+    ("get", f"/v1/accounts/{_ID}", accounts.retrieve_account),
+    ("post", f"/v1/accounts/{_ID}", accounts.update_account),
+    ("post", "/v1/account_links", accounts.create_account_link),
+    ("get", "/v1/balance", money.retrieve_balance),
+    ("post", "/v1/transfers", money.create_transfer),
+    ("get", "/v1/transfers", money.list_transfers),
+    ("get", f"/v1/transfers/{_ID}", money.retrieve_transfer),
+    ("post", f"/v1/transfers/{_ID}/reversals", money.create_reversal),
+    ("get", f"/v1/transfers/{_ID}/reversals", money.list_reversals),
+    ("get", f"/v1/transfers/{_ID}/reversals/{_ID}", money.retrieve_reversal),
+    ("post", "/v1/payouts", money.create_payout),
+    ("get", "/v1/payouts", money.list_payouts),
+    ("get", f"/v1/payouts/{_ID}", money.retrieve_payout),
+    ("get", "/v1/events", money.list_events),
+    ("get", f"/v1/events/{_ID}", money.retrieve_event),
+]
+_ROUTES: list[tuple[str, re.Pattern[str], _Handler]] = [
+    (method, re.compile(f"^{pattern}$"), handler) for method, pattern, handler in _PATHS
 ]
 
 FAULT_KINDS = ("network_error_before", "network_error_after", "error")

@@ -201,9 +201,11 @@ class EmulatorHTTPClient(stripe.HTTPClient):
 
     async def request_async(
         self, method: str, url: str, headers: Any, post_data: Any = None
-    ) -> tuple[str, int, dict[str, str]]:
-        """Same as `request`; the emulator never blocks on I/O worth awaiting."""
-        return self.request(method, url, headers, post_data)
+    ) -> tuple[bytes, int, dict[str, str]]:
+        """Same as `request`, the body as bytes like stripe's async clients give it (it decodes
+        either); the emulator never blocks on I/O worth awaiting."""
+        body, status, response_headers = self.request(method, url, headers, post_data)
+        return body.encode(), status, response_headers
 
     def request_stream(
         self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None

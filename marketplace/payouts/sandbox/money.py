@@ -350,7 +350,7 @@ def settle_payout(call: Call, payout_id: str, *, paid: bool, failure_code: str) 
     if not paid and failure_code not in PAYOUT_FAILURES:
         raise ValueError(f"unknown failure_code {failure_code!r}; use one of {PAYOUT_FAILURES}")
     account = stored["_account"]
-    previous = {"status": "pending"}
+    previous: dict[str, str | None] = {"status": "pending"}
     if paid:
         stored["status"] = "paid"
     else:
