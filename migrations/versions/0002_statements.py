@@ -37,7 +37,7 @@ def upgrade():
     )
     op.create_table('ledger_statement_rollups',
     sa.Column('bucket_id', Id, autoincrement=False, nullable=False),
-    sa.Column('month', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('month', sa.DateTime(timezone=True), nullable=False),
     sa.Column('earning', sa.Boolean(), nullable=False),
     sa.Column('line_key', sa.String(length=400), nullable=False),
     sa.Column('events', sa.BigInteger(), nullable=False),
