@@ -3,6 +3,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy.types import TypeDecorator
 
 import marketplace.model_registry  # noqa: F401  (every feature's tables on the metadata)
 from ledger.schema import applies_to_dialect
@@ -53,6 +54,14 @@ def get_metadata():
     return target_db.metadata
 
 
+def render_item(type_, obj, autogen_context):
+    """Render a TypeDecorator (ledger.schema.UTCDateTime) as the SQLAlchemy type it stores:
+    a new revision then holds plain sa.* types and never imports today's ledger code."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl_instance!r}"
+    return False
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -98,6 +107,7 @@ def run_migrations_online():
         "include_object",
         lambda obj, name, type_, reflected, compare_to: applies_to_dialect(obj, dialect_name),
     )
+    conf_args.setdefault("render_item", render_item)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -9,11 +9,10 @@ Create Date: 2026-11-21 11:01:09.327194
 from alembic import op
 import sqlalchemy as sa
 
-import ledger.schema
-
 # Foreign keys marked .ddl_if(dialect="sqlite") exist on SQLite only: on PostgreSQL the ledger
-# checks the same references once per entry at commit (see ledger/guards.py), because row-by-row
-# foreign keys on the two high-volume tables cost more than the whole posting budget.
+# checks the same references once per entry at commit (ledger_check_entries() in GUARD_SQL
+# below), because row-by-row foreign keys on the two high-volume tables cost more than the
+# whole posting budget.
 
 
 # revision identifiers, used by Alembic.
@@ -34,7 +33,7 @@ def upgrade():
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('normal_side', sa.String(length=6), nullable=False),
     sa.Column('must_not_go_negative', sa.Boolean(), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(type IN ('asset', 'expense') AND normal_side = 'debit') OR (type IN ('liability', 'income', 'equity') AND normal_side = 'credit')", name=op.f('ck_ledger_accounts_normal_side')),
     sa.CheckConstraint("type IN ('asset', 'liability', 'income', 'expense', 'equity')", name=op.f('ck_ledger_accounts_type')),
     sa.CheckConstraint('length(currency) = 3', name=op.f('ck_ledger_accounts_currency_code')),
@@ -46,8 +45,8 @@ def upgrade():
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
-    sa.Column('effective_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('recorded_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('effective_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('metadata', sa.JSON(), nullable=False),
     sa.Column('reverses_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -63,12 +62,12 @@ def upgrade():
     )
     op.create_table('outbox_messages',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('to_address', sa.String(length=254), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('sent_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages'))
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
@@ -82,7 +81,7 @@ def upgrade():
     sa.Column('share_bps', sa.Integer(), nullable=False),
     sa.Column('hold_days', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('hold_days >= 0 AND hold_days <= 365', name=op.f('ck_partner_apps_hold_days_range')),
     sa.CheckConstraint('length(currency) = 3', name=op.f('ck_partner_apps_currency_code')),
     sa.CheckConstraint('share_bps >= 0 AND share_bps <= 10000', name=op.f('ck_partner_apps_share_bps_range')),
@@ -95,7 +94,7 @@ def upgrade():
     sa.Column('type', sa.String(length=100), nullable=False),
     sa.Column('account', sa.String(length=64), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
-    sa.Column('received_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_webhook_events')),
     sa.UniqueConstraint('event_id', name=op.f('uq_stripe_webhook_events_event_id'))
@@ -106,7 +105,7 @@ def upgrade():
     sa.Column('display_name', sa.String(length=120), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role IN ('creator', 'participant', 'admin')", name=op.f('ck_users_role_known')),
     sa.CheckConstraint('email = lower(email)', name=op.f('ck_users_email_normalised')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -114,7 +113,7 @@ def upgrade():
     )
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('subject_type', sa.String(length=40), nullable=False),
@@ -145,14 +144,14 @@ def upgrade():
     op.create_table('ledger_balances',
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('posted', sa.BigInteger(), nullable=False),
-    sa.Column('updated_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['ledger_accounts.id'], name=op.f('fk_ledger_balances_account_id_ledger_accounts')),
     sa.PrimaryKeyConstraint('account_id', name=op.f('pk_ledger_balances'))
     )
     op.create_table('ledger_pending',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('available_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('available_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['ledger_accounts.id'], name=op.f('fk_ledger_pending_account_id_ledger_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_pending')),
@@ -164,8 +163,8 @@ def upgrade():
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('effective_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('available_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('effective_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('available_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount <> 0', name=op.f('ck_ledger_postings_nonzero')),
     sa.ForeignKeyConstraint(['account_id', 'currency'], ['ledger_accounts.id', 'ledger_accounts.currency'], name='fk_ledger_postings_account_currency').ddl_if(dialect="sqlite"),
     sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_ledger_postings_entry_id_ledger_entries'), initially='DEFERRED', deferrable=True).ddl_if(dialect="sqlite"),
@@ -180,9 +179,9 @@ def upgrade():
     sa.Column('partner_id', sa.Integer(), nullable=False),
     sa.Column('key_id', sa.String(length=40), nullable=False),
     sa.Column('secret_encrypted', sa.String(length=500), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['partner_id'], ['partner_apps.id'], name=op.f('fk_partner_api_keys_partner_id_partner_apps')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_api_keys')),
     sa.UniqueConstraint('key_id', name=op.f('uq_partner_api_keys_key_id'))
@@ -198,7 +197,7 @@ def upgrade():
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('field', sa.String(length=80), nullable=True),
-    sa.Column('rejected_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('rejected_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['partner_id'], ['partner_apps.id'], name=op.f('fk_partner_event_rejections_partner_id_partner_apps')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_event_rejections')),
     sa.UniqueConstraint('partner_id', 'external_id', name=op.f('uq_partner_event_rejections_partner_id_external_id'))
@@ -213,14 +212,14 @@ def upgrade():
     sa.Column('episode', sa.Integer(), nullable=True),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('occurred_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=True),
     sa.Column('viewer', sa.String(length=200), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('refund_of', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(kind = 'refund') = (refund_of IS NOT NULL)", name=op.f('ck_partner_events_refund_has_unlock')),
     sa.CheckConstraint("kind IN ('unlock', 'refund', 'pool')", name=op.f('ck_partner_events_kind_known')),
     sa.CheckConstraint("status IN ('accepted', 'refunded')", name=op.f('ck_partner_events_status_known')),
@@ -237,8 +236,8 @@ def upgrade():
     sa.Column('stripe_account_id', sa.String(length=64), nullable=False),
     sa.Column('details_submitted', sa.Boolean(), nullable=False),
     sa.Column('payouts_enabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payout_accounts_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_accounts')),
     sa.UniqueConstraint('stripe_account_id', name=op.f('uq_payout_accounts_stripe_account_id')),
@@ -247,12 +246,12 @@ def upgrade():
     op.create_table('payout_batches',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('period_key', sa.String(length=40), nullable=False),
-    sa.Column('as_of', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('as_of', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('approvals_required', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('approved_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('draft', 'approved')", name=op.f('ck_payout_batches_status_known')),
     sa.CheckConstraint('approvals_required >= 1', name=op.f('ck_payout_batches_approvals_required_positive')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_payout_batches_created_by_id_users')),
@@ -274,8 +273,8 @@ def upgrade():
     sa.Column('episode_price', sa.BigInteger(), nullable=True),
     sa.Column('bundle_price', sa.BigInteger(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'published', 'withdrawn')", name=op.f('ck_series_status_known')),
     sa.CheckConstraint('bundle_price IS NULL OR bundle_price > 0', name=op.f('ck_series_bundle_price_positive')),
     sa.CheckConstraint('episode_price IS NULL OR episode_price > 0', name=op.f('ck_series_episode_price_positive')),
@@ -299,7 +298,7 @@ def upgrade():
     sa.Column('media_url', sa.String(length=1000), nullable=True),
     sa.Column('media_type', sa.String(length=10), nullable=True),
     sa.Column('media_bytes', sa.BigInteger(), nullable=True),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('duration_seconds IS NULL OR duration_seconds > 0', name=op.f('ck_episodes_duration_positive')),
     sa.CheckConstraint('media_path IS NULL OR media_url IS NULL', name=op.f('ck_episodes_one_media_source')),
     sa.CheckConstraint('number >= 1', name=op.f('ck_episodes_number_positive')),
@@ -317,8 +316,8 @@ def upgrade():
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('gross', sa.BigInteger(), nullable=False),
     sa.Column('cumulative_before', sa.BigInteger(), nullable=False),
-    sa.Column('effective_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('available_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('effective_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('available_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attributes', sa.JSON(), nullable=False),
     sa.CheckConstraint('gross <> 0', name=op.f('ck_ledger_allocation_events_nonzero')),
     sa.ForeignKeyConstraint(['bucket_id'], ['ledger_allocation_buckets.id'], name=op.f('fk_ledger_allocation_events_bucket_id_ledger_allocation_buckets')).ddl_if(dialect="sqlite"),
@@ -334,8 +333,8 @@ def upgrade():
     sa.Column('series_id', sa.Integer(), nullable=False),
     sa.Column('partner_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('live_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('withdrawn_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('live_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('live', 'withdrawn')", name=op.f('ck_listings_status_known')),
     sa.ForeignKeyConstraint(['partner_id'], ['partner_apps.id'], name=op.f('fk_listings_partner_id_partner_apps')),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_listings_series_id_series')),
@@ -350,7 +349,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('admin_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['admin_id'], ['users.id'], name=op.f('fk_payout_approvals_admin_id_users')),
     sa.ForeignKeyConstraint(['batch_id'], ['payout_batches.id'], name=op.f('fk_payout_approvals_batch_id_payout_batches')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_approvals')),
@@ -364,9 +363,9 @@ def upgrade():
     sa.Column('series_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('platform_fee_bps', sa.Integer(), nullable=False),
-    sa.Column('effective_from', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('effective_from', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('platform_fee_bps >= 0 AND platform_fee_bps <= 10000', name=op.f('ck_split_versions_platform_fee_range')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_split_versions_created_by_id_users')),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_split_versions_series_id_series')),
@@ -383,10 +382,10 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('credit_name', sa.String(length=120), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('invited_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('invitation_expires_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('invited_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('invitation_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('invitation_nonce', sa.String(length=32), nullable=False),
-    sa.Column('accepted_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role IN ('writer', 'actor', 'director', 'producer', 'editor', 'composer', 'other')", name=op.f('ck_team_members_role_known')),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_team_members_series_id_series')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_members_user_id_users')),
@@ -414,10 +413,10 @@ def upgrade():
     sa.Column('transfer_id', sa.String(length=64), nullable=True),
     sa.Column('bank_payout_id', sa.String(length=64), nullable=True),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('settled_at', ledger.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('settled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status = 'excluded' OR (user_id IS NOT NULL AND destination IS NOT NULL AND reservation_entry_id IS NOT NULL)", name=op.f('ck_payout_lines_payment_complete')),
     sa.CheckConstraint("status = 'excluded' OR amount > 0", name=op.f('ck_payout_lines_paid_amount_positive')),
     sa.CheckConstraint("status IN ('excluded', 'proposed', 'approved', 'rejected', 'sending', 'sent', 'paid', 'failed')", name=op.f('ck_payout_lines_status_known')),
@@ -455,11 +454,11 @@ def upgrade():
 
     # ### end Alembic commands ###
     # The database itself refuses unbalanced entries and UPDATE/DELETE on the journal.
-    ledger.schema.create_database_guards(op.get_bind())
+    _execute(GUARD_SQL)
 
 
 def downgrade():
-    ledger.schema.drop_database_guards(op.get_bind())
+    _execute(DROP_GUARD_SQL)
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('split_shares', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_split_shares_version_id'))
@@ -536,3 +535,178 @@ def downgrade():
     op.drop_table('ledger_entries')
     op.drop_table('ledger_accounts')
     # ### end Alembic commands ###
+
+
+def _execute(sql_by_dialect):
+    """Run the statements written below for the connection's dialect."""
+    bind = op.get_bind()
+    if bind.dialect.name not in sql_by_dialect:
+        raise NotImplementedError(f"no ledger guards for the {bind.dialect.name} dialect")
+    for statement in sql_by_dialect[bind.dialect.name]:
+        bind.execute(sa.text(statement))
+
+
+# The guards' SQL as this revision runs it, written out: a revision must not pick up later
+# changes to ledger/guards.py. 0003 redefines ledger_check_entries().
+#
+# PostgreSQL: statement-level triggers queue the entries touched by an INSERT of postings or
+# allocation events, plus one marker row per transaction (its negated transaction id); a
+# deferred constraint trigger fires on the marker alone, at commit, and checks every queued
+# entry at once: it exists, its postings balance per currency, name existing accounts in the
+# account's currency, and its events name existing buckets.
+#
+# SQLite has no deferred triggers, so an entry is sealed: its postings are inserted first, the
+# entry row last; inserting the entry checks the sum per currency, and a posting for an entry
+# that already exists is refused.
+
+_PG_REFUSE_CHANGE = """
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: % on % is not allowed; the ledger is append-only',
+        TG_OP, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$
+"""
+
+_PG_QUEUE_CHECK = """
+CREATE OR REPLACE FUNCTION ledger_queue_entry_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger_entry_checks (entry_id)
+    SELECT DISTINCT entry_id FROM new_rows ON CONFLICT DO NOTHING;
+    INSERT INTO ledger_entry_checks (entry_id) VALUES (-txid_current()) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$
+"""
+
+_PG_CHECK_ENTRIES = """
+CREATE OR REPLACE FUNCTION ledger_check_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT q.entry_id INTO bad FROM ledger_entry_checks q
+     WHERE q.entry_id > 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = q.entry_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger: postings or events name entry %, which does not exist',
+            bad.entry_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT p.entry_id, p.currency, sum(p.amount) AS total INTO bad
+      FROM ledger_postings p JOIN ledger_entry_checks q ON q.entry_id = p.entry_id
+     GROUP BY p.entry_id, p.currency HAVING sum(p.amount) <> 0 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger: entry % does not balance in % (off by % minor units)',
+            bad.entry_id, bad.currency, bad.total USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT p.entry_id INTO bad
+      FROM ledger_postings p JOIN ledger_entry_checks q ON q.entry_id = p.entry_id
+     WHERE NOT EXISTS (
+        SELECT 1 FROM ledger_accounts a WHERE a.id = p.account_id AND a.currency = p.currency)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger: entry % posts to a missing account or in another currency',
+            bad.entry_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT e.entry_id INTO bad
+      FROM ledger_allocation_events e JOIN ledger_entry_checks q ON q.entry_id = e.entry_id
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_allocation_buckets b WHERE b.id = e.bucket_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger: entry % has allocation events of a missing bucket',
+            bad.entry_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    -- Rows of other transactions are invisible here until they commit, and every transaction
+    -- empties its own queue before it does.
+    DELETE FROM ledger_entry_checks WHERE entry_id > 0 OR entry_id = NEW.entry_id;
+    RETURN NULL;
+END $$
+"""
+
+GUARD_SQL = {
+    "postgresql": [
+        _PG_REFUSE_CHANGE,
+        _PG_QUEUE_CHECK,
+        _PG_CHECK_ENTRIES,
+        "CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON"
+        " ledger_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        "CREATE TRIGGER ledger_postings_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON"
+        " ledger_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        "CREATE TRIGGER ledger_allocation_events_append_only BEFORE UPDATE OR DELETE OR"
+        " TRUNCATE ON ledger_allocation_events FOR EACH STATEMENT EXECUTE FUNCTION"
+        " ledger_refuse_change()",
+        "CREATE TRIGGER ledger_accounts_kept BEFORE DELETE OR TRUNCATE ON ledger_accounts FOR"
+        " EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        "CREATE TRIGGER ledger_allocation_buckets_kept BEFORE DELETE OR TRUNCATE ON"
+        " ledger_allocation_buckets FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        "CREATE TRIGGER ledger_postings_queue_check AFTER INSERT ON ledger_postings"
+        " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION"
+        " ledger_queue_entry_check()",
+        "CREATE TRIGGER ledger_allocation_events_queue_check AFTER INSERT ON"
+        " ledger_allocation_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+        " EXECUTE FUNCTION ledger_queue_entry_check()",
+        "CREATE CONSTRAINT TRIGGER ledger_entry_checks_run AFTER INSERT ON ledger_entry_checks"
+        " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.entry_id < 0) EXECUTE FUNCTION"
+        " ledger_check_entries()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries BEGIN SELECT"
+        " RAISE(ABORT, 'ledger: UPDATE on ledger_entries is not allowed; the ledger is"
+        " append-only'); END",
+        "CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries BEGIN SELECT"
+        " RAISE(ABORT, 'ledger: DELETE on ledger_entries is not allowed; the ledger is"
+        " append-only'); END",
+        "CREATE TRIGGER ledger_postings_no_update BEFORE UPDATE ON ledger_postings BEGIN"
+        " SELECT RAISE(ABORT, 'ledger: UPDATE on ledger_postings is not allowed; the ledger is"
+        " append-only'); END",
+        "CREATE TRIGGER ledger_postings_no_delete BEFORE DELETE ON ledger_postings BEGIN"
+        " SELECT RAISE(ABORT, 'ledger: DELETE on ledger_postings is not allowed; the ledger is"
+        " append-only'); END",
+        "CREATE TRIGGER ledger_allocation_events_no_update BEFORE UPDATE ON"
+        " ledger_allocation_events BEGIN SELECT RAISE(ABORT, 'ledger: UPDATE on"
+        " ledger_allocation_events is not allowed; the ledger is append-only'); END",
+        "CREATE TRIGGER ledger_allocation_events_no_delete BEFORE DELETE ON"
+        " ledger_allocation_events BEGIN SELECT RAISE(ABORT, 'ledger: DELETE on"
+        " ledger_allocation_events is not allowed; the ledger is append-only'); END",
+        "CREATE TRIGGER ledger_accounts_no_delete BEFORE DELETE ON ledger_accounts BEGIN"
+        " SELECT RAISE(ABORT, 'ledger: DELETE on ledger_accounts is not allowed'); END",
+        "CREATE TRIGGER ledger_allocation_buckets_no_delete BEFORE DELETE ON"
+        " ledger_allocation_buckets BEGIN SELECT RAISE(ABORT, 'ledger: DELETE on"
+        " ledger_allocation_buckets is not allowed'); END",
+        "CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries WHEN EXISTS"
+        " (SELECT 1 FROM ledger_postings WHERE entry_id = NEW.id GROUP BY currency HAVING"
+        " sum(amount) <> 0) BEGIN SELECT RAISE(ABORT, 'ledger: entry does not balance in every"
+        " currency'); END",
+        "CREATE TRIGGER ledger_postings_sealed BEFORE INSERT ON ledger_postings WHEN EXISTS"
+        " (SELECT 1 FROM ledger_entries WHERE id = NEW.entry_id) BEGIN SELECT RAISE(ABORT,"
+        " 'ledger: entry is sealed; postings come before their entry'); END",
+    ],
+}
+
+DROP_GUARD_SQL = {
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS ledger_entry_checks_run ON ledger_entry_checks",
+        "DROP TRIGGER IF EXISTS ledger_postings_queue_check ON ledger_postings",
+        "DROP TRIGGER IF EXISTS ledger_allocation_events_queue_check ON"
+        " ledger_allocation_events",
+        "DROP TRIGGER IF EXISTS ledger_accounts_kept ON ledger_accounts",
+        "DROP TRIGGER IF EXISTS ledger_allocation_buckets_kept ON ledger_allocation_buckets",
+        "DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries",
+        "DROP TRIGGER IF EXISTS ledger_postings_append_only ON ledger_postings",
+        "DROP TRIGGER IF EXISTS ledger_allocation_events_append_only ON"
+        " ledger_allocation_events",
+        "DROP FUNCTION IF EXISTS ledger_check_entries()",
+        "DROP FUNCTION IF EXISTS ledger_check_entry()",
+        "DROP FUNCTION IF EXISTS ledger_queue_entry_check()",
+        "DROP FUNCTION IF EXISTS ledger_refuse_change()",
+    ],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS ledger_entries_balanced",
+        "DROP TRIGGER IF EXISTS ledger_postings_sealed",
+        "DROP TRIGGER IF EXISTS ledger_entries_no_update",
+        "DROP TRIGGER IF EXISTS ledger_entries_no_delete",
+        "DROP TRIGGER IF EXISTS ledger_postings_no_update",
+        "DROP TRIGGER IF EXISTS ledger_postings_no_delete",
+        "DROP TRIGGER IF EXISTS ledger_allocation_events_no_update",
+        "DROP TRIGGER IF EXISTS ledger_allocation_events_no_delete",
+        "DROP TRIGGER IF EXISTS ledger_accounts_no_delete",
+        "DROP TRIGGER IF EXISTS ledger_allocation_buckets_no_delete",
+    ],
+}

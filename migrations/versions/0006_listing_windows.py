@@ -11,8 +11,6 @@ Revises: 0005_partial_refund_index
 import sqlalchemy as sa
 from alembic import op
 
-import ledger.schema
-
 revision = '0006_listing_windows'
 down_revision = '0005_partial_refund_index'
 branch_labels = None
@@ -23,8 +21,8 @@ def upgrade():
     op.create_table('listing_windows',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('listing_id', sa.Integer(), nullable=False),
-    sa.Column('live_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('withdrawn_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('live_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('live_at < withdrawn_at', name=op.f('ck_listing_windows_window_ordered')),
     sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_listing_windows_listing_id_listings')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_windows'))

@@ -10,8 +10,6 @@ Revises: 0006_listing_windows
 import sqlalchemy as sa
 from alembic import op
 
-import ledger.schema
-
 revision = '0007_free_episodes_changes'
 down_revision = '0006_listing_windows'
 branch_labels = None
@@ -22,7 +20,7 @@ def upgrade():
     op.create_table('free_episodes_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('series_id', sa.Integer(), nullable=False),
-    sa.Column('changed_at', ledger.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('free_before', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_free_episodes_changes_series_id_series')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_free_episodes_changes'))
