@@ -442,9 +442,8 @@ def measure(url: str, args) -> dict:
         ("page", "GET /earnings/statement", page),
     ):
         p50, p95 = statistics.median(values), percentile(values, 0.95)
-        print(
-            f"{name}: n={len(values)} p50={p50:.1f} ms p95={p95:.1f} ms max={max(values):.1f} ms"
-        )
+        spread = f"p50={p50:.1f} ms p95={p95:.1f} ms max={max(values):.1f} ms"
+        print(f"{name}: n={len(values)} {spread}")
         figures[key] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
     print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return figures
