@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+from scratch import ADMIN_URL, database_name
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 SHORT_TIMEOUT = 20 * 60  # seconds a bench may take in a short run before it is stopped
@@ -204,16 +207,18 @@ def table(bench: Bench, started: datetime, figures: dict) -> str:
     return "\n".join(lines)
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Interrupt the bench's process group (so it drops its database), kill it if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
+def stop(name: str, process: subprocess.Popen) -> None:
+    """Stop an overrunning bench: SIGTERM (it then drops its database and stops its server),
+    SIGKILL to its whole process group a minute later, and its database dropped if left."""
+    process.terminate()
     try:
         process.wait(60)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database_name(name, process.pid)}" WITH (FORCE)')
 
 
 def run(name: str, bench: Bench, full: bool) -> dict:
@@ -246,10 +251,10 @@ def run(name: str, bench: Bench, full: bool) -> dict:
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
-        stop(process)
+        stop(name, process)
         raise BenchFailed(f"{name}: stopped after {timeout} s") from None
     except KeyboardInterrupt:
-        stop(process)
+        stop(name, process)
         raise
     reader.join()
     if process.returncode:
