@@ -2,6 +2,7 @@
 #   make run    set everything up and serve the demo on http://127.0.0.1:5000
 #   make test   set everything up, lint (ruff, mypy, import contracts) and run the test suite
 #   make serve / make scheduler   the web server or the scheduler alone (no demo data)
+#   make bench  run the short benchmarks, rewrite docs/benchmarks.md's tables (PostgreSQL needed)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -58,7 +59,7 @@ test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/ledger_post.py
+	$(BIN)/python bench/report.py --write
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

@@ -1,14 +1,16 @@
 """Benchmark the partner API's unlock endpoint end to end on PostgreSQL under gunicorn.
 
-Creates a fresh database (default cliff_api_bench), migrates it (`flask db upgrade heads`),
-loads one partner app, 50 live series of 80 episodes with 3-6 participants each, starts
-`gunicorn -w 2 wsgi:app`, then posts N unlocks (default 1,000,000) in signed batches of 1,000
-from this separate process over keep-alive HTTP connections. Prints unlocks/s, p50/p99 request
-latency, the server's RSS (per process, sampled every 0.5 s: start, peak, end), then checks
-that every event was recorded once and, as a baseline, COPYs the same number of raw unlock rows
-into an unlogged partner_events-shaped table.
+Creates a database of its own (bench/scratch.py, dropped at the end), migrates it (`flask db
+upgrade heads`), loads one partner app, 50 live series of 80 episodes with 3-6 participants each,
+starts `gunicorn -w 2 wsgi:app` on 127.0.0.1 (a free port), then posts N unlocks (default
+1,000,000) in signed batches of 1,000 from this separate process over keep-alive HTTP
+connections. Prints unlocks/s, p50/p99 request latency, the server's RSS (per process, sampled
+every 0.5 s: start, peak, end), the CPU per 1,000 unlocks of the workers, PostgreSQL and this
+client, then checks that every event was recorded once and, as a baseline, COPYs the same number
+of raw unlock rows into an unlogged partner_events-shaped table (with --json, also one JSON line
+at the end).
 
-    .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check]
+    .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check] [--json]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import queue
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,25 +36,26 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scratch import own_database, psycopg_url  # noqa: E402
 from world import build_world  # noqa: E402
 
 from marketplace.ingest.auth import signature  # noqa: E402
 
-ADMIN_URL = "postgresql://root@127.0.0.1:5432/postgres"
 SECRET_KEY = "bench-secret-key"
 COUNTRIES = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "MX", "KR", "ID"]
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="cliff_api_bench")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=3, help="concurrent HTTP connections")
     parser.add_argument("--series", type=int, default=50)
-    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (0: a free one)")
     parser.add_argument("--check", action="store_true", help="flask ledger check at the end")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.add_argument(
         "--vacuum-every",
         type=float,
@@ -62,10 +66,11 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def recreate_database(name: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def server_env(url: str) -> dict[str, str]:
@@ -110,7 +115,9 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         command, cwd=ROOT, env=server_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    for _ in range(100):
+    for _ in range(150):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/v1/openapi.json")
@@ -118,7 +125,18 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
                 return server
         except OSError:
             time.sleep(0.2)
+    stop_server(server)
     raise SystemExit("gunicorn did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop gunicorn (master and workers), killing it if it takes over 30 s."""
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -267,11 +285,115 @@ def copy_baseline(url: str, count: int, batch: int) -> float:
     return count / elapsed
 
 
-def main() -> None:
-    args = arguments()
-    url = f"postgresql://root@127.0.0.1:5432/{args.database}"
-    recreate_database(args.database)
-    env = server_env(url.replace("postgresql:", "postgresql+psycopg:"))
+class Run:
+    """The timed part: gunicorn serving, the clients posting every batch, the samplers."""
+
+    def __init__(self, args: argparse.Namespace, url: str, key: tuple[str, str], series):
+        self.args, self.url, self.key, self.series = args, url, key, series
+        self.latencies: list[float] = []
+        self.failures: list = []
+
+    def go(self, server: subprocess.Popen, port: int) -> None:
+        args = self.args
+        sampler = RssSampler(server.pid)
+        sampler.start()
+        jobs: queue.Queue = queue.Queue()
+        for start in range(0, args.events, args.batch):
+            jobs.put((start, min(args.batch, args.events - start)))
+        for _ in range(args.clients):
+            jobs.put(None)
+        client_args = (port, *self.key, jobs, self.latencies, self.failures)
+        threads = [
+            threading.Thread(target=client, args=(*client_args, self.series), daemon=True)
+            for _ in range(args.clients)
+        ]
+        vacuumer = Vacuumer(self.url, args.vacuum_every) if args.vacuum_every > 0 else None
+        client_cpu = sum(os.times()[:2])
+        worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:])  # start-up
+        began = time.perf_counter()
+        if vacuumer:
+            vacuumer.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.elapsed = time.perf_counter() - began
+        self.client_cpu = sum(os.times()[:2]) - client_cpu
+        self.worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:]) - worker_cpu
+        self.database_cpu = backend_cpu(self.url, self.url.rsplit("/", 1)[1])
+        if vacuumer:
+            vacuumer.stop.set()
+            vacuumer.join()
+            print(f"VACUUM ANALYZE of the hot tables: {vacuumer.runs} runs during the timing")
+        sampler.stop.set()
+        sampler.join()
+        self.samples = sampler.samples
+        self.server_pid = server.pid
+
+    def report(self, recorded: int, entries: int) -> dict:
+        """Print the figures; returns them."""
+        args, latencies = self.args, sorted(self.latencies)
+        workers = [{p: mb for p, mb in s.items() if p != self.server_pid} for s in self.samples]
+        peak_worker = max((mb for s in workers for mb in s.values()), default=0.0)
+        peak_total = max((sum(s.values()) for s in self.samples), default=0.0)
+        first = workers[1] if len(workers) > 1 else {}
+        last = workers[-1] if workers else {}
+        rate = args.events / self.elapsed
+        p50, p99 = statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+        print(
+            f"events: {args.events} in batches of {args.batch}, {args.clients} connections, "
+            f"gunicorn -w {args.workers}"
+        )
+        print(f"unlocks/s: {rate:,.0f}  ({self.elapsed:.1f} s)")
+        print(f"request latency: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+        print(
+            f"server RSS MB: peak worker {peak_worker:.0f}, peak total {peak_total:.0f}; "
+            f"workers at start {sorted(round(v) for v in first.values())}, "
+            f"at end {sorted(round(v) for v in last.values())}"
+        )
+        per = 1000 / args.events * 1000
+        cores = os.cpu_count() or 1
+        cpu = {
+            "workers": round(self.worker_cpu * per),
+            "postgresql": round(self.database_cpu * per),
+            "client": round(self.client_cpu * per),
+            "available": round(self.elapsed * cores * per),
+        }
+        print(
+            f"CPU ms per 1,000 unlocks: gunicorn workers {cpu['workers']}, PostgreSQL backends"
+            f" {cpu['postgresql']}, this client {cpu['client']}"
+            f" ({cores} cores: {cpu['available']} ms of CPU available)"
+        )
+        retried = [f for f in self.failures if f[0] == "retried"]
+        failed = len(self.failures) - len(retried)
+        print(
+            f"recorded events: {recorded} (expected {args.events}); ledger entries: {entries}; "
+            f"requests retried after a 409: {len(retried)}; failed requests: {failed}"
+        )
+        for failure in self.failures[:3]:
+            print("  failure:", failure)
+        return {
+            "events": args.events,
+            "workers": args.workers,
+            "clients": args.clients,
+            "unlocks_per_s": round(rate),
+            "elapsed_s": round(self.elapsed, 1),
+            "p50_ms": round(p50 * 1000),
+            "p99_ms": round(p99 * 1000),
+            "rss_peak_total_mb": round(peak_total),
+            "rss_workers_mb": [sorted(round(v) for v in w.values()) for w in (first, last)],
+            "cpu_ms_per_1000": cpu,
+            "recorded": recorded,
+            "entries": entries,
+            "retried": len(retried),
+            "failed": failed,
+        }
+
+
+def bench(args: argparse.Namespace, sa_url: str) -> dict:
+    """Migrate and load the database at sa_url, serve it, post every event; returns the figures."""
+    url = psycopg_url(sa_url)
+    env = server_env(sa_url)
     subprocess.run(
         [str(ROOT / ".venv/bin/flask"), "db", "upgrade", "heads"],
         cwd=ROOT,
@@ -281,95 +403,44 @@ def main() -> None:
     )
     os.environ.update(env)
     _, key_id, secret, world = build_world(
-        env["DATABASE_URL"], series_count=args.series, team_bps=random_teams()
+        sa_url, series_count=args.series, team_bps=random_teams()
     )
-    series = [(s.id, s.free_episodes) for s in world]
-    server = start_server(env["DATABASE_URL"], args.workers, args.port)
-    sampler = RssSampler(server.pid)
-    sampler.start()
-    jobs: queue.Queue = queue.Queue()
-    for start in range(0, args.events, args.batch):
-        jobs.put((start, min(args.batch, args.events - start)))
-    for _ in range(args.clients):
-        jobs.put(None)
-    latencies: list[float] = []
-    failures: list = []
-    threads = [
-        threading.Thread(
-            target=client, args=(args.port, key_id, secret, jobs, latencies, failures, series)
-        )
-        for _ in range(args.clients)
-    ]
-    vacuumer = Vacuumer(url, args.vacuum_every) if args.vacuum_every > 0 else None
-    client_cpu = sum(os.times()[:2])
-    worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:])  # app start-up
-    began = time.perf_counter()
-    if vacuumer:
-        vacuumer.start()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    client_cpu = sum(os.times()[:2]) - client_cpu
-    worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:]) - worker_cpu
-    database_cpu = backend_cpu(url, args.database)
-    if vacuumer:
-        vacuumer.stop.set()
-        vacuumer.join()
-        print(f"VACUUM ANALYZE of the hot tables: {vacuumer.runs} runs during the timing")
-    sampler.stop.set()
-    sampler.join()
-    server.terminate()
-    server.wait(30)
+    run = Run(args, url, (key_id, secret), [(s.id, s.free_episodes) for s in world])
+    port = args.port or free_port()
+    server = start_server(sa_url, args.workers, port)
+    try:
+        run.go(server, port)
+    finally:
+        stop_server(server)
     with psycopg.connect(url) as conn:
         recorded = conn.execute("SELECT count(*) FROM partner_events").fetchone()[0]
         entries = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
-    latencies.sort()
-    workers = [{pid: mb for pid, mb in s.items() if pid != server.pid} for s in sampler.samples]
-    peak_worker = max((mb for s in workers for mb in s.values()), default=0.0)
-    peak_total = max((sum(s.values()) for s in sampler.samples), default=0.0)
-    first = sampler.samples[1] if len(sampler.samples) > 1 else {}
-    last = sampler.samples[-1] if sampler.samples else {}
-    print(
-        f"events: {args.events} in batches of {args.batch}, {args.clients} connections, "
-        f"gunicorn -w {args.workers}"
-    )
-    print(f"unlocks/s: {args.events / elapsed:,.0f}  ({elapsed:.1f} s)")
-    print(
-        f"request latency: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.0f} ms"
-    )
-    print(
-        f"server RSS MB: peak worker {peak_worker:.0f}, peak total {peak_total:.0f}; "
-        f"workers at start {sorted(round(v) for v in first.values())}, "
-        f"at end {sorted(round(v) for v in last.values())}"
-    )
-    per = 1000 / args.events * 1000
-    print(
-        f"CPU ms per 1,000 unlocks: gunicorn workers {worker_cpu * per:.0f}, PostgreSQL backends"
-        f" {database_cpu * per:.0f}, this client {client_cpu * per:.0f}"
-        f" (2 cores: {elapsed * 2 * per:.0f} ms of CPU available)"
-    )
-    retried = [f for f in failures if f[0] == "retried"]
-    print(
-        f"recorded events: {recorded} (expected {args.events}); ledger entries: {entries}; "
-        f"requests retried after a 409: {len(retried)}; "
-        f"failed requests: {len(failures) - len(retried)}"
-    )
-    for failure in failures[:3]:
-        print("  failure:", failure)
-    print(f"baseline raw COPY: {copy_baseline(url, args.events, args.batch):,.0f} rows/s")
+    result = run.report(recorded, entries)
+    result["copy_rows_per_s"] = round(copy_baseline(url, args.events, args.batch))
+    print(f"baseline raw COPY: {result['copy_rows_per_s']:,} rows/s")
+    result["check_ok"] = None
     if args.check:
-        result = subprocess.run(
+        check = subprocess.run(
             [str(ROOT / ".venv/bin/flask"), "ledger", "check"],
             cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,
         )
-        print((result.stdout + result.stderr).strip())
+        print((check.stdout + check.stderr).strip())
+        result["check_ok"] = check.returncode == 0
+    return result
+
+
+def main() -> int:
+    args = arguments()
+    with own_database("ingest", keep=args.keep) as url:
+        result = bench(args, url)
+    if args.json:
+        print(json.dumps(result))
+    complete = result["recorded"] == args.events and not result["failed"]
+    return 0 if complete and result["check_ok"] is not False else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,7 +4,8 @@ No ledger code runs and no row is formatted while timing: every batch's COPY byt
 parameters are built in advance; then each scenario runs N batches (one transaction and commit
 each) and times only the statements and the commit, on plain tables shaped like the ledger's
 (same columns, primary keys and unique indexes; no triggers, no foreign keys) in a schema of
-its own (floor_<pid>), dropped at the end. Scenarios, per batch:
+its own (floor_<pid>), dropped at the end, in DATABASE_URL or, by default, in a database of its
+own (bench/scratch.py), dropped too. Scenarios, per batch:
 
     trace                        COPY 1,000 narrow per-unlock trace rows
     aggregate                    lock 400 balance rows FOR UPDATE (id order), COPY 100 entries
@@ -14,9 +15,10 @@ its own (floor_<pid>), dropped at the end. Scenarios, per batch:
     aggregate+two traces+rollup  + COPY 1,000 partner_events rows: what the end-to-end API writes
 
 The budget is 20 ms a batch (50,000 unlocks/s at 1,000 a batch). Prints, per scenario, the
-median / mean / p95 ms per batch, 1000 / mean as unlocks/s, and the mean ms of each statement.
+median / mean / p95 ms per batch, 1000 / mean as unlocks/s, and the mean ms of each statement
+(with --json, also one JSON line at the end).
 
-    .venv/bin/python bench/ledger_floor.py [DATABASE_URL] [--batches N]
+    .venv/bin/python bench/ledger_floor.py [DATABASE_URL] [--batches N] [--json]
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from scratch import own_database, psycopg_url
 
-DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_bench"
 COUNTRIES = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "MX", "KR", "ID"]
 START = datetime(2025, 1, 1, tzinfo=UTC)
 MONTH = "2025-01-01 00:00:00+00"
@@ -325,6 +327,11 @@ def run_scenario(
     return Result(name, times, means, float(wal) / count if wal is not None else 0.0, inserted)
 
 
+def p95(ordered: list[float]) -> float:
+    """The 95th percentile of sorted values (nearest rank)."""
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def report(results: list[Result], count: int) -> None:
     print(
         f"\n{'scenario':<29} {'median ms':>9} {'mean ms':>8} {'p95 ms':>7} {'unlocks/s':>10}"
@@ -333,10 +340,9 @@ def report(results: list[Result], count: int) -> None:
     for result in results:
         times = sorted(result.batches)
         mean = statistics.fmean(times)
-        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         print(
             f"{result.name:<29} {statistics.median(times) * 1e3:>9.2f} {mean * 1e3:>8.2f}"
-            f" {p95 * 1e3:>7.2f} {UNLOCKS / mean:>10,.0f} {mean * 1e3 / BUDGET_MS:>11.0%}"
+            f" {p95(times) * 1e3:>7.2f} {UNLOCKS / mean:>10,.0f} {mean * 1e3 / BUDGET_MS:>11.0%}"
             f" {result.wal_bytes / 1024:>7.0f}"
         )
     print("\nmean ms per batch of each statement:")
@@ -348,20 +354,31 @@ def report(results: list[Result], count: int) -> None:
             print(f"    rollup upserts that inserted: {inserted}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url", nargs="?", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--batches", type=int, default=300, help="batches per scenario")
-    cold = f"do not seed the {ROLLUP_KEYS:,} rollup keys first (upserts then mostly insert)"
-    parser.add_argument("--cold-rollups", action="store_true", help=cold)
-    parser.add_argument("--seed", type=int, default=20250101)
-    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
-    args = parser.parse_args()
-    url = args.url.replace("postgresql+psycopg://", "postgresql://", 1)
+def as_json(results: list[Result], count: int) -> dict[str, Any]:
+    """The figures report() prints, as one JSON object."""
+    scenarios = []
+    for result in results:
+        times = sorted(result.batches)
+        mean = statistics.fmean(times)
+        scenarios.append(
+            {
+                "name": result.name,
+                "median_ms": round(statistics.median(times) * 1e3, 1),
+                "mean_ms": round(mean * 1e3, 1),
+                "p95_ms": round(p95(times) * 1e3, 1),
+                "unlocks_per_s": round(UNLOCKS / mean),
+                "of_budget": round(mean * 1e3 / BUDGET_MS, 2),
+                "steps_ms": {step: round(s * 1e3, 1) for step, s in result.steps.items()},
+            }
+        )
+    return {"batches": count, "budget_ms": BUDGET_MS, "scenarios": scenarios}
+
+
+def run(args: argparse.Namespace, url: str) -> list[Result]:
+    """Every scenario in a schema of its own in the database at url (dropped at the end)."""
     schema = f"floor_{os.getpid()}"
-    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     options = f"-c search_path={schema}"
-    with psycopg.connect(url, autocommit=True, options=options) as admin:
+    with psycopg.connect(psycopg_url(url), autocommit=True, options=options) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
         try:
             settings = admin.execute(
@@ -376,7 +393,7 @@ def main() -> int:
             )
             world = World(random.Random(args.seed))
             results = []
-            with psycopg.connect(url, options=options) as conn:
+            with psycopg.connect(psycopg_url(url), options=options) as conn:
                 conn.execute(SCHEMA_SQL)
                 world.seed(conn, rollups=not args.cold_rollups)
                 for name in SCENARIOS:
@@ -387,10 +404,36 @@ def main() -> int:
         finally:
             if not args.keep:
                 admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="a PostgreSQL database to run in (default: one of the bench's own)",
+    )
+    parser.add_argument("--batches", type=int, default=300, help="batches per scenario")
+    cold = f"do not seed the {ROLLUP_KEYS:,} rollup keys first (upserts then mostly insert)"
+    parser.add_argument("--cold-rollups", action="store_true", help=cold)
+    parser.add_argument("--seed", type=int, default=20250101)
+    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    args = parser.parse_args()
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.url:
+        results = run(args, args.url)
+    else:
+        with own_database("ledger_floor", keep=args.keep) as url:
+            results = run(args, url)
     report(results, args.batches)
     seeded = "not seeded" if args.cold_rollups else f"all {ROLLUP_KEYS:,} keys seeded first"
     print(f"\nrollups: {seeded}; tables persist across scenarios (in the order above)")
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.json:
+        print(json.dumps(as_json(results, args.batches)))
     return 0
 
 

@@ -3,21 +3,24 @@
 Posts N unlocks (default 1,000,000) through ledger.allocation.engine.allocate_batch in batches
 of 1,000 (~50 series x 2 partners = 100 buckets, 3-6 participants each, random episodes,
 countries and hold days, one commit per batch), then, as a baseline, COPYs ten legs per unlock
-into a plain postings-shaped table. Prints unlocks/s for both. Runs in a schema of its own,
-dropped at the end.
+into a plain postings-shaped table. Prints unlocks/s for both (with --json, also one JSON line
+at the end). Runs in a schema of its own, dropped at the end, in DATABASE_URL or, by default, in
+a database of its own (bench/scratch.py), dropped too.
 
-    .venv/bin/python bench/ledger_post.py [DATABASE_URL] [--unlocks N]
+    .venv/bin/python bench/ledger_post.py [DATABASE_URL] [--unlocks N] [--check] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from scratch import own_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -26,14 +29,18 @@ from ledger.allocation.engine import AllocationEvent, allocate_batch, split_part
 from ledger.reports.checks import check_ledger
 from ledger.schema import create_database_guards, metadata
 
-DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_bench"
 COUNTRIES = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "MX", "KR", "ID"]
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url", nargs="?", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="a PostgreSQL database to run in (default: one of the bench's own)",
+    )
     parser.add_argument("--unlocks", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--series", type=int, default=50)
@@ -50,6 +57,7 @@ def arguments() -> argparse.Namespace:
         " in for autovacuum (0: never)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     return parser.parse_args()
 
 
@@ -143,7 +151,7 @@ def vacuum(engine, everything: bool) -> None:
             connection.execute(text("ANALYZE"))
 
 
-def bench_ledger(engine, args, rng) -> tuple[float, float]:
+def bench_ledger(engine, args, rng) -> tuple[float, float, int | None]:
     with Session(engine) as session:
         buckets = build_world(session, rng, args.series, args.partners)
         session.commit()
@@ -160,10 +168,10 @@ def bench_ledger(engine, args, rng) -> tuple[float, float]:
             session.commit()
             in_call += called - started
             total += time.perf_counter() - started
-        if args.check:
-            problems = check_ledger(session)
-            print(f"check_ledger: {len(problems)} problem(s)", *problems[:5], sep="\n  ")
-    return args.unlocks / in_call, args.unlocks / total
+        problems = check_ledger(session) if args.check else None
+    if problems is not None:
+        print(f"check_ledger: {len(problems)} problem(s)", *problems[:5], sep="\n  ")
+    return args.unlocks / in_call, args.unlocks / total, None if problems is None else len(problems)
 
 
 def bench_raw_copy(engine, args, rng) -> float:
@@ -202,20 +210,20 @@ def bench_raw_copy(engine, args, rng) -> float:
     return args.unlocks / elapsed
 
 
-def main() -> int:
-    args = arguments()
+def run(args, url: str) -> dict:
+    """Both measures in a schema of their own in the database at url; returns the results."""
     rng = random.Random(20250101)
     schema = f"bench_{os.getpid()}"
-    admin = create_engine(args.url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
         autovacuum = connection.execute(text("SHOW autovacuum")).scalar_one()
-    engine = create_engine(args.url, connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     try:
         with engine.begin() as connection:
             metadata.create_all(connection)
             create_database_guards(connection)
-        call_rate, commit_rate = bench_ledger(engine, args, rng)
+        call_rate, commit_rate, problems = bench_ledger(engine, args, rng)
         copy_rate = bench_raw_copy(engine, args, rng)
     finally:
         engine.dispose()
@@ -228,7 +236,26 @@ def main() -> int:
     print(f"allocate_batch (ledger call alone): {call_rate:,.0f} unlocks/s")
     print(f"allocate_batch + commit:            {commit_rate:,.0f} unlocks/s")
     print(f"raw COPY, ten legs per unlock:      {copy_rate:,.0f} unlocks/s")
-    return 0
+    return {
+        "unlocks": args.unlocks,
+        "batch": args.batch,
+        "call_rate": round(call_rate),
+        "commit_rate": round(commit_rate),
+        "copy_rate": round(copy_rate),
+        "check_problems": problems,
+    }
+
+
+def main() -> int:
+    args = arguments()
+    if args.url:
+        result = run(args, args.url)
+    else:
+        with own_database("ledger_post", keep=args.keep) as url:
+            result = run(args, url)
+    if args.json:
+        print(json.dumps(result))
+    return 1 if result["check_problems"] else 0
 
 
 if __name__ == "__main__":

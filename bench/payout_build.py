@@ -6,19 +6,23 @@ not timed), then VACUUM ANALYZE (not timed: autovacuum would have run after such
 the bench's PostgreSQL has it off), then times `build_batch`: the set-based balance read, the
 line inserts and one reservation ledger entry per payee written through the ledger's bulk
 writer, and the commit with the ledger's deferred checks. Checks the ledger afterwards and
-prints the load average. The public schema of the database is dropped and rebuilt first.
+prints the load average (with --json, also one JSON line at the end). By default it runs in a
+database of its own (bench/scratch.py), dropped at the end; given DATABASE_URL, it drops and
+rebuilds that database's public schema first.
 
-    .venv/bin/python bench/payout_build.py [DATABASE_URL] [--payees N]
+    .venv/bin/python bench/payout_build.py [DATABASE_URL] [--payees N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from scratch import own_database
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -26,23 +30,32 @@ from ledger.journal import NewEntry, reserve_entry_ids, write_entries
 from ledger.posting import content_hash
 from ledger.reports.checks import check_ledger
 from ledger.schema import Account, create_database_guards
+from marketplace import create_app
 from marketplace.chart import ledger_account
 from marketplace.extensions import db
 from marketplace.payouts.batches import build_batch
-from marketplace.payouts.models import PayoutLine  # also registers every model on the metadata
+from marketplace.payouts.models import PayoutLine
 
-DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_payouts_bench"
 AS_OF = datetime(2026, 11, 2, 6, tzinfo=UTC)
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url", nargs="?", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="a PostgreSQL database whose public schema is rebuilt (default: one of the bench's"
+        " own, dropped at the end)",
+    )
     parser.add_argument("--payees", type=int, default=100_000)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     return parser.parse_args()
 
 
 def rebuild_schema(engine) -> None:
+    """Drop the public schema and create every table and the ledger's guards in it."""
+    create_app({"SQLALCHEMY_DATABASE_URI": engine.url})  # every feature's tables on the metadata
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
@@ -113,16 +126,17 @@ def vacuum_analyze(engine) -> None:
         conn.execute(text("VACUUM ANALYZE"))
 
 
-def main() -> int:
-    args = arguments()
-    engine = create_engine(args.url)
+def run(args: argparse.Namespace, url: str) -> dict:
+    """Set up, time build_batch, check the ledger; returns the results."""
+    engine = create_engine(url)
     if engine.dialect.name != "postgresql":
         sys.exit("this benchmark needs PostgreSQL")
     rebuild_schema(engine)
     with Session(engine) as session:
         started = time.perf_counter()
         populate(session, args.payees)
-        print(f"setup: {args.payees:,} payees in {time.perf_counter() - started:.1f} s")
+        setup = time.perf_counter() - started
+        print(f"setup: {args.payees:,} payees in {setup:.1f} s")
         started = time.perf_counter()
         vacuum_analyze(engine)
         print(f"VACUUM ANALYZE (not timed): {time.perf_counter() - started:.1f} s")
@@ -140,10 +154,26 @@ def main() -> int:
         problems = check_ledger(session)
         print(f"check_ledger: {len(problems)} problems ({time.perf_counter() - started:.1f} s)")
         print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        if lines != args.payees or problems:
-            return 1
     engine.dispose()
-    return 0
+    return {
+        "payees": args.payees,
+        "lines": lines,
+        "build_s": round(elapsed, 2),
+        "setup_s": round(setup, 1),
+        "check_problems": len(problems),
+    }
+
+
+def main() -> int:
+    args = arguments()
+    if args.url:
+        result = run(args, args.url)
+    else:
+        with own_database("payout_build") as url:
+            result = run(args, url)
+    if args.json:
+        print(json.dumps(result))
+    return 0 if result["lines"] == args.payees and not result["check_problems"] else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark a participant's statement page on PostgreSQL with a 10M-unlock history.
 
-Builds (once; `--rebuild` to start over) the history in the database's public schema:
+Builds the history in the public schema of DATABASE_URL (once; `--rebuild` to start over) or, by
+default, of a database of its own (bench/scratch.py), built for the run and dropped at the end:
 - the measured series: a creator, two partner apps, a team of three (the measured participant,
   another participant, an invitation still pending), `--target` unlocks (default 360,000: 30,000
   a month over 12 months) posted through the real path (marketplace.ingest.revenue.post_revenue
@@ -13,8 +14,9 @@ Then measures, as the logged-in participant through the Flask test client (routi
 queries, template), GET /earnings/statement for a month (`--requests` times, default 200,
 rotating over the 12 months), and the service call alone
 (ledger.reports.statements.accounts_statement) as the page asks for it (lines by series and
-episode) and as downloads do (every field); prints p50/p95/max, and checks that every month's
-statement, both ways, adds up to the ledger movement of the participant's accounts.
+episode) and as downloads do (every field); prints p50/p95/max (with --json, also one JSON line
+at the end), and checks that every month's statement, both ways, adds up to the ledger movement
+of the participant's accounts.
 
     .venv/bin/python bench/statement.py [DATABASE_URL] [--unlocks N] [--target N] [--rebuild]
 """
@@ -33,9 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scratch import own_database
 from sqlalchemy import create_engine, select, text
 
-DEFAULT_URL = "postgresql+psycopg://root@127.0.0.1:5432/cliff_statements_bench"
 START = datetime(2025, 1, 1, tzinfo=UTC)
 MONTHS = 12
 COUNTRIES = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "MX", "KR", "ID"]
@@ -44,12 +46,19 @@ PARTICIPANT = "bench-participant@example.test"
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url", nargs="?", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="a PostgreSQL database to build the history in once and keep (default: one of the"
+        " bench's own, built for the run and dropped at the end)",
+    )
     parser.add_argument("--unlocks", type=int, default=10_000_000, help="events in all")
     parser.add_argument("--target", type=int, default=360_000, help="the measured series' unlocks")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     return parser.parse_args()
 
 
@@ -357,7 +366,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(url: str, args) -> None:
+def measure(url: str, args) -> dict:
     from ledger.reports.statements import EVENT_FIELDS, accounts_statement
     from marketplace.accounts.models import User
     from marketplace.earnings.statements import PAGE_FIELDS, user_accounts
@@ -388,8 +397,9 @@ def measure(url: str, args) -> None:
                 assert page.total(kind) == full.total(kind), (month, kind)
         print(f"12 monthly statements add up to the ledger movements (last: {moved:,})")
         counts = sum(line.count for line in full.lines)
-        print(f"one month: {len(full.lines):,} statement lines over {counts:,} events"
-              f" ({len(page.lines):,} by series and episode, as the page shows them)")  # fmt: skip
+        lines, page_lines = len(full.lines), len(page.lines)
+        print(f"one month: {lines:,} statement lines over {counts:,} events"
+              f" ({page_lines:,} by series and episode, as the page shows them)")  # fmt: skip
         service: dict[str, list[float]] = {"page lines": [], "every field": []}
         for n in range(args.requests):
             month = n % MONTHS
@@ -413,25 +423,49 @@ def measure(url: str, args) -> None:
         assert response.status_code == 200, response.status_code
         if n >= 10:  # warm-up
             page.append(elapsed)
-    for name, values in (
-        ("service accounts_statement, page lines", service["page lines"]),
-        ("service accounts_statement, every field (downloads)", service["every field"]),
-        ("GET /earnings/statement", page),
+    figures = {
+        "events": events,
+        "postings": postings,
+        "target": args.target,
+        "requests": args.requests,
+        "month_lines": lines,
+        "month_page_lines": page_lines,
+        "month_events": counts,
+    }
+    for key, name, values in (
+        ("service_page", "service accounts_statement, page lines", service["page lines"]),
+        (
+            "service_full",
+            "service accounts_statement, every field (downloads)",
+            service["every field"],
+        ),
+        ("page", "GET /earnings/statement", page),
     ):
-        print(
-            f"{name}: n={len(values)} p50={statistics.median(values):.1f} ms"
-            f" p95={percentile(values, 0.95):.1f} ms max={max(values):.1f} ms"
-        )
+        p50, p95 = statistics.median(values), percentile(values, 0.95)
+        spread = f"p50={p50:.1f} ms p95={p95:.1f} ms max={max(values):.1f} ms"
+        print(f"{name}: n={len(values)} {spread}")
+        figures[key] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
     print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return figures
+
+
+def run(args, url: str) -> dict | None:
+    """Build the history if asked or missing, then measure (unless --build-only)."""
+    if args.rebuild or not built(url):
+        print(f"building {args.unlocks:,} unlocks ({args.target:,} in the measured series)")
+        build(url, args)
+    return None if args.build_only else measure(url, args)
 
 
 def main() -> None:
     args = arguments()
-    if args.rebuild or not built(args.url):
-        print(f"building {args.unlocks:,} unlocks ({args.target:,} in the measured series)")
-        build(args.url, args)
-    if not args.build_only:
-        measure(args.url, args)
+    if args.url:
+        figures = run(args, args.url)
+    else:
+        with own_database("statement") as url:
+            figures = run(args, url)
+    if args.json and figures:
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":
