@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from scratch import own_database, psycopg_url  # noqa: E402
 from world import build_world  # noqa: E402
 
-from marketplace.ingest.auth import signature  # noqa: E402
+from marketplace.ingest.api.auth import signature  # noqa: E402
 
 SECRET_KEY = "bench-secret-key"
 COUNTRIES = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "MX", "KR", "ID"]

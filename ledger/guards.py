@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-APPEND_ONLY_TABLES = ("ledger_entries", "ledger_postings", "ledger_allocation_events")
+APPEND_ONLY_TABLES = ("ledger_entries", "ledger_postings", "ledger_allocation_runs")
 KEPT_TABLES = ("ledger_accounts", "ledger_allocation_buckets")
 """Rows that postings and events refer to: updated in place perhaps, never deleted."""
 
@@ -78,14 +78,14 @@ BEGIN
     SELECT q.entry_id INTO bad FROM ledger_entry_checks q
      CROSS JOIN LATERAL (
         SELECT count(*) FILTER (WHERE b.n = 0) AS n
-          FROM (SELECT DISTINCT e.bucket_id FROM ledger_allocation_events e
+          FROM (SELECT DISTINCT e.bucket_id FROM ledger_allocation_runs e
                  WHERE e.entry_id = q.entry_id) e
          CROSS JOIN LATERAL (
             SELECT count(*) AS n FROM ledger_allocation_buckets b WHERE b.id = e.bucket_id) b) x
      WHERE q.entry_id > 0 AND x.n > 0
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'ledger: entry % has allocation events of a missing bucket',
+        RAISE EXCEPTION 'ledger: entry % has an allocation run of a missing bucket',
             bad.entry_id USING ERRCODE = 'foreign_key_violation';
     END IF;
     -- Rows of other transactions are invisible here until they commit, and every transaction
@@ -121,7 +121,7 @@ GUARD_SQL: dict[str, list[str]] = {
             f"CREATE TRIGGER {table}_queue_check AFTER INSERT ON {table}"
             " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
             " EXECUTE FUNCTION ledger_queue_entry_check()"
-            for table in ("ledger_postings", "ledger_allocation_events")
+            for table in ("ledger_postings", "ledger_allocation_runs")
         ),
         "CREATE CONSTRAINT TRIGGER ledger_entry_checks_run AFTER INSERT ON ledger_entry_checks"
         " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.entry_id < 0)"
@@ -159,7 +159,7 @@ DROP_GUARD_SQL: dict[str, list[str]] = {
         "DROP TRIGGER IF EXISTS ledger_entry_checks_run ON ledger_entry_checks",
         *(
             f"DROP TRIGGER IF EXISTS {table}_queue_check ON {table}"
-            for table in ("ledger_postings", "ledger_allocation_events")
+            for table in ("ledger_postings", "ledger_allocation_runs")
         ),
         *(f"DROP TRIGGER IF EXISTS {table}_kept ON {table}" for table in KEPT_TABLES),
         *(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}" for table in APPEND_ONLY_TABLES),

@@ -21,7 +21,7 @@ from ledger.journal import (
     write_entries,
 )
 from ledger.money import Money, check_minor_units
-from ledger.schema import AllocationEventRow, Entry, Posting, utcnow
+from ledger.schema import AllocationRun, Entry, Posting, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def reverse_entry(
     original = session.get(Entry, entry_id)
     if original is None:
         raise LedgerError(f"no entry {entry_id} to reverse")
-    if session.scalar(select(exists().where(AllocationEventRow.entry_id == entry_id))):
+    if session.scalar(select(exists().where(AllocationRun.entry_id == entry_id))):
         raise LedgerError(f"entry {entry_id} carries allocation events; refund the events instead")
     postings = session.scalars(
         select(Posting).where(Posting.entry_id == entry_id).order_by(Posting.id)

@@ -1,6 +1,7 @@
-"""The statements' monthly rollup: allocation events summed per bucket, UTC month and
-statement line (ledger_statement_rollups), written by allocate_batch in the same transaction
-as the events, read by ledger.reports.statements for the whole months of a period.
+"""The statements' rollups: allocation events summed per bucket, UTC month (or UTC day) and
+statement line (ledger_statement_rollups, ledger_statement_days), written by allocate_batch in
+the same transaction as the runs, read by ledger.reports.statements for the whole months (and
+the other whole days) of a period.
 
 A bucket's rows are only written under its row lock (allocate_batch locks its buckets first),
 so concurrent batches never race on a rollup row; one upsert statement per batch.
@@ -10,27 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ledger.journal import int_array, is_postgresql, iso, pg_array
 from ledger.json_text import compact_list
-from ledger.schema import StatementRollup, UTCDateTime
-
-if TYPE_CHECKING:
-    from ledger.allocation.engine import AllocationEvent
+from ledger.schema import StatementDay, StatementRollup, UTCDateTime
 
 LINE_FIELDS = ("series_id", "episode", "partner_id", "country", "kind")
 """The event attributes a statement line is grouped by (missing ones are None)."""
 
-DeltaKey = tuple[int, datetime, bool, str]
-"""(bucket_id, month, earning, line_key): one rollup row."""
+ROUNDING = "rounding"
+"""The `kind` of a bucket's rounding line: what a run posts beside its events to bring every
+party back to target(C) after refunds (see ledger.allocation.engine); gross 0, one per run."""
+
+MONTH, DAY = "month", "day"
+"""The two spans a rollup row sums: a UTC month (ledger_statement_rollups) or day (_days)."""
+
+DeltaKey = tuple[int, str, datetime, bool, str]
+"""(bucket_id, span, start of the month or day, earning, line_key): one rollup row."""
 
 Deltas = dict[DeltaKey, list[Any]]
-"""(bucket_id, month, earning, line_key) -> [events, gross, party amounts]: a list, added to in
-place on the hot path (an int, an int and a list of ints)."""
+"""DeltaKey -> [events, gross, party amounts]: a list, added to in place on the hot path."""
+
+_TABLES = {MONTH: "ledger_statement_rollups", DAY: "ledger_statement_days"}
 
 
 def month_of(moment: datetime) -> datetime:
@@ -44,39 +50,40 @@ def line_key(attributes: dict[str, Any]) -> str:
     return compact_list(map(attributes.get, LINE_FIELDS))
 
 
+def day_of(moment: datetime) -> datetime:
+    """The first instant (UTC) of the moment's UTC day."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def add_event(
     deltas: Deltas,
     bucket_id: int,
-    event: AllocationEvent,
-    amounts: list[int],
-    month: datetime | None = None,
-    key: str | None = None,
+    gross: int,
+    amounts: Sequence[int],
+    month: datetime,
+    day: datetime,
+    key: str,
 ) -> None:
-    """Count one new event (an AllocationEvent and its per-party amounts) into the deltas.
-
-    `month` (month_of its effective_at) and `key` (its line_key) save the work when the caller
-    knows them (allocate_batch: one month per hour group, keys cached per batch)."""
-    if month is None:
-        month = month_of(event.effective_at)
-    if key is None:
-        key = line_key(event.attributes)
-    found = deltas.get((bucket_id, month, event.gross > 0, key))
-    if found is None:
-        deltas[bucket_id, month, event.gross > 0, key] = [1, event.gross, list(amounts)]
-        return
-    found[0] += 1
-    found[1] += event.gross
-    found[2] = [a + b for a, b in zip(found[2], amounts, strict=True)]
+    """Count one event (its gross and per-party amounts, its month, day and line key) into the
+    deltas of both spans."""
+    for span, start in ((MONTH, month), (DAY, day)):
+        found = deltas.get((bucket_id, span, start, gross > 0, key))
+        if found is None:
+            deltas[bucket_id, span, start, gross > 0, key] = [1, gross, list(amounts)]
+            continue
+        found[0] += 1
+        found[1] += gross
+        found[2] = [a + b for a, b in zip(found[2], amounts, strict=True)]
 
 
 _PG_UPSERT = """
-INSERT INTO ledger_statement_rollups AS r
-    (bucket_id, month, earning, line_key, events, gross, party_amounts)
+INSERT INTO {table} AS r
+    (bucket_id, {span}, earning, line_key, events, gross, party_amounts)
 SELECT u.b, u.m, u.e = 1, u.k, u.c, u.g, CAST(u.p AS bigint[])
   FROM unnest(CAST(:b AS bigint[]), CAST(:m AS timestamptz[]), CAST(:e AS int[]),
               CAST(:k AS text[]), CAST(:c AS bigint[]), CAST(:g AS bigint[]),
               CAST(:p AS text[])) AS u(b, m, e, k, c, g, p)
-ON CONFLICT (bucket_id, month, earning, line_key) DO UPDATE
+ON CONFLICT (bucket_id, {span}, earning, line_key) DO UPDATE
    SET events = r.events + excluded.events,
        gross = r.gross + excluded.gross,
        party_amounts = ARRAY(
@@ -86,42 +93,60 @@ ON CONFLICT (bucket_id, month, earning, line_key) DO UPDATE
 
 
 def write_rollups(session: Session, deltas: Deltas) -> None:
-    """Add a batch's deltas to the rollup rows (insert or add, one statement on PostgreSQL)."""
-    if not deltas:
-        return
-    items = sorted(deltas.items(), key=lambda item: (item[0][0], item[0][1], item[0][3]))
-    if is_postgresql(session):
-        session.execute(
-            text(_PG_UPSERT),
-            {
-                "b": int_array([k[0] for k, _ in items]),
-                "m": pg_array([iso(k[1]) for k, _ in items]),
-                "e": int_array([int(k[2]) for k, _ in items]),
-                "k": pg_array([k[3] for k, _ in items]),
-                "c": int_array([v[0] for _, v in items]),
-                "g": int_array([v[1] for _, v in items]),
-                # Each element an int array's own literal, quoted: digits, signs, commas only.
-                "p": "{" + ",".join([f'"{int_array(v[2])}"' for _, v in items]) + "}",
-            },
+    """Add a batch's deltas to the rollup rows of both spans (insert or add: one statement a
+    span on PostgreSQL)."""
+    for span in (MONTH, DAY):
+        items = sorted(
+            ((k, v) for k, v in deltas.items() if k[1] == span),
+            key=lambda item: (item[0][0], item[0][2], item[0][4]),
         )
-        return
-    _write_rollups_sqlite(session, items)
+        if not items:
+            continue
+        if is_postgresql(session):
+            _write_rollups_postgresql(session, span, items)
+        else:
+            _write_rollups_sqlite(session, span, items)
 
 
-def _write_rollups_sqlite(session: Session, items: list[tuple[DeltaKey, list[Any]]]) -> None:
+def _write_rollups_postgresql(
+    session: Session, span: str, items: list[tuple[DeltaKey, list[Any]]]
+) -> None:
+    session.execute(
+        text(_PG_UPSERT.format(table=_TABLES[span], span=span)),
+        {
+            "b": int_array([k[0] for k, _ in items]),
+            "m": pg_array([iso(k[2]) for k, _ in items]),
+            "e": int_array([int(k[3]) for k, _ in items]),
+            "k": pg_array([k[4] for k, _ in items]),
+            "c": int_array([v[0] for _, v in items]),
+            "g": int_array([v[1] for _, v in items]),
+            # Each element an int array's own literal, quoted: digits, signs, commas only.
+            "p": "{" + ",".join([f'"{int_array(v[2])}"' for _, v in items]) + "}",
+        },
+    )
+
+
+def _write_rollups_sqlite(
+    session: Session, span: str, items: list[tuple[DeltaKey, list[Any]]]
+) -> None:
     """SQLite (one writer at a time): read the rows the batch touches, then write them."""
-    table = StatementRollup.__table__
-    existing: dict[DeltaKey, Row[Any]] = {}
+    table = (StatementRollup if span == MONTH else StatementDay).__table__
+    start_column = table.c[span]
+    existing: dict[tuple[int, datetime, bool, str], Row[Any]] = {}
     for bucket_id in {k[0] for k, _ in items}:
-        for stored in session.execute(select(table).where(table.c.bucket_id == bucket_id)):
-            existing[stored.bucket_id, stored.month, stored.earning, stored.line_key] = stored
+        starts = sorted({k[2] for k, _ in items if k[0] == bucket_id})
+        for stored in session.execute(
+            select(table).where(table.c.bucket_id == bucket_id, start_column.in_(starts))
+        ):
+            start = stored._mapping[span]
+            existing[stored.bucket_id, start, stored.earning, stored.line_key] = stored
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for (bucket_id, month, earning, key), (count, gross, amounts) in items:
-        row = existing.get((bucket_id, month, earning, key))
-        values = {"b_id": bucket_id, "b_m": month, "b_e": earning, "b_k": key}
+    for (bucket_id, _, start, earning, key), (count, gross, amounts) in items:
+        row = existing.get((bucket_id, start, earning, key))
+        values = {"b_id": bucket_id, "b_m": start, "b_e": earning, "b_k": key}
         if row is None:
-            inserts.append({"bucket_id": bucket_id, "month": month, "earning": earning,
+            inserts.append({"bucket_id": bucket_id, span: start, "earning": earning,
                             "line_key": key, "events": count, "gross": gross,
                             "party_amounts": amounts})  # fmt: skip
         else:
@@ -135,7 +160,7 @@ def _write_rollups_sqlite(session: Session, items: list[tuple[DeltaKey, list[Any
             table.update()
             .where(
                 table.c.bucket_id == bindparam("b_id"),
-                table.c.month == bindparam("b_m", type_=UTCDateTime),
+                start_column == bindparam("b_m", type_=UTCDateTime),
                 table.c.earning == bindparam("b_e"),
                 table.c.line_key == bindparam("b_k"),
             )
@@ -151,17 +176,21 @@ def _write_rollups_sqlite(session: Session, items: list[tuple[DeltaKey, list[Any
 def rollup_lines(
     session: Session,
     ids: Sequence[int],
-    first_month: datetime,
-    end_month: datetime,
+    first: datetime,
+    end: datetime,
     fields: Sequence[str] = LINE_FIELDS,
-) -> list[tuple[bool, str, int, int]]:
-    """(earning, key, posting amount on the accounts, events) per line, over the whole months
-    in [first_month, end_month), from the rollup rows of the accounts' buckets.
+    span: str = MONTH,
+) -> list[tuple[str, str, int, int]]:
+    """(kind, key, posting amount on the accounts, events) per line, over the whole months (or
+    days, span DAY) in [first, end), from the rollup rows of the accounts' buckets; kind is
+    "earning" (gross > 0), "refund" (gross < 0) or ROUNDING (a bucket's rounding line).
 
     `key` is a JSON list of the line's values of `fields` (LINE_FIELDS, or a subset of them in
     that order): the rows' own line_key for every field, else the database's projection of it,
     summed per projected line (a page showing series and episodes gets ~100 rows a month, not
     one per partner app and country)."""
+    if span not in _TABLES:
+        raise ValueError(f"span is {MONTH!r} or {DAY!r}, got {span!r}")
     positions = [LINE_FIELDS.index(name) for name in fields]
     if positions != sorted(set(positions)):
         raise ValueError(f"fields must be LINE_FIELDS or a subset of them in order: {fields}")
@@ -180,21 +209,26 @@ def rollup_lines(
     # its money is summed over them, its events counted once (the inner GROUP BY is the row's
     # primary key).
     sql = (
-        "SELECT earning, line, sum(amount), sum(events) FROM ("  # noqa: S608
-        f"SELECT r.earning AS earning, {_projected_key(positions, postgres)} AS line,"
+        "SELECT earning, rounding, line, sum(amount), sum(events) FROM ("  # noqa: S608
+        "SELECT r.earning AS earning, r.line_key LIKE :rounding AS rounding,"
+        f" {_projected_key(positions, postgres)} AS line,"
         f" sum(CASE WHEN bp.position = -1 THEN r.gross ELSE -{position} END) AS amount,"
         " max(r.events) AS events"
         " FROM ledger_bucket_parties AS bp"
-        " JOIN ledger_statement_rollups AS r ON r.bucket_id = bp.bucket_id"
-        f" WHERE {accounts} AND r.month >= :first AND r.month < :end"
-        " GROUP BY r.bucket_id, r.month, r.earning, r.line_key"
-        ") AS per_row GROUP BY 1, 2"
+        f" JOIN {_TABLES[span]} AS r ON r.bucket_id = bp.bucket_id"
+        f" WHERE {accounts} AND r.{span} >= :first AND r.{span} < :end"
+        f" GROUP BY r.bucket_id, r.{span}, r.earning, r.line_key"
+        ") AS per_row GROUP BY 1, 2, 3"
     )
     query = text(sql).bindparams(
         bindparam("first", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)
     )
-    rows = session.execute(query, {**params, "first": first_month, "end": end_month})
-    return [(bool(e), key, int(amount), int(count)) for e, key, amount, count in rows]
+    rounding = f'%"{ROUNDING}"]'
+    rows = session.execute(query, {**params, "first": first, "end": end, "rounding": rounding})
+    return [
+        (ROUNDING if r else "earning" if e else "refund", key, int(amount), int(count))
+        for e, r, key, amount, count in rows
+    ]
 
 
 def _projected_key(positions: list[int], postgres: bool) -> str:

@@ -46,6 +46,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Id = BigInteger().with_variant(Integer, "sqlite")
 # Per-party amounts of one event: bigint[] on PostgreSQL (indexable in SQL), JSON elsewhere.
 Amounts = JSON().with_variant(postgresql.ARRAY(BigInteger), "postgresql")
+# Strings of a run's events (their statement line keys): text[] on PostgreSQL, JSON elsewhere.
+Texts = JSON().with_variant(postgresql.ARRAY(Text), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -258,7 +260,8 @@ class AllocationBucket(LedgerBase):
         parties: JSON list of [account_id, weight, held]; fixed for the bucket's life.
         parties_hash: sha256 of parties, currency and debit account (a new split = a new bucket).
         cumulative_gross: sum of every applied event's gross.
-        allocated: JSON {account_id: minor units} credited so far; always target(cumulative).
+        allocated: JSON {account_id: minor units} credited so far: target(cumulative) after
+            an unlock; after refunds, what the remaining events paid (within a few units).
     """
 
     __tablename__ = "ledger_allocation_buckets"
@@ -274,31 +277,36 @@ class AllocationBucket(LedgerBase):
     allocated: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
-class AllocationEventRow(LedgerBase):
-    """One applied allocation event (an unlock or a refund); never updated or deleted.
+class AllocationRun(LedgerBase):
+    """The events one allocation entry carries, in the order they moved their bucket; never
+    updated or deleted. The ledger keeps no row per event: a run holds its events' facts and
+    exact money as arrays (bigint[]/text[] on PostgreSQL, JSON elsewhere), index i of each
+    array being the run's i-th event.
 
     Fields:
         id: surrogate key.
-        source_key: the caller's unique event id ("unlock:3:abc123"); dedupes repeats.
-        bucket_id: the bucket the event moved.
-        entry_id: the (aggregated) entry carrying the event's money.
-        gross: signed minor units (negative for a refund).
-        cumulative_before: the bucket's cumulative gross just before this event.
-        effective_at: when the event happened.
-        available_at: when the held participants' share becomes available (NULL: at once).
-        attributes: JSON (series_id, episode, partner_id, country, ...) for statements.
-        party_amounts: the event's exact money per party, credited (party_amounts() of the
-            bucket's canonical parties, in that order: position i is parties[i]); written at
-            ingestion so statements aggregate in SQL; per entry they sum to its party legs.
-            NULL only for rows written before migration 0002 backfilled them (none remain).
+        bucket_id: the bucket the events moved.
+        entry_id: the entry carrying their money (one run per allocation entry).
+        hour: the first instant (UTC) of the events' effective hour.
+        available_at: when held parties' money becomes available (NULL: at once).
+        cumulative_from: the bucket's cumulative gross before the run's first event.
+        allocated_from: per canonical party, what the bucket had allocated before it.
+        refs: the events' refs (the caller's ids, unique within the bucket).
+        grosses: their signed gross.
+        offsets: their effective time, in microseconds after `hour`.
+        line_keys: their statement line keys (compact JSON of LINE_FIELDS' values).
+        party_amounts: their money per party, flattened: event i's amount for party j is at
+            i * len(parties) + j (credit-positive); per party they sum to the entry's legs.
+        reverses: per event, the ref of the event it refunds, or 0.
+        rounding: per party, what the run posts beside its events to bring the bucket back to
+            target(C) after refunds (zeros unless a refund came before; see the engine).
+        min_ref, max_ref: the smallest and largest ref (a refund finds its unlock's run).
     """
 
-    __tablename__ = "ledger_allocation_events"
+    __tablename__ = "ledger_allocation_runs"
     __table_args__ = (
-        CheckConstraint("gross <> 0", name="nonzero"),
-        # Statements read one bucket's events over a period (see ledger/statements.py).
-        Index("ix_ledger_allocation_events_bucket_effective", "bucket_id", "effective_at"),
-        # Checked per entry at commit on PostgreSQL, declared on SQLite (as for postings).
+        Index("ix_ledger_allocation_runs_bucket_hour", "bucket_id", "hour"),
+        Index("ix_ledger_allocation_runs_bucket_max_ref", "bucket_id", "max_ref"),
         ForeignKeyConstraint(["bucket_id"], ["ledger_allocation_buckets.id"]).ddl_if(
             dialect="sqlite"
         ),
@@ -306,15 +314,21 @@ class AllocationEventRow(LedgerBase):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    source_key: Mapped[str] = mapped_column(String(200), unique=True)
     bucket_id: Mapped[int] = mapped_column(Id)
-    entry_id: Mapped[int] = mapped_column(Id, index=True)
-    gross: Mapped[int] = mapped_column(BigInteger)
-    cumulative_before: Mapped[int] = mapped_column(BigInteger)
-    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int] = mapped_column(Id, unique=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)
     available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    party_amounts: Mapped[list[int] | None] = mapped_column(Amounts)
+    cumulative_from: Mapped[int] = mapped_column(BigInteger)
+    allocated_from: Mapped[list[int]] = mapped_column(Amounts)
+    refs: Mapped[list[int]] = mapped_column(Amounts)
+    grosses: Mapped[list[int]] = mapped_column(Amounts)
+    offsets: Mapped[list[int]] = mapped_column(Amounts)
+    line_keys: Mapped[list[str]] = mapped_column(Texts)
+    party_amounts: Mapped[list[int]] = mapped_column(Amounts)
+    reverses: Mapped[list[int]] = mapped_column(Amounts)
+    rounding: Mapped[list[int]] = mapped_column(Amounts)
+    min_ref: Mapped[int] = mapped_column(BigInteger)
+    max_ref: Mapped[int] = mapped_column(BigInteger)
 
 
 class BucketParty(LedgerBase):
@@ -343,9 +357,9 @@ class BucketParty(LedgerBase):
 
 class StatementRollup(LedgerBase):
     """The allocation events of one bucket, UTC month and statement line, summed: what
-    statements read for whole months (events themselves only for partial months and
-    drill-downs). Maintained by allocate_batch in the same transaction as the events, under
-    the bucket's row lock (so writers of one bucket never race on its rows).
+    statements read for whole months (daily rows for other whole days, runs only for partial
+    days and drill-downs). Maintained by allocate_batch in the same transaction as the runs,
+    under the bucket's row lock (so writers of one bucket never race on its rows).
 
     Fields:
         bucket_id: the bucket.
@@ -367,6 +381,26 @@ class StatementRollup(LedgerBase):
 
     bucket_id: Mapped[int] = mapped_column(Id, autoincrement=False)
     month: Mapped[datetime] = mapped_column(UTCDateTime)
+    earning: Mapped[bool] = mapped_column(Boolean)
+    line_key: Mapped[str] = mapped_column(String(400))
+    events: Mapped[int] = mapped_column(BigInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    party_amounts: Mapped[list[int]] = mapped_column(Amounts)
+
+
+class StatementDay(LedgerBase):
+    """StatementRollup per UTC day instead of month: what statements read for the whole days
+    of a period outside its whole months. Same fields, with `day` (the day's first instant)
+    in place of `month`; maintained with it."""
+
+    __tablename__ = "ledger_statement_days"
+    __table_args__ = (
+        PrimaryKeyConstraint("bucket_id", "day", "earning", "line_key"),
+        CheckConstraint("events > 0", name="events_positive"),
+    )
+
+    bucket_id: Mapped[int] = mapped_column(Id, autoincrement=False)
+    day: Mapped[datetime] = mapped_column(UTCDateTime)
     earning: Mapped[bool] = mapped_column(Boolean)
     line_key: Mapped[str] = mapped_column(String(400))
     events: Mapped[int] = mapped_column(BigInteger)
@@ -406,7 +440,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "Account",
     "AllocationBucket",
-    "AllocationEventRow",
+    "AllocationRun",
     "BalanceRow",
     "BucketParty",
     "Entry",
@@ -414,6 +448,7 @@ __all__ = [
     "LedgerBase",
     "PendingRow",
     "Posting",
+    "StatementDay",
     "StatementRollup",
     "UTCDateTime",
     "create_database_guards",

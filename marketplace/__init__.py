@@ -97,7 +97,7 @@ BLUEPRINTS = (
     ("marketplace.earnings.routes", "bp", "/earnings"),
     ("marketplace.payouts.routes", "bp", "/payouts"),
     ("marketplace.payouts.routes", "webhook_bp", None),  # POST /stripe/webhook
-    ("marketplace.ingest.routes", "bp", "/api/v1"),
+    ("marketplace.ingest.api.routes", "bp", "/api/v1"),
 )
 
 
@@ -115,7 +115,7 @@ def register_errorhandlers(app: Flask) -> None:
     """Friendly pages for 400/403/404/413/500 that never show a stack trace."""
     from flask import request
 
-    from marketplace.ingest.routes import routing_error
+    from marketplace.ingest.api.routes import routing_error
 
     def render_error(error):
         if request.path.startswith("/api/"):

@@ -44,3 +44,12 @@ def split_form(rows):
             f"rows-{i}-bps": str(bps),
         }
     return data
+
+
+_REFS: dict[str, int] = {}
+
+
+def ref_of(key: str) -> int:
+    """A stable int ref for a named event posted straight to the ledger in a test (the
+    partner API's events use their event log row id); the same name gives the same ref."""
+    return _REFS.setdefault(key, 10_000_000 + len(_REFS))

@@ -18,6 +18,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -249,7 +250,7 @@ def test_0002_backfills_the_statements_of_existing_allocations(fresh_url):
     try:
         with engine.begin() as conn:
             write_allocations(conn)
-        flask_db(fresh_url, "upgrade")
+        flask_db(fresh_url, "upgrade", "0007_free_episodes_changes")
         with engine.connect() as conn:
             bucket_parties = conn.execute(
                 text("SELECT bucket_id, position, account_id FROM ledger_bucket_parties")
@@ -280,6 +281,47 @@ def test_0002_backfills_the_statements_of_existing_allocations(fresh_url):
         (1, "2026-10-01", True, '[1,2,1,"US","unlock"]', 2, 199, [119, 60, 20]),
         (1, "2026-11-01", True, '[1,3,1,null,"unlock"]', 1, 99, [60, 29, 10]),
     ]
+
+
+def test_0008_turns_allocation_events_into_runs_and_daily_rollups(fresh_url):
+    """Each entry's events become one run, in their order, with their money; the days are
+    summed beside the months; the buckets' events table is gone."""
+    flask_db(fresh_url, "upgrade", "0001_initial")
+    engine = create_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            write_allocations(conn)
+        flask_db(fresh_url, "upgrade")
+        with engine.connect() as conn:
+            runs = conn.execute(
+                text(
+                    "SELECT bucket_id, entry_id, cumulative_from, allocated_from, refs, grosses,"
+                    " party_amounts, reverses, rounding, min_ref, max_ref"
+                    " FROM ledger_allocation_runs ORDER BY entry_id"
+                )
+            ).all()
+            days = conn.execute(
+                text(
+                    "SELECT day, line_key, events, gross, party_amounts"
+                    " FROM ledger_statement_days ORDER BY day"
+                )
+            ).all()
+            tables = sa_inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+    assert [
+        (b, e, c, as_list(a), as_list(r), as_list(g), as_list(p), as_list(v), as_list(o), lo, hi)
+        for b, e, c, a, r, g, p, v, o, lo, hi in runs
+    ] == [
+        (1, 1, 0, [0, 0, 0], [1, 2], [100, 99], [60, 30, 10, 59, 30, 10], [0, 0], [0, 0, 0],
+         1, 2),
+        (1, 2, 199, [119, 60, 20], [3], [99], [60, 29, 10], [0], [0, 0, 0], 3, 3),
+    ]  # fmt: skip
+    assert [(str(d)[:10], k, n, g, as_list(p)) for d, k, n, g, p in days] == [
+        ("2026-10-31", '[1,2,1,"US","unlock"]', 2, 199, [119, 60, 20]),
+        ("2026-11-02", '[1,3,1,null,"unlock"]', 1, 99, [60, 29, 10]),
+    ]
+    assert "ledger_allocation_events" not in tables
 
 
 def test_sqlite_upgrade_rebuilds_tables_that_rows_refer_to(tmp_path):

@@ -1,9 +1,19 @@
-"""Allocation of unlocks and refunds between parties, posted in aggregated batches.
+"""Allocation of unlocks and refunds between parties, posted in aggregated runs.
 
-A bucket (one split version of one series for one partner) keeps its cumulative gross C; the
-arithmetic (target(C), party_amounts, largest_remainder) lives in ledger.allocation.splits and is
-re-exported here. allocate_batch is the ingestion hot path: a handful of statements per batch,
-one entry per bucket and hour group, one trace row per event.
+A bucket (one split version of one series for one partner) keeps its cumulative gross C and
+what it has allocated to each party so far. An event that is not a refund pays each party its
+step target(C + g) - target(C); a refund names the event it reverses and gives back exactly
+what that event paid each party. After refunds `allocated` can differ from target(C) by a few
+units (each refund's step is within two units of its exact share); the next event that is
+not a refund also posts that difference, target(C) - allocated, as the run's rounding, so that
+after it every party holds exactly target(C + g): within one minor unit of its exact share.
+The rounding is the bucket's, not the event's: refunding the event later gives back its step
+only. The arithmetic (target, largest_remainder) lives in ledger.allocation.splits.
+
+allocate_batch posts one entry per bucket and (effective UTC hour, availability hour) group
+and one run row holding the group's events in order, each with its exact money per party: the
+ledger keeps no row per event. The caller posts each event once (the poster's cursor advances
+in the same transaction); an entry's idempotency key (bucket and first event) refuses a replay.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -28,41 +38,51 @@ from ledger.allocation.splits import (
     target_of_weights,
 )
 from ledger.allocation.store import (
-    AppliedEvent,
     BucketSpec,
-    EventRow,
-    applied_events,
+    RunRow,
     ensure_buckets,
-    insert_event_rows,
+    insert_runs,
     lock_buckets,
+    reversed_amounts,
     update_buckets,
 )
-from ledger.errors import BucketMismatch
+from ledger.errors import BucketMismatch, LedgerError
 from ledger.journal import NewEntry, lock_accounts, reserve_entry_ids, write_entries
-from ledger.json_text import compact_list, sorted_object
+from ledger.json_text import compact_list
 from ledger.money import check_currency, check_minor_units
-from ledger.rollups import LINE_FIELDS, Deltas, add_event, month_of, write_rollups
+from ledger.rollups import (
+    LINE_FIELDS,
+    ROUNDING,
+    Deltas,
+    add_event,
+    day_of,
+    month_of,
+    write_rollups,
+)
 from ledger.schema import utcnow
 
 
 @dataclass(frozen=True, slots=True)
 class AllocationEvent:
-    """One unlock (gross > 0) or refund (gross < 0) to split.
+    """One unlock (gross > 0), refund (gross < 0, `reverses` set) or other event to split.
 
     Fields:
-        source_key: the caller's unique event id ("unlock:3:abc123"); at most 180 characters.
+        ref: the caller's id of the event (a positive integer, e.g. its event log row id);
+            unique within its bucket: runs list their events by it.
         bucket_key: the bucket's unique key ("series:12|partner:3|USD|split:7").
         currency: ISO 4217 code of the gross.
         debit_account_id: the account debited by the gross (the partner's receivable).
         parties: the split; must be the same for every event of a bucket.
         gross: signed minor units; never zero.
-        effective_at: when the unlock happened (aware).
+        effective_at: when the event happened (aware).
         available_at: when held parties' money becomes available (occurred_at + hold days);
-            a refund passes the original unlock's available_at. None: available at once.
-        attributes: JSON-able facts for statements (series_id, episode, partner_id, country).
+            a refund passes its unlock's available_at. None: available at once.
+        attributes: facts for statements (series_id, episode, partner_id, country, kind).
+        reverses: for a refund, the ref of the event of the same bucket it gives back in
+            full (gross == -that event's gross); its parties give back exactly what it paid.
     """
 
-    source_key: str
+    ref: int
     bucket_key: str
     currency: str
     debit_account_id: int
@@ -71,85 +91,60 @@ class AllocationEvent:
     effective_at: datetime
     available_at: datetime | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-
-
-Status = Literal["applied", "duplicate", "conflict"]
+    reverses: int | None = None
 
 
 class AllocationResult(NamedTuple):
     """What allocate_batch did with one event.
 
     Fields:
-        source_key: the event's key.
-        status: "applied"; "duplicate" (already applied with the same bucket and gross: nothing
-            changed); "conflict" (already applied with another bucket or gross: nothing changed).
-        entry_id: the entry carrying the event's money (the original one for a repeat).
-        cumulative_before: the bucket's cumulative gross just before the (original) event.
+        ref: the event's ref.
+        bucket_key: its bucket.
+        entry_id: the entry carrying its money.
+        amounts: its money per party (credit-positive), in the bucket's canonical order (the
+            run's rounding, if any, is not part of it).
     """
 
-    source_key: str
-    status: Status
+    ref: int
+    bucket_key: str
     entry_id: int
-    cumulative_before: int
+    amounts: tuple[int, ...]
 
 
 @dataclass(slots=True)
 class _Group:
-    """The new events of one bucket and hour group: one entry. `available` is the group's
-    availability hour (its events' available_at ceiled to the hour; None: at once); `lines`
-    and `attributes` hold each event's rollup line key and encoded attributes (worked out
-    before any lock)."""
+    """The events of one bucket and (effective hour, availability hour): one entry, one run."""
 
     bucket: BucketSpec
-    month: datetime
+    hour: datetime
     available: datetime | None
     events: list[AllocationEvent] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    attributes: list[str] = field(default_factory=list)
     entry_id: int = 0
-
-
-@dataclass(slots=True)
-class PreparedBatch:
-    """A batch checked and planned by prepare_batch, to be written by apply_batch.
-
-    Fields:
-        events: the events, as given.
-        now: the recorded time of the entries.
-        specs: bucket key -> its BucketSpec (ids set; cumulative read by apply_batch).
-        groups: the planned entries, one per bucket and hour group.
-        first: source_key -> the first event of the batch with that key.
-        planned: source_key -> the entry that will carry its money if it is new (apply_batch
-            answers with the original entry for an event already applied).
-    """
-
-    events: Sequence[AllocationEvent]
-    now: datetime
-    specs: dict[str, BucketSpec]
-    groups: list[_Group]
-    first: dict[str, AllocationEvent]
-    planned: dict[str, int]
 
 
 def _specs(events: Sequence[AllocationEvent]) -> dict[str, BucketSpec]:
     specs: dict[str, BucketSpec] = {}
     sources: dict[str, Sequence[Party]] = {}
+    refs: set[tuple[str, int]] = set()
     for event in events:
         if type(event.gross) is not int or event.gross == 0:
             check_minor_units(event.gross)
-            raise ValueError(f"event {event.source_key!r} has a zero gross")
+            raise ValueError(f"event {event.ref!r} has a zero gross")
+        if type(event.ref) is not int or event.ref <= 0:
+            raise ValueError(f"event refs are positive integers, got {event.ref!r}")
+        if (event.bucket_key, event.ref) in refs:
+            raise ValueError(f"event {event.ref} appears twice in bucket {event.bucket_key!r}")
+        refs.add((event.bucket_key, event.ref))
         if event.effective_at.tzinfo is None or (
             event.available_at is not None and event.available_at.tzinfo is None
         ):
-            raise ValueError(f"event {event.source_key!r} has a naive datetime")
-        if len(event.source_key) > 180:
-            raise ValueError(f"source key longer than 180 characters: {event.source_key!r}")
+            raise ValueError(f"event {event.ref!r} has a naive datetime")
         spec = specs.get(event.bucket_key)
         if spec is None:
             parties = canonical_parties(event.parties)
             check_currency(event.currency)
             digest = parties_hash(event.currency, event.debit_account_id, parties)
-            specs[event.bucket_key] = BucketSpec(
+            spec = specs[event.bucket_key] = BucketSpec(
                 event.bucket_key, event.currency, event.debit_account_id, parties, digest
             )
             sources[event.bucket_key] = event.parties
@@ -162,180 +157,212 @@ def _specs(events: Sequence[AllocationEvent]) -> dict[str, BucketSpec]:
             )
         ):
             raise BucketMismatch(f"events of bucket {event.bucket_key!r} disagree on its split")
+        spec.new_events.append(event)
     return specs
 
 
+def _hour(moment: datetime) -> int:
+    """Hours since the epoch of a moment's UTC hour (float timestamps are within 0.25 us of
+    the exact time for centuries yet: an event 1 us before the hour stays in it)."""
+    return int(moment.timestamp() // 3600)
+
+
 def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
-    """Group each bucket's events by (effective UTC hour, availability hour): one entry each.
+    """Each bucket's events by (effective UTC hour, availability hour, ceiled): one run each,
+    in that order; within a run the events keep the caller's order.
 
     UTC hours: with an offset like +05:30 a local hour straddles two UTC hours, and could
-    straddle two UTC months, whose statements must each get their own entries. Hours are
-    counted as integers since the epoch, from float timestamps (within 0.25 us of the exact
-    time for centuries yet: an event 1 us before the hour stays in it), and turned back into
-    datetimes once per group."""
+    straddle two UTC months, whose statements must each get their own entries."""
     groups: list[_Group] = []
-    line_keys: dict[tuple[Any, ...], str] = {}
     for spec in specs.values():
         by_hour: dict[tuple[int, int], _Group] = {}
         for event in spec.new_events:
-            hour = int(event.effective_at.timestamp() // 3600)
+            hour = _hour(event.effective_at)
             available = event.available_at
             key = (hour, -1) if available is None else (hour, -int(-available.timestamp() // 3600))
             group = by_hour.get(key)
             if group is None:
                 start = datetime.fromtimestamp(hour * 3600, UTC)
                 ready = None if key[1] < 0 else datetime.fromtimestamp(key[1] * 3600, UTC)
-                group = by_hour[key] = _Group(spec, month_of(start), ready)
-            attributes = event.attributes
-            values = tuple(map(attributes.get, LINE_FIELDS))
-            line = line_keys.get(values)
-            if line is None:
-                line = line_keys[values] = compact_list(values)
+                group = by_hour[key] = _Group(spec, start, ready)
             group.events.append(event)
-            group.lines.append(line)
-            group.attributes.append(sorted_object(attributes))
         groups.extend(by_hour[key] for key in sorted(by_hour))
     return groups
-
-
-def prepare_batch(
-    session: Session, events: Sequence[AllocationEvent], now: datetime | None = None
-) -> PreparedBatch:
-    """Check and plan a batch without locking anything that exists: validate the events,
-    create missing buckets, group the events into entries and reserve the entries' ids.
-
-    What depends on the buckets' cumulative gross is left to apply_batch, which locks them:
-    the caller may write its own rows in between (they can name `planned` entry ids), keeping
-    them out of the time the bucket locks are held. Not other ledger entries in the same
-    session: on SQLite entry ids are reserved as max(id) + 1, so they would take the same ids.
-    """
-    now = now or utcnow()
-    session.flush()
-    specs = _specs(events)
-    if specs:
-        ensure_buckets(session, specs)
-    first: dict[str, AllocationEvent] = {}
-    for event in events:
-        if event.source_key not in first:
-            first[event.source_key] = event
-            specs[event.bucket_key].new_events.append(event)
-    groups = _group_events(specs)
-    planned: dict[str, int] = {}
-    for group, entry_id in zip(groups, reserve_entry_ids(session, len(groups)), strict=True):
-        group.entry_id = entry_id
-        planned.update((event.source_key, entry_id) for event in group.events)
-    return PreparedBatch(events, now, specs, groups, first, planned)
-
-
-def apply_batch(session: Session, batch: PreparedBatch) -> list[AllocationResult]:
-    """Write a prepared batch: lock its buckets (key order), skip events already applied, then
-    post one entry per planned group; results come back in the events' order."""
-    if not batch.events:
-        return []
-    specs = batch.specs
-    lock_buckets(session, specs)
-    applied = applied_events(session, list(batch.first))
-    before = set(applied)
-    groups = batch.groups
-    if applied:  # rare: a repeat, or an event applied since prepare_batch (a concurrent writer)
-        groups = [_without(group, applied) for group in groups]
-        groups = [group for group in groups if group.events]
-    new_entries, event_rows, deltas = _entries_and_event_rows(groups, applied)
-    touched = list({id(g.bucket): g.bucket for g in groups}.values())
-    account_ids = {s.debit_account_id for s in touched}
-    account_ids.update(p.account_id for s in touched for p in s.parties)
-    write_entries(session, new_entries, batch.now, lock_accounts(session, account_ids))
-    insert_event_rows(session, event_rows)
-    write_rollups(session, deltas)
-    update_buckets(session, touched)
-    return [_result(event, applied, batch.first, before) for event in batch.events]
 
 
 def allocate_batch(
     session: Session, events: Sequence[AllocationEvent], now: datetime | None = None
 ) -> list[AllocationResult]:
-    """Apply unlocks and refunds in one go: one entry per bucket and hour group, repeats
-    (same source_key) change nothing; results come back in the events' order."""
+    """Post events: lock their buckets (key order), split each event, write one entry and one
+    run per bucket and hour group, the statements' rollups and the buckets' totals. Results
+    come back in the events' order. The caller commits, and posts each event once."""
     if not events:
         return []
-    return apply_batch(session, prepare_batch(session, events, now))
+    now = now or utcnow()
+    session.flush()
+    specs = _specs(events)
+    ensure_buckets(session, specs)
+    lock_buckets(session, specs)
+    groups = _group_events(specs)
+    for group, entry_id in zip(groups, reserve_entry_ids(session, len(groups)), strict=True):
+        group.entry_id = entry_id
+    earlier = _reversed_elsewhere(session, specs)
+    entries, runs, deltas, results = _walk(groups, earlier)
+    touched = list(specs.values())
+    account_ids = {s.debit_account_id for s in touched}
+    account_ids.update(p.account_id for s in touched for p in s.parties)
+    write_entries(session, entries, now, lock_accounts(session, account_ids))
+    insert_runs(session, runs)
+    write_rollups(session, deltas)
+    update_buckets(session, touched)
+    return [results[event.bucket_key, event.ref] for event in events]
 
 
-def _without(group: _Group, applied: dict[str, AppliedEvent]) -> _Group:
-    kept = [i for i, event in enumerate(group.events) if event.source_key not in applied]
-    if len(kept) == len(group.events):
-        return group
-    return _Group(
-        group.bucket,
-        group.month,
-        group.available,
-        [group.events[i] for i in kept],
-        [group.lines[i] for i in kept],
-        [group.attributes[i] for i in kept],
-        group.entry_id,
-    )
+def _reversed_elsewhere(
+    session: Session, specs: dict[str, BucketSpec]
+) -> dict[tuple[int, int], tuple[tuple[int, ...], int]]:
+    """(bucket id, ref) -> (amounts, gross) of the already posted events that this batch's
+    refunds reverse (those reversing an event of the same batch are resolved in the walk)."""
+    wanted: dict[int, set[int]] = {}
+    for spec in specs.values():
+        batch_refs = {event.ref for event in spec.new_events}
+        for event in spec.new_events:
+            if event.reverses is not None and event.reverses not in batch_refs:
+                wanted.setdefault(spec.id, set()).add(event.reverses)
+    return reversed_amounts(session, wanted) if wanted else {}
 
 
-def _entries_and_event_rows(
-    groups: list[_Group], applied: dict[str, AppliedEvent]
-) -> tuple[list[NewEntry], list[EventRow], Deltas]:
-    new_entries = []
-    rows: list[EventRow] = []
+def _walk(
+    groups: list[_Group], earlier: dict[tuple[int, int], tuple[tuple[int, ...], int]]
+) -> tuple[list[NewEntry], list[RunRow], Deltas, dict[tuple[str, int], AllocationResult]]:
+    """Split every event along its bucket's run: the entries, runs, rollup deltas, results."""
+    entries: list[NewEntry] = []
+    runs: list[RunRow] = []
     deltas: Deltas = {}
+    results: dict[tuple[str, int], AllocationResult] = {}
+    paid: dict[tuple[int, int], tuple[tuple[int, ...], int]] = dict(earlier)
+    line_keys: dict[tuple[Any, ...], str] = {}
     for group in groups:
         spec = group.bucket
-        start = spec.cumulative
-        cumulative = start
-        # One target() per event along the cumulative run: each event's exact money per party
-        # (stored for statements), and the group's legs as the run's first-to-last difference.
         weights = tuple(p.weight for p in spec.parties)
-        month = group.month  # an hour group lies in one month
-        first_target = previous = target_of_weights(weights, start)
-        entry_id = group.entry_id
-        for event, line, attributes in zip(
-            group.events, group.lines, group.attributes, strict=True
-        ):
+        start, allocated_from = spec.cumulative, list(spec.allocated)
+        cumulative, allocated = start, spec.allocated
+        month, day = month_of(group.hour), day_of(group.hour)
+        hour_us = int(group.hour.timestamp()) * 1_000_000
+        flat: list[int] = []
+        offsets, grosses, refs, reverses, lines = [], [], [], [], []
+        totals = [0] * len(weights)
+        rounding = [0] * len(weights)
+        current: list[int] | None = None  # target(cumulative), while no refund moved it
+        for event in group.events:
             gross = event.gross
-            current = target_of_weights(weights, cumulative + gross)
-            amounts = [new - old for new, old in zip(current, previous, strict=True)]
-            previous = current
-            rows.append(
-                (
-                    event.source_key,
-                    spec.id,
-                    entry_id,
-                    gross,
-                    cumulative,
-                    event.effective_at,
-                    event.available_at,
-                    attributes,
-                    amounts,
-                )
-            )
-            add_event(deltas, spec.id, event, amounts, month, line)
-            applied[event.source_key] = (spec.key, gross, entry_id, cumulative)
+            if event.reverses is None:
+                before = current if current is not None else target_of_weights(weights, cumulative)
+                after = target_of_weights(weights, cumulative + gross)
+                amounts = tuple(new - old for new, old in zip(after, before, strict=True))
+                if allocated != before:
+                    rounding = [
+                        r + b - a for r, b, a in zip(rounding, before, allocated, strict=True)
+                    ]
+                allocated, current = after, after
+            else:
+                amounts = _reversal(spec, event, paid)
+                allocated = [a + b for a, b in zip(allocated, amounts, strict=True)]
+                current = None
             cumulative += gross
-        spec.cumulative = cumulative
-        new_entries.append(_group_entry(group, start, first_target, previous))
-    return new_entries, rows, deltas
+            totals = [a + b for a, b in zip(totals, amounts, strict=True)]
+            paid[spec.id, event.ref] = (amounts, gross)
+            values = tuple(map(event.attributes.get, LINE_FIELDS))
+            line = line_keys.get(values)
+            if line is None:
+                line = line_keys[values] = compact_list(values)
+            add_event(deltas, spec.id, gross, amounts, month, day, line)
+            flat.extend(amounts)
+            refs.append(event.ref)
+            grosses.append(gross)
+            reverses.append(event.reverses or 0)
+            lines.append(line)
+            offsets.append(_micros(event.effective_at) - hour_us)
+            results[spec.key, event.ref] = AllocationResult(
+                event.ref, spec.key, group.entry_id, amounts
+            )
+        if any(rounding):
+            first = group.events[0].attributes
+            line = compact_list([first.get("series_id"), None, first.get("partner_id"), None,
+                                 ROUNDING])  # fmt: skip
+            add_event(deltas, spec.id, 0, rounding, month, day, line)
+            totals = [a + b for a, b in zip(totals, rounding, strict=True)]
+        spec.cumulative, spec.allocated = cumulative, allocated
+        entries.append(_group_entry(group, start, cumulative, totals))
+        runs.append(
+            RunRow(
+                spec.id,
+                group.entry_id,
+                group.hour,
+                group.available,
+                start,
+                allocated_from,
+                refs,
+                grosses,
+                offsets,
+                lines,
+                flat,
+                reverses,
+                rounding,
+            )
+        )
+    return entries, runs, deltas, results
 
 
-def _group_entry(group: _Group, start: int, before: list[int], after: list[int]) -> NewEntry:
-    """The entry of one hour group: the debit moved by the group's gross, each party by its
-    target's difference over the run (held parties' legs available at the group's hour)."""
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float)."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _reversal(
+    spec: BucketSpec,
+    event: AllocationEvent,
+    paid: dict[tuple[int, int], tuple[tuple[int, ...], int]],
+) -> tuple[int, ...]:
+    """A refund's money: exactly the negation of what the event it reverses paid."""
+    assert event.reverses is not None
+    found = paid.get((spec.id, event.reverses))
+    if found is None:
+        raise LedgerError(
+            f"event {event.ref} reverses event {event.reverses}, which bucket"
+            f" {spec.key!r} has not posted (or posts later)"
+        )
+    amounts, gross = found
+    if gross == 0:
+        raise LedgerError(f"event {event.reverses} is reversed twice in one batch")
+    if event.gross != -gross:
+        raise LedgerError(
+            f"event {event.ref} reverses event {event.reverses} of gross {gross}"
+            f" with gross {event.gross}: a refund gives back the whole gross"
+        )
+    # Reversed at most once within a batch; across batches the caller's own record refuses a
+    # second refund (the event log's unique refund_of).
+    paid[spec.id, event.reverses] = (amounts, 0)
+    return tuple(-amount for amount in amounts)
+
+
+def _group_entry(group: _Group, start: int, end: int, totals: list[int]) -> NewEntry:
+    """The entry of one run: the debit moved by the run's gross, each party by its total (held
+    parties' legs available at the group's hour)."""
     spec = group.bucket
-    cumulative = spec.cumulative
     available = group.available
     postings: list[tuple[int, int, datetime | None]] = []
-    if cumulative != start:
-        postings.append((spec.debit_account_id, cumulative - start, None))
-    for party, old, new in zip(spec.parties, before, after, strict=True):
-        if new != old:
-            postings.append((party.account_id, old - new, available if party.held else None))
+    if end != start:
+        postings.append((spec.debit_account_id, end - start, None))
+    for party, total in zip(spec.parties, totals, strict=True):
+        if total:
+            postings.append((party.account_id, -total, available if party.held else None))
+    first = group.events[0].ref
     return NewEntry(
         id=group.entry_id,
-        idempotency_key=f"allocation:{group.events[0].source_key}",
-        content_hash=hashlib.sha256(f"{spec.key}|{start}|{cumulative}".encode()).hexdigest(),
+        idempotency_key=f"allocation:{spec.id}:{first}",
+        content_hash=hashlib.sha256(f"{spec.key}|{start}|{end}|{totals}".encode()).hexdigest(),
         effective_at=max(event.effective_at for event in group.events),
         description=f"Allocation of {len(group.events)} event(s) in {spec.key}",
         meta={
@@ -343,26 +370,10 @@ def _group_entry(group: _Group, start: int, before: list[int], after: list[int])
             "bucket": spec.key,
             "events": len(group.events),
             "cumulative_from": start,
-            "cumulative_to": cumulative,
+            "cumulative_to": end,
         },
         postings=postings,
     )
-
-
-def _result(
-    event: AllocationEvent,
-    applied: dict[str, AppliedEvent],
-    first: dict[str, AllocationEvent],
-    before: set[str],
-) -> AllocationResult:
-    bucket_key, gross, entry_id, cumulative_before = applied[event.source_key]
-    if event.source_key not in before and first.get(event.source_key) is event:
-        status: Status = "applied"
-    elif (bucket_key, gross) == (event.bucket_key, event.gross):
-        status = "duplicate"
-    else:
-        status = "conflict"
-    return AllocationResult(event.source_key, status, entry_id, cumulative_before)
 
 
 __all__ = [
@@ -370,14 +381,11 @@ __all__ = [
     "AllocationEvent",
     "AllocationResult",
     "Party",
-    "PreparedBatch",
     "allocate_batch",
-    "apply_batch",
     "canonical_parties",
     "largest_remainder",
     "parties_from_json",
     "parties_hash",
     "party_amounts",
-    "prepare_batch",
     "split_parties",
 ]

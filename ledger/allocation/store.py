@@ -1,5 +1,6 @@
-"""The allocation buckets' and events' rows: creating and locking buckets, looking up applied
-events, writing event rows and bucket totals (allocate_batch's statements, per dialect).
+"""The allocation buckets' and runs' rows: creating and locking buckets, reading the money of
+posted events (for refunds), writing runs and bucket totals (allocate_batch's statements, per
+dialect).
 
 Kept apart from ledger.allocation.engine, which decides what to post; this module only reads and
 writes rows, a handful of statements per batch.
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -27,19 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ledger.allocation.splits import Party, target
-from ledger.errors import BucketMismatch
+from ledger.allocation.splits import Party
+from ledger.errors import BucketMismatch, LedgerError
 from ledger.journal import NULL, copy_text, escape, is_postgresql, pg_array
-from ledger.schema import AllocationBucket, AllocationEventRow, BucketParty
+from ledger.schema import AllocationBucket, AllocationRun, BucketParty
 
 if TYPE_CHECKING:
     from ledger.allocation.engine import AllocationEvent
 
-AppliedEvent = tuple[str, int, int, int]
-"""An event already applied: (bucket key, gross, entry_id, cumulative_before)."""
-
-EventRow = tuple[str, int, int, int, int, datetime, datetime | None, str, list[int]]
-"""A ledger_allocation_events row, in the order of _EVENT_COLUMNS (attributes as JSON text)."""
 
 
 @dataclass(slots=True)
@@ -54,7 +50,26 @@ class BucketSpec:
     digest: str
     id: int = 0
     cumulative: int = 0
+    allocated: list[int] = field(default_factory=list)
     new_events: list[AllocationEvent] = field(default_factory=list)
+
+
+class RunRow(NamedTuple):
+    """A ledger_allocation_runs row about to be written (see AllocationRun for the fields)."""
+
+    bucket_id: int
+    entry_id: int
+    hour: datetime
+    available_at: datetime | None
+    cumulative_from: int
+    allocated_from: list[int]
+    refs: list[int]
+    grosses: list[int]
+    offsets: list[int]
+    line_keys: list[str]
+    party_amounts: list[int]
+    reverses: list[int]
+    rounding: list[int]
 
 
 def _key_in(session: Session, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
@@ -126,17 +141,20 @@ def ensure_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
 
 
 def lock_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
-    """Lock the buckets FOR UPDATE in key order and read their cumulative gross (after
-    ensure_buckets: every spec has its id)."""
+    """Lock the buckets FOR UPDATE in key order and read their cumulative gross and what each
+    party was allocated (after ensure_buckets: every spec has its id)."""
     buckets = AllocationBucket.__table__
     rows = session.execute(
-        select(buckets.c.key, buckets.c.cumulative_gross)
+        select(buckets.c.key, buckets.c.cumulative_gross, buckets.c.allocated)
         .where(_key_in(session, buckets.c.key, sorted(specs)))
         .order_by(buckets.c.key)
         .with_for_update()
     )
-    for key, cumulative in rows:
-        specs[key].cumulative = cumulative
+    for key, cumulative, allocated in rows:
+        spec = specs[key]
+        spec.cumulative = cumulative
+        given = allocated if isinstance(allocated, dict) else json.loads(allocated or "{}")
+        spec.allocated = [int(given.get(str(p.account_id), 0)) for p in spec.parties]
 
 
 def record_bucket_parties(session: Session, created: list[tuple[int, BucketSpec]]) -> None:
@@ -154,71 +172,67 @@ def record_bucket_parties(session: Session, created: list[tuple[int, BucketSpec]
         session.execute(dialect.insert(BucketParty.__table__).on_conflict_do_nothing(), rows)
 
 
-def applied_events(session: Session, source_keys: list[str]) -> dict[str, AppliedEvent]:
-    """Return {source_key: (bucket key, gross, entry_id, cumulative_before)} of applied events."""
-    if is_postgresql(session):
-        # A join on unnest keeps one index probe per key whatever the planner's statistics say.
-        rows = session.execute(
-            text(
-                "SELECT e.source_key, b.key, e.gross, e.entry_id, e.cumulative_before"
-                " FROM unnest(CAST(:keys AS text[])) AS k(source_key)"
-                " JOIN ledger_allocation_events AS e ON e.source_key = k.source_key"
-                " JOIN ledger_allocation_buckets AS b ON b.id = e.bucket_id"
-            ),
-            {"keys": pg_array(source_keys)},
-        ).all()
-        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
-    events, buckets = AllocationEventRow.__table__, AllocationBucket.__table__
-    rows = session.execute(
-        select(
-            events.c.source_key,
-            buckets.c.key,
-            events.c.gross,
-            events.c.entry_id,
-            events.c.cumulative_before,
+def reversed_amounts(
+    session: Session, wanted: dict[int, set[int]]
+) -> dict[tuple[int, int], tuple[tuple[int, ...], int]]:
+    """(bucket id, ref) -> (its money per party, its gross) of posted events, read from the
+    runs of each bucket whose ref range covers them (index on (bucket_id, max_ref)).
+
+    Raises LedgerError naming an event no run of its bucket holds."""
+    runs = AllocationRun.__table__
+    found: dict[tuple[int, int], tuple[tuple[int, ...], int]] = {}
+    for bucket_id, refs in sorted(wanted.items()):
+        width = len(
+            session.execute(
+                select(AllocationBucket.parties).where(AllocationBucket.id == bucket_id)
+            ).scalar_one()
         )
-        .join(buckets, buckets.c.id == events.c.bucket_id)
-        .where(events.c.source_key.in_(source_keys))
-    ).all()
-    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+        rows = session.execute(
+            select(runs.c.refs, runs.c.grosses, runs.c.party_amounts).where(
+                runs.c.bucket_id == bucket_id,
+                runs.c.max_ref >= min(refs),
+                runs.c.min_ref <= max(refs),
+            )
+        )
+        for run_refs, grosses, amounts in rows:
+            for index, ref in enumerate(run_refs):
+                if ref in refs:
+                    row = tuple(amounts[index * width : (index + 1) * width])
+                    found[bucket_id, ref] = (row, grosses[index])
+        missing = sorted(ref for ref in refs if (bucket_id, ref) not in found)
+        if missing:
+            raise LedgerError(f"bucket {bucket_id} has not posted the reversed event(s) {missing}")
+    return found
 
 
-_EVENT_COLUMNS = (
-    "source_key, bucket_id, entry_id, gross, cumulative_before, effective_at, available_at,"
-    " attributes, party_amounts"
+_RUN_COLUMNS = (
+    "bucket_id, entry_id, hour, available_at, cumulative_from, allocated_from, refs, grosses,"
+    " offsets, line_keys, party_amounts, reverses, rounding, min_ref, max_ref"
 )
 
 
-def insert_event_rows(session: Session, rows: list[EventRow]) -> None:
+def insert_runs(session: Session, rows: list[RunRow]) -> None:
+    """Write the batch's runs (COPY on PostgreSQL)."""
     if not rows:
         return
     if is_postgresql(session):
-        # Times are nearly all distinct (no cache); strings escaped only when they need it.
         lines = "".join(
-            [
-                f"{escape(key)}\t{bucket}\t{entry}\t{gross}\t{before}\t"
-                f"{effective.isoformat()}\t{available.isoformat() if available else NULL}\t"
-                f"{escape(attributes)}\t{{{','.join(map(str, amounts))}}}\n"
-                for (
-                    key,
-                    bucket,
-                    entry,
-                    gross,
-                    before,
-                    effective,
-                    available,
-                    attributes,
-                    amounts,
-                ) in rows
-            ]
+            f"{run.bucket_id}\t{run.entry_id}\t{run.hour.isoformat()}\t"
+            f"{run.available_at.isoformat() if run.available_at else NULL}\t"
+            f"{run.cumulative_from}\t{{{','.join(map(str, run.allocated_from))}}}\t"
+            f"{{{','.join(map(str, run.refs))}}}\t{{{','.join(map(str, run.grosses))}}}\t"
+            f"{{{','.join(map(str, run.offsets))}}}\t{escape(pg_array(run.line_keys))}\t"
+            f"{{{','.join(map(str, run.party_amounts))}}}\t"
+            f"{{{','.join(map(str, run.reverses))}}}\t{{{','.join(map(str, run.rounding))}}}\t"
+            f"{min(run.refs)}\t{max(run.refs)}\n"
+            for run in rows
         )
-        copy_text(session, "ledger_allocation_events", _EVENT_COLUMNS, lines)
+        copy_text(session, "ledger_allocation_runs", _RUN_COLUMNS, lines)
         return
-    names = [name.strip() for name in _EVENT_COLUMNS.split(",")]
-    records: list[dict[str, Any]] = [dict(zip(names, row, strict=True)) for row in rows]
-    for record in records:
-        record["attributes"] = json.loads(record["attributes"])
-    session.execute(AllocationEventRow.__table__.insert(), records)
+    session.execute(
+        AllocationRun.__table__.insert(),
+        [{**run._asdict(), "min_ref": min(run.refs), "max_ref": max(run.refs)} for run in rows],
+    )
 
 
 def update_buckets(session: Session, touched: list[BucketSpec]) -> None:
@@ -226,10 +240,7 @@ def update_buckets(session: Session, touched: list[BucketSpec]) -> None:
         return
     allocated = [
         json.dumps(
-            {
-                str(p.account_id): amount
-                for p, amount in zip(s.parties, target(s.parties, s.cumulative), strict=True)
-            }
+            {str(p.account_id): amount for p, amount in zip(s.parties, s.allocated, strict=True)}
         )
         for s in touched
     ]
@@ -258,3 +269,32 @@ def update_buckets(session: Session, touched: list[BucketSpec]) -> None:
             for s, a in zip(touched, allocated, strict=True)
         ],
     )
+
+
+class UnpackedEvent(NamedTuple):
+    """One event of a run: its ref, effective time, gross, statement line values (LINE_FIELDS
+    order), money per party (canonical order) and the ref it reverses (0: none)."""
+
+    ref: int
+    effective_at: datetime
+    gross: int
+    line: list[Any]
+    amounts: list[int]
+    reverses: int
+
+
+def unpack_run(run: AllocationRun) -> list[UnpackedEvent]:
+    """A run's events, in order, each with its own money."""
+    count = len(run.refs)
+    width = len(run.party_amounts) // count if count else 0
+    return [
+        UnpackedEvent(
+            ref,
+            run.hour + timedelta(microseconds=run.offsets[i]),
+            run.grosses[i],
+            json.loads(run.line_keys[i]),
+            list(run.party_amounts[i * width : (i + 1) * width]),
+            run.reverses[i],
+        )
+        for i, ref in enumerate(run.refs)
+    ]

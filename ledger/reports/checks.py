@@ -1,30 +1,27 @@
-"""check_ledger: recompute everything maintained from the postings and events, and say what
-disagrees."""
+"""check_ledger: recompute everything maintained from the postings and allocation runs, and say
+what disagrees."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts import normal_sign
-from ledger.allocation.engine import largest_remainder, parties_from_json
+from ledger.allocation.splits import parties_from_json, target_of_weights
 from ledger.schema import (
     Account,
     AllocationBucket,
-    AllocationEventRow,
+    AllocationRun,
     BalanceRow,
     Entry,
     PendingRow,
     Posting,
 )
-
-BucketEvent = tuple[int, int, int, str]
-"""An allocation event as the bucket check reads it: (entry_id, gross, cumulative_before,
-source_key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,88 +138,128 @@ def _check_pending(session: Session) -> list[Problem]:
 
 def _check_buckets(session: Session) -> list[Problem]:
     problems: list[Problem] = []
-    events: dict[int, list[BucketEvent]] = defaultdict(list)
-    for bucket_id, entry_id, gross, before, source_key in session.execute(
+    runs: dict[int, list[Run]] = defaultdict(list)
+    table = AllocationRun.__table__
+    for row in session.execute(
         select(
-            AllocationEventRow.bucket_id,
-            AllocationEventRow.entry_id,
-            AllocationEventRow.gross,
-            AllocationEventRow.cumulative_before,
-            AllocationEventRow.source_key,
-        ).order_by(AllocationEventRow.id)
-    ).tuples():
-        events[bucket_id].append((entry_id, gross, before, source_key))
+            table.c.bucket_id,
+            table.c.entry_id,
+            table.c.cumulative_from,
+            table.c.allocated_from,
+            table.c.refs,
+            table.c.grosses,
+            table.c.party_amounts,
+            table.c.reverses,
+            table.c.rounding,
+        ).order_by(table.c.id)
+    ):
+        runs[row[0]].append(Run(*row[1:]))
     legs: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for entry_id, account_id, amount in session.execute(
         select(Posting.entry_id, Posting.account_id, Posting.amount).where(
-            Posting.entry_id.in_(select(AllocationEventRow.entry_id))
+            Posting.entry_id.in_(select(table.c.entry_id))
         )
     ):
         legs[entry_id][account_id] += amount
-    for bucket in session.scalars(select(AllocationBucket).order_by(AllocationBucket.id)):
-        problems += _check_bucket(bucket, events.get(bucket.id, []), legs)
+    # populate_existing: bucket rows are updated in place by Core statements, so objects a
+    # caller loaded earlier in this session would be stale.
+    buckets = select(AllocationBucket).order_by(AllocationBucket.id)
+    for bucket in session.scalars(buckets.execution_options(populate_existing=True)):
+        problems += _check_bucket(bucket, runs.get(bucket.id, []), legs)
     return problems
 
 
+class Run(NamedTuple):
+    """A run as the bucket check reads it (see ledger.schema.AllocationRun)."""
+
+    entry_id: int
+    cumulative_from: int
+    allocated_from: list[int]
+    refs: list[int]
+    grosses: list[int]
+    party_amounts: list[int]
+    reverses: list[int]
+    rounding: list[int]
+
+
 def _check_bucket(
-    bucket: AllocationBucket, events: list[BucketEvent], legs: dict[int, dict[int, int]]
+    bucket: AllocationBucket, runs: list[Run], legs: dict[int, dict[int, int]]
 ) -> list[Problem]:
+    """Walk the bucket's runs in order: each starts where the last ended, every event pays its
+    step target(C + g) - target(C) (a refund: exactly minus what the event it reverses paid),
+    each run's rounding is what brought `allocated` back to target(C) before its events that
+    are not refunds, each entry's legs are its run's sums, and the bucket's totals are where
+    the walk ends."""
     parties = parties_from_json(bucket.parties)
-    weights = [p.weight for p in parties]
-    problems = []
+    weights = tuple(p.weight for p in parties)
+    width = len(parties)
     name = f"bucket {bucket.key!r}"
-    cumulative = 0
-    spans: dict[int, list[int]] = {}
-    for entry_id, gross, before, source_key in events:
-        if before != cumulative:
+    problems: list[Problem] = []
+    cumulative, allocated = 0, [0] * width
+    paid: dict[int, list[int]] = {}
+    for run in runs:
+        if run.cumulative_from != cumulative or list(run.allocated_from) != allocated:
             problems.append(
                 Problem(
-                    "event-chain",
-                    f"{name}: event {source_key!r} starts at {before}, expected {cumulative}",
+                    "run-chain",
+                    f"{name}: the run of entry {run.entry_id} starts at {run.cumulative_from}"
+                    f" {list(run.allocated_from)}, expected {cumulative} {allocated}",
                 )
             )
-        span = spans.setdefault(entry_id, [before, before])
-        span[1] = before + gross
-        cumulative = before + gross
-    if cumulative != bucket.cumulative_gross:
-        problems.append(
-            Problem(
-                "bucket-gross",
-                f"{name}: cumulative_gross is {bucket.cumulative_gross},"
-                f" events sum to {cumulative}",
-            )
-        )
-    target = largest_remainder(bucket.cumulative_gross, weights)
-    allocated = {int(k): v for k, v in bucket.allocated.items() if v}
-    expected = {p.account_id: t for p, t in zip(parties, target, strict=True) if t}
-    credited: dict[int, int] = defaultdict(int)
-    for entry_id, (start, end) in spans.items():
-        delta = [
-            a - b
-            for a, b in zip(
-                largest_remainder(end, weights), largest_remainder(start, weights), strict=True
-            )
-        ]
-        want = {p.account_id: -d for p, d in zip(parties, delta, strict=True) if d}
-        if end != start:
-            want[bucket.debit_account_id] = end - start
-        got = {a: v for a, v in legs.get(entry_id, {}).items() if v}
-        if got != want:
+            cumulative, allocated = run.cumulative_from, list(run.allocated_from)
+        totals, rounding = [0] * width, [0] * width
+        for i, (ref, gross, reverses) in enumerate(
+            zip(run.refs, run.grosses, run.reverses, strict=True)
+        ):
+            amounts = list(run.party_amounts[i * width : (i + 1) * width])
+            if reverses:
+                want = [-a for a in paid.get(reverses, [])]
+            else:
+                before = target_of_weights(weights, cumulative)
+                rounding = [r + b - a for r, b, a in zip(rounding, before, allocated, strict=True)]
+                allocated = before
+                target = target_of_weights(weights, cumulative + gross)
+                want = [t - b for t, b in zip(target, before, strict=True)]
+            if amounts != want:
+                problems.append(
+                    Problem(
+                        "event-amounts",
+                        f"{name}: event {ref} in entry {run.entry_id} pays {amounts},"
+                        f" the split gives {want}",
+                    )
+                )
+            paid[ref] = amounts
+            cumulative += gross
+            allocated = [a + b for a, b in zip(allocated, amounts, strict=True)]
+            totals = [a + b for a, b in zip(totals, amounts, strict=True)]
+        if list(run.rounding) != rounding:
             problems.append(
                 Problem(
-                    "event-amounts",
-                    f"{name}: entry {entry_id} posts {got}, its events' party_amounts give {want}",
+                    "run-rounding",
+                    f"{name}: the run of entry {run.entry_id} rounds by {list(run.rounding)},"
+                    f" its events need {rounding}",
                 )
             )
-        for account_id, amount in want.items():
-            if account_id != bucket.debit_account_id:
-                credited[account_id] -= amount
-    if allocated != expected or {a: v for a, v in credited.items() if v} != expected:
+        totals = [a + b for a, b in zip(totals, rounding, strict=True)]
+        want_legs = {p.account_id: -t for p, t in zip(parties, totals, strict=True) if t}
+        moved = sum(run.grosses)
+        if moved:
+            want_legs[bucket.debit_account_id] = want_legs.get(bucket.debit_account_id, 0) + moved
+        got = {a: v for a, v in legs.get(run.entry_id, {}).items() if v}
+        if got != {a: v for a, v in want_legs.items() if v}:
+            problems.append(
+                Problem(
+                    "entry-legs",
+                    f"{name}: entry {run.entry_id} posts {got}, its run gives {want_legs}",
+                )
+            )
+    stored = [int(bucket.allocated.get(str(p.account_id), 0)) for p in parties]
+    if cumulative != bucket.cumulative_gross or stored != allocated:
         problems.append(
             Problem(
-                "bucket-allocated",
-                f"{name}: allocated {allocated}, entries credit {dict(credited)}, "
-                f"target(cumulative) is {expected}",
+                "bucket-totals",
+                f"{name}: stores cumulative {bucket.cumulative_gross} and allocated {stored},"
+                f" its runs give {cumulative} and {allocated}",
             )
         )
     return problems

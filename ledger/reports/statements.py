@@ -1,24 +1,23 @@
 """Account statements: opening, movements grouped by series/episode/partner/country/kind (from
-the allocation events), refunds, payouts, other, closing; and the events behind any line.
+the allocation runs), refunds, payouts, other, closing; and the events behind any line.
 
-Each allocation event stores its exact money per party (`party_amounts`, written at ingestion
-along the bucket's cumulative run), and `ledger_bucket_parties` says where an account sits in
-its buckets, so a statement is one aggregate query over the account's buckets' monthly rollup
-rows (whole months) or events (the rest of the period; index on (bucket_id, effective_at)),
-plus the account's other entries in the period (its postings, index on (account_id,
-effective_at), probing the partial index of entries that are not allocations): nothing is
-recomputed per event and no query reads the whole postings or events table. A statement may
-group its event lines by fewer fields (e.g. series and episode, for a page): the database
-sums them, the totals are the same.
+Each run stores its events' exact money per party (written when they were posted), and
+`ledger_bucket_parties` says where an account sits in its buckets, so a statement sums the
+account's buckets' rollup rows: monthly rows for the period's whole UTC months, daily rows for
+its other whole UTC days, and the runs themselves only for the partial days at its edges
+(index on (bucket_id, hour)); plus the account's other entries in the period (its postings,
+index on (account_id, effective_at), probing the partial index of entries that are not
+allocations). Nothing reads the whole postings table or every run. A statement may group its
+event lines by fewer fields (e.g. series and episode, for a page): the totals are the same.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import TextClause, bindparam, func, select, text
@@ -28,8 +27,16 @@ from ledger.accounts import normal_sign
 from ledger.balances import get_balances
 from ledger.errors import CurrencyMismatch, UnknownAccount
 from ledger.journal import is_postgresql, pg_array
-from ledger.rollups import LINE_FIELDS, month_of, rollup_lines
-from ledger.schema import NOT_ALLOCATION_SQL, Account, Posting, UTCDateTime, utcnow
+from ledger.rollups import DAY, LINE_FIELDS, MONTH, ROUNDING, day_of, month_of, rollup_lines
+from ledger.schema import (
+    NOT_ALLOCATION_SQL,
+    Account,
+    AllocationBucket,
+    AllocationRun,
+    Posting,
+    UTCDateTime,
+    utcnow,
+)
 
 EVENT_FIELDS = LINE_FIELDS
 """The event attributes a statement line is grouped by (missing ones are None)."""
@@ -46,8 +53,9 @@ class StatementLine:
     """Money of one kind and one group, within the period (normal side, minor units).
 
     Fields:
-        kind: "earning" (events with gross > 0), "refund" (negative-gross events), "payout"
-            (entries whose metadata kind is "payout", or their reversals), or "other".
+        kind: "earning" (events with gross > 0), "refund" (negative-gross events),
+            "rounding" (a bucket's rounding after refunds, see ledger.allocation.engine),
+            "payout" (entries whose metadata kind is "payout", or their reversals), or "other".
         group: for events, ((field, value), ...) over the statement's fields (EVENT_FIELDS
             or fewer); for other entries, their metadata items, sorted.
         amount: the signed total.
@@ -66,17 +74,19 @@ class StatementLine:
 class StatementEvent:
     """One allocation event behind a statement line, with its exact money for the accounts.
 
-    Fields: source_key (the caller's event id), entry_id (the entry carrying it), effective_at,
+    Fields: ref (the caller's event id), entry_id (the entry carrying it), effective_at,
     gross (the event's whole signed gross), amount (normal side, for the statement's accounts),
-    attributes (the event's JSON facts).
+    attributes (its statement line's facts: EVENT_FIELDS' values), reverses (the ref of the
+    event a refund gives back, else None).
     """
 
-    source_key: str
+    ref: int
     entry_id: int
     effective_at: datetime
     gross: int
     amount: int
     attributes: dict[str, Any]
+    reverses: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,51 +212,109 @@ def statement_events(
     kind "earning"/"refund" and group fields), each with its exact money, in time order."""
     session.flush()
     ids, _, sign, _ = _accounts(session, account_ids)
-    where, params = _period_params(session, ids, start, end)
-    if kind is not None:
-        where += " AND e.gross > 0" if kind == "earning" else " AND e.gross < 0"
-    for index, name in enumerate(EVENT_FIELDS):
-        if group is None or name not in group:
+    wanted = {
+        index: value for index, name in enumerate(EVENT_FIELDS) if group and name in group
+        for value in [group[name]]
+    }
+    found: list[StatementEvent] = []
+    for event in _run_events(session, ids, start, end):
+        if kind is not None and _kind(event) != kind:
             continue
-        column = _field_sql(session, name)
-        value = group[name]
-        if value is None:
-            where += f" AND {column} IS NULL"
-        else:
-            params[f"f{index}"] = json.dumps(value) if is_postgresql(session) else value
-            where += f" AND {column} = :f{index}"
-    attributes = "e.attributes::text" if is_postgresql(session) else "e.attributes"
-    # Only code constants and int()s are interpolated; every value is a bound parameter.
-    sql = (
-        f"SELECT e.source_key, e.entry_id, e.effective_at, e.gross, {_amount_sql(session)},"  # noqa: S608
-        f" {attributes} FROM {_from_sql(session)} WHERE {where} ORDER BY e.effective_at, e.id"
-    )
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    merged: dict[str, StatementEvent] = {}
-    for source_key, entry_id, effective_at, gross, amount, attrs in session.execute(
-        _bound(sql), params
-    ):
-        seen = merged.get(source_key)
-        if seen is not None:  # an account both debited and credited by one bucket
-            merged[source_key] = StatementEvent(
-                seen.source_key,
-                seen.entry_id,
-                seen.effective_at,
-                seen.gross,
-                seen.amount + sign * int(amount),
-                seen.attributes,
+        values = event.values
+        if any(values[index] != value for index, value in wanted.items()):
+            continue
+        found.append(
+            StatementEvent(
+                event.ref,
+                event.entry_id,
+                event.effective_at,
+                event.gross,
+                sign * event.amount,
+                dict(zip(EVENT_FIELDS, values, strict=True)),
+                event.reverses or None,
             )
-            continue
-        merged[source_key] = StatementEvent(
-            source_key,
-            entry_id,
-            _aware(effective_at),
-            int(gross),
-            sign * int(amount),
-            attrs if isinstance(attrs, dict) else json.loads(attrs),
         )
-    return list(merged.values())
+    found.sort(key=lambda e: (e.effective_at, e.entry_id, e.ref))
+    return found if limit is None else found[: int(limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class _RunEvent:
+    """One event of a run as the statement's accounts see it (posting amount, debit-positive,
+    summed over the accounts it touches)."""
+
+    ref: int
+    entry_id: int
+    effective_at: datetime
+    gross: int
+    amount: int
+    line_key: str
+    values: tuple[Any, ...]
+    reverses: int
+
+
+def _run_events(
+    session: Session, ids: list[int], start: datetime, end: datetime
+) -> Iterator[_RunEvent]:
+    """The events of the accounts' buckets effective in [start, end), from their runs (those
+    of the hours overlapping the period: index on (bucket_id, hour))."""
+    positions: dict[int, list[int]] = defaultdict(list)
+    accounts, params = _accounts_sql(session, "account_id", ids)
+    for bucket_id, position in session.execute(
+        text(f"SELECT bucket_id, position FROM ledger_bucket_parties WHERE {accounts}"),  # noqa: S608
+        params,
+    ):
+        positions[bucket_id].append(position)
+    if not positions:
+        return
+    widths = {
+        bucket_id: len(parties if isinstance(parties, list) else json.loads(parties))
+        for bucket_id, parties in session.execute(
+            select(AllocationBucket.id, AllocationBucket.parties).where(
+                AllocationBucket.id.in_(positions)
+            )
+        )
+    }
+    first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    runs = AllocationRun.__table__
+    rows = session.execute(
+        select(
+            runs.c.bucket_id,
+            runs.c.entry_id,
+            runs.c.hour,
+            runs.c.refs,
+            runs.c.grosses,
+            runs.c.offsets,
+            runs.c.line_keys,
+            runs.c.party_amounts,
+            runs.c.reverses,
+            runs.c.rounding,
+        )
+        .where(runs.c.bucket_id.in_(positions), runs.c.hour >= first_hour, runs.c.hour < end)
+        .order_by(runs.c.hour, runs.c.id)
+    )
+    decoded: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        bucket_id, entry_id, hour, refs, grosses, offsets, keys, amounts, reverses, rounding = row
+        hour = _aware(hour)
+        width, where = widths[bucket_id], positions[bucket_id]
+        last = hour + timedelta(microseconds=max(offsets))  # the entry's effective_at
+        if any(rounding) and start <= last < end:
+            # The run's rounding (after refunds): a line of its own, at its entry's time.
+            first = json.loads(keys[0])
+            rounding_values: tuple[Any, ...] = (first[0], None, first[2], None, ROUNDING)
+            amount = sum(-rounding[p] for p in where if p >= 0)
+            yield _RunEvent(0, entry_id, last, 0, amount, "", rounding_values, 0)
+        for i, ref in enumerate(refs):
+            moment = hour + timedelta(microseconds=offsets[i])
+            if moment < start or moment >= end:
+                continue
+            gross = grosses[i]
+            amount = sum(gross if p == -1 else -amounts[i * width + p] for p in where)
+            values = decoded.get(keys[i])
+            if values is None:
+                values = decoded[keys[i]] = tuple(json.loads(keys[i]))
+            yield _RunEvent(ref, entry_id, moment, gross, amount, keys[i], values, reverses[i])
 
 
 def _accounts(
@@ -273,35 +341,6 @@ def _accounts(
     return ids, rows[0][1], normal_sign(rows[0][2]), born
 
 
-def _from_sql(session: Session, parse: bool = True) -> str:
-    base = (
-        "ledger_bucket_parties AS bp"
-        " JOIN ledger_allocation_events AS e ON e.bucket_id = bp.bucket_id"
-    )
-    if parse and is_postgresql(session):
-        # One JSON parse per event, however many fields are read (drill-down filters).
-        columns = ", ".join(f"{name} json" for name in EVENT_FIELDS)
-        base += f" CROSS JOIN LATERAL json_to_record(e.attributes) AS a({columns})"
-    return base
-
-
-def _field_sql(session: Session, name: str) -> str:
-    if is_postgresql(session):
-        return f"a.{name}::text"
-    return f"json_extract(e.attributes, '$.{name}')"
-
-
-def _amount_sql(session: Session) -> str:
-    """The event's posting amount on one account: + gross on the debit account, - its
-    credited party amount on a party's account."""
-    party = (
-        "e.party_amounts[bp.position + 1]"
-        if is_postgresql(session)
-        else "json_extract(e.party_amounts, '$[' || bp.position || ']')"
-    )
-    return f"CASE WHEN bp.position = -1 THEN e.gross ELSE -{party} END"
-
-
 def _accounts_sql(session: Session, column: str, ids: list[int]) -> tuple[str, dict[str, Any]]:
     """`column` (a code constant) is one of the accounts: SQL and its parameters."""
     if is_postgresql(session):
@@ -309,33 +348,30 @@ def _accounts_sql(session: Session, column: str, ids: list[int]) -> tuple[str, d
     return f"{column} IN ({', '.join(str(int(i)) for i in ids)})", {}
 
 
-def _period_params(
-    session: Session, ids: list[int], start: datetime, end: datetime
-) -> tuple[str, dict[str, Any]]:
-    accounts, params = _accounts_sql(session, "bp.account_id", ids)
-    params.update(start=start, end=end)
-    return f"{accounts} AND e.effective_at >= :start AND e.effective_at < :end", params
-
-
 def _all_event_lines(
     session: Session, ids: list[int], start: datetime, end: datetime, fields: tuple[str, ...]
 ) -> Iterator[EventLine]:
-    """Event lines of [start, end): whole UTC months from the rollup, the rest from events."""
-    first = month_of(start)
-    if first < start:
-        first = _next_month(first)
-    last = month_of(end)
-    if first >= last:
-        yield from _event_lines(session, ids, start, end, fields)
+    """Event lines of [start, end): whole UTC months from the monthly rollup, other whole UTC
+    days from the daily one, the partial days at the edges from the runs."""
+    day_start, day_end = _ceil_day(start), day_of(end)
+    if day_start >= day_end:
+        yield from _run_lines(session, ids, start, end, fields)
         return
-    merged: dict[tuple[str, LineGroup], list[int]] = defaultdict(lambda: [0, 0])
-    parts = [
-        _event_lines(session, ids, a, b, fields) for a, b in ((start, first), (last, end)) if a < b
+    month_start, month_end = _ceil_month(day_start), month_of(day_end)
+    parts: list[Iterable[EventLine]] = [
+        _run_lines(session, ids, a, b, fields)
+        for a, b in ((start, day_start), (day_end, end))
+        if a < b
     ]
-    parts.append(
-        ("earning" if earning else "refund", tuple(zip(fields, json.loads(key), strict=True)), a, n)
-        for earning, key, a, n in rollup_lines(session, ids, first, last, fields)
-    )
+    if month_start < month_end:
+        spans = [(MONTH, month_start, month_end), (DAY, day_start, month_start),
+                 (DAY, month_end, day_end)]  # fmt: skip
+    else:
+        spans = [(DAY, day_start, day_end)]
+    for span, a, b in spans:
+        if a < b:
+            parts.append(_rollup_lines(session, ids, a, b, fields, span))
+    merged: dict[tuple[str, LineGroup], list[int]] = defaultdict(lambda: [0, 0])
     for part in parts:
         for kind, group, amount, count in part:
             line = merged[kind, group]
@@ -345,38 +381,48 @@ def _all_event_lines(
         yield kind, group, amount, count
 
 
-def _next_month(month: datetime) -> datetime:
+def _rollup_lines(
+    session: Session,
+    ids: list[int],
+    start: datetime,
+    end: datetime,
+    fields: tuple[str, ...],
+    span: str,
+) -> Iterator[EventLine]:
+    for kind, key, amount, count in rollup_lines(session, ids, start, end, fields, span):
+        yield kind, tuple(zip(fields, json.loads(key), strict=True)), amount, count
+
+
+def _kind(event: _RunEvent) -> str:
+    if event.values[-1] == ROUNDING:
+        return ROUNDING
+    return "earning" if event.gross > 0 else "refund"
+
+
+def _ceil_day(moment: datetime) -> datetime:
+    day = day_of(moment)
+    return day if day == moment else day + timedelta(days=1)
+
+
+def _ceil_month(moment: datetime) -> datetime:
+    month = month_of(moment)
+    if month == moment:
+        return month
     return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
 
 
-def _event_lines(
+def _run_lines(
     session: Session, ids: list[int], start: datetime, end: datetime, fields: tuple[str, ...]
 ) -> Iterator[EventLine]:
-    """(kind, group, posting amount, count) per event line, aggregated in the database.
-
-    PostgreSQL groups by the attributes' stored text (JSON is kept as written, keys sorted by
-    allocate_batch), so no row's JSON is parsed; the few distinct texts are decoded here and
-    merged by `fields` (refunds and pool shares carry extra keys such as unlock_id)."""
-    where, params = _period_params(session, ids, start, end)
-    postgres = is_postgresql(session)
-    columns = ["e.attributes::text"] if postgres else [_field_sql(session, name) for name in fields]
-    sql = (  # Only code constants are interpolated; every value is a bound parameter.
-        # An event joins once per statement account in its bucket (a person may hold two shares
-        # of one series): its money is each account's, its count is once.
-        f"SELECT {', '.join(columns)}, e.gross > 0, sum({_amount_sql(session)}),"  # noqa: S608
-        " count(DISTINCT e.id)"
-        f" FROM {_from_sql(session, parse=False)} WHERE {where}"
-        f" GROUP BY {', '.join(str(i) for i in range(1, len(columns) + 2))}"
-    )
+    """(kind, group, posting amount, count) per event line of [start, end), from the runs (a
+    partial day at most, so few runs)."""
+    positions = [EVENT_FIELDS.index(name) for name in fields]
     merged: dict[tuple[str, LineGroup], list[int]] = defaultdict(lambda: [0, 0])
-    for *values, earning, amount, count in session.execute(_bound(sql), params):
-        if postgres:
-            attributes = json.loads(values[0])
-            values = [attributes.get(name) for name in fields]
-        group = tuple(zip(fields, values, strict=True))
-        line = merged["earning" if earning else "refund", group]
-        line[0] += int(amount)
-        line[1] += int(count)
+    for event in _run_events(session, ids, start, end):
+        group = tuple((EVENT_FIELDS[i], event.values[i]) for i in positions)
+        line = merged[_kind(event), group]
+        line[0] += event.amount
+        line[1] += 1
     for (kind, group), (amount, count) in merged.items():
         yield kind, group, amount, count
 

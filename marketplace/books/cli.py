@@ -12,6 +12,7 @@ from ledger.reports.checks import check_ledger
 from ledger.reports.rows import balance_rows
 from marketplace.errors import CommandFailed
 from marketplace.extensions import db
+from marketplace.ingest.poster import BATCH_SIZE, post_pending, run_poster
 
 ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
 
@@ -49,3 +50,26 @@ def export(fmt: str, output: str) -> None:
     with open(output, "w", encoding="utf-8") as out:
         export_beancount(db.session(), out)
     click.echo(f"wrote {output}")
+
+
+@ledger_cli.command("post")
+@click.option("--once", is_flag=True, help="Post what is pending, then exit.")
+@click.option("--batch", "batch_size", type=click.IntRange(1, 100_000), default=BATCH_SIZE)
+@click.option("--interval", type=click.FloatRange(0.01, 60), default=0.5, show_default=True)
+def post(once: bool, batch_size: int, interval: float) -> None:
+    """The ledger poster: post accepted partner events to the ledger (a process of its own;
+    several may run, each taking the shards no other holds)."""
+    if once:
+        report = post_pending(db.session(), batch_size=batch_size)
+        click.echo(
+            json.dumps(
+                {
+                    "events": report.events,
+                    "entries": report.entries,
+                    "skipped_shards": report.skipped,
+                    "through": report.through.isoformat() if report.through else None,
+                }
+            )
+        )
+        return
+    run_poster(db.session, interval=interval, batch_size=batch_size)

@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from ledger.allocation.store import unpack_run
 from ledger.balances import balance_as_of, get_balance
 from ledger.reports.rows import account_name
+from ledger.rollups import LINE_FIELDS
 from ledger.schema import (
     Account,
     AllocationBucket,
-    AllocationEventRow,
+    AllocationRun,
     BalanceRow,
     Entry,
     Posting,
@@ -28,6 +30,7 @@ from ledger.schema import (
 from marketplace.accounts.models import User
 from marketplace.audit import AuditEvent
 from marketplace.errors import NotFound
+from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.models import PartnerApiKey, PartnerApp
 from marketplace.studio.models import Listing
 
@@ -131,15 +134,28 @@ def account_view(session: Session, account_id: int, at: datetime, now: datetime)
     )
 
 
+@dataclass(frozen=True)
+class EntryEvent:
+    """One event of an allocation entry: its source (the partner event it came from), effective
+    time, gross, statement line facts and money per party."""
+
+    ref: int
+    source: str
+    effective_at: datetime
+    gross: int
+    attributes: dict[str, Any]
+    party_amounts: list[int]
+
+
 @dataclass
 class EntryView:
     """An entry, its legs (with account names), the entry it reverses / that reverses it,
-    and its allocation events (source keys, attributes, per-party money)."""
+    and its allocation events (from its run: each with its source event and per-party money)."""
 
     entry: Entry
     legs: list[tuple[Posting, str]]
     reversed_by: int | None
-    events: list[AllocationEventRow]
+    events: list[EntryEvent]
     event_count: int
     bucket: AllocationBucket | None
     party_names: list[str]
@@ -156,16 +172,29 @@ def entry_view(session: Session, entry_id: int, limit: int = 200) -> EntryView:
         .where(Posting.entry_id == entry_id)
         .order_by(Posting.id)
     ).all()
-    events = list(
-        session.scalars(
-            select(AllocationEventRow)
-            .where(AllocationEventRow.entry_id == entry_id)
-            .order_by(AllocationEventRow.id)
-            .limit(limit)
+    run = session.scalars(select(AllocationRun).where(AllocationRun.entry_id == entry_id)).first()
+    unpacked = unpack_run(run) if run is not None else []
+    sources = {
+        row_id: f"{kind} {external_id}"
+        for row_id, kind, external_id in session.execute(
+            select(PartnerEvent.id, PartnerEvent.kind, PartnerEvent.external_id).where(
+                PartnerEvent.id.in_([e.ref for e in unpacked[:limit]])
+            )
         )
-    )
-    count = session.scalar(select(func.count()).where(AllocationEventRow.entry_id == entry_id))
-    bucket = session.get(AllocationBucket, events[0].bucket_id) if events else None
+    }
+    events = [
+        EntryEvent(
+            e.ref,
+            sources.get(e.ref, f"event {e.ref}"),
+            e.effective_at,
+            e.gross,
+            dict(zip(LINE_FIELDS, e.line, strict=True)),
+            e.amounts,
+        )
+        for e in unpacked[:limit]
+    ]
+    count = len(unpacked)
+    bucket = session.get(AllocationBucket, run.bucket_id) if run is not None else None
     names = []
     if bucket is not None:
         ids = [int(p[0]) for p in bucket.parties]

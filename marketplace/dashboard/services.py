@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.balances import get_balances
 from ledger.journal import is_postgresql
+from ledger.rollups import ROUNDING, day_of
 from ledger.schema import Account, AllocationBucket, UTCDateTime
 from marketplace.partners.models import PartnerApp
 from marketplace.payouts.models import PayoutAccount, PayoutLine
@@ -54,24 +55,21 @@ class SeriesDashboard:
 
 
 def _events_sql(session: Session, columns: str, group: str) -> Any:
-    fields = ("episode", "partner_id", "country", "kind")
+    """A query over the series' buckets' daily statement rollups (one row per day and line:
+    episode, partner app, country, kind), never over single events."""
+    positions = {"episode": 1, "partner_id": 2, "country": 3, "kind": 4}
     if is_postgresql(session):
-        decl = ", ".join(f"{f} text" for f in fields)
-        source = (
-            "ledger_allocation_events AS e"
-            f" CROSS JOIN LATERAL json_to_record(e.attributes) AS a({decl})"
-        )
-        day = "to_char(e.effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        field = {f: f"a.{f}" for f in fields}
-        bucket_filter = "e.bucket_id = ANY(CAST(:buckets AS bigint[]))"
+        field = {f: f"(CAST(r.line_key AS json) ->> {i})" for f, i in positions.items()}
+        day = "to_char(r.day AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        bucket_filter = "r.bucket_id = ANY(CAST(:buckets AS bigint[]))"
     else:
-        source = "ledger_allocation_events AS e"
-        day = "substr(e.effective_at, 1, 10)"
-        field = {f: f"json_extract(e.attributes, '$.{f}')" for f in fields}
-        bucket_filter = "e.bucket_id IN (SELECT value FROM json_each(:buckets))"
+        field = {f: f"json_extract(r.line_key, '$[{i}]')" for f, i in positions.items()}
+        day = "substr(r.day, 1, 10)"
+        bucket_filter = "r.bucket_id IN (SELECT value FROM json_each(:buckets))"
     sql = (
-        f"SELECT {columns.format(day=day, **field)} FROM {source}"  # noqa: S608 (constants)
-        f" WHERE {bucket_filter} AND e.effective_at >= :start AND e.effective_at < :end"
+        f"SELECT {columns.format(day=day, **field)}"  # noqa: S608 (constants)
+        f" FROM ledger_statement_days AS r WHERE {bucket_filter}"
+        " AND r.day >= :start AND r.day < :end AND r.line_key NOT LIKE :rounding"
         f" GROUP BY {group}"
     )
     return text(sql).bindparams(
@@ -97,7 +95,8 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
         params: dict[str, Any] = {"buckets": "{" + ",".join(map(str, buckets)) + "}"}
     else:
         params = {"buckets": "[" + ",".join(map(str, buckets)) + "]"}
-    params.update(start=start, end=end)
+    # Whole UTC days: the rollups' grain (the first day partly, as the chart's labels do).
+    params.update(start=day_of(start), end=end, rounding=f'%"{ROUNDING}"]')
     episodes: dict[Any, int] = defaultdict(int)
     partners = dict(session.execute(select(PartnerApp.id, PartnerApp.name)).tuples().all())
     # Money is in each bucket's currency (the partner app's contract), not the series'.
@@ -115,7 +114,7 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
     if buckets:
         query = _events_sql(
             session,
-            "{episode}, sum(CASE WHEN e.gross > 0 THEN 1 ELSE -1 END)",
+            "{episode}, sum(CASE WHEN r.earning THEN r.events ELSE -r.events END)",
             "1",
         )
         for episode, count in session.execute(query, {**params}):
@@ -123,7 +122,7 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
                 episodes[int(episode)] += int(count)
         query = _events_sql(
             session,
-            "{partner_id}, {country}, {day}, e.bucket_id, sum(e.gross)",
+            "{partner_id}, {country}, {day}, r.bucket_id, sum(r.gross)",
             "1, 2, 3, 4",
         )
         for partner_id, country, day, bucket_id, gross in session.execute(query, params):

@@ -1,4 +1,5 @@
-"""`make run`: the web server and, beside it in its own process, the payout scheduler."""
+"""`make run`: the web server and, beside it in processes of their own, the scheduler and the
+ledger poster."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 
 def main() -> int:
-    """Start the scheduler (if the app has one) and serve the site until Ctrl-C."""
+    """Start the scheduler and the ledger poster, and serve the site until Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="5000")
@@ -20,6 +21,7 @@ def main() -> int:
     probe = subprocess.run([*flask, "scheduler", "--help"], capture_output=True, check=False)  # noqa: S603
     if probe.returncode == 0:
         helpers.append(subprocess.Popen([*flask, "scheduler", "run"]))  # noqa: S603
+    helpers.append(subprocess.Popen([*flask, "ledger", "post"]))  # noqa: S603
     try:
         return subprocess.call([*flask, "run", "--host", args.host, "--port", str(args.port)])  # noqa: S603
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
 from marketplace.ingest.models import PartnerEvent
+from marketplace.ingest.poster import post_pending
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks
 from marketplace.partners.models import PartnerApp
@@ -323,6 +324,8 @@ def load_revenue(session: Session, partners, catalogue, start: datetime, now: da
         ]
         ingest_refunds(session, partner, refunds, now=now)
         total += len(unlocks)
+    # What the ledger poster process does as events arrive: the payouts below need the money.
+    post_pending(session, now=now)
     return total
 
 

@@ -17,7 +17,7 @@ from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from ledger.reports.statements import statement_events
-from marketplace.earnings.statements import LineView, StatementView
+from marketplace.earnings.statements import LineView, StatementView, event_sources
 from marketplace.formatting import format_money
 
 CSV_COLUMNS = (
@@ -31,13 +31,17 @@ def _line_key(kind: str, values: dict, fields: tuple[str, ...]) -> tuple:
 
 
 def source_ids_by_line(session: Session, view: StatementView) -> dict[tuple, list[str]]:
-    """The source event ids (ledger source keys) behind each event line of the statement
-    (lines by the statement's fields: every field for downloads)."""
+    """The source event ids (the partner app's own ids) behind each event line of the
+    statement (lines by the statement's fields: every field for downloads)."""
     fields = view.statement.fields
+    events = statement_events(session, view.statement.account_ids, view.start, view.end)
+    sources = event_sources(session, [event.ref for event in events if event.ref])
     found: dict[tuple, list[str]] = defaultdict(list)
-    for event in statement_events(session, view.statement.account_ids, view.start, view.end):
+    for event in events:
+        if not event.ref:  # a bucket's rounding: no source event
+            continue
         kind = "earning" if event.gross > 0 else "refund"
-        found[_line_key(kind, event.attributes, fields)].append(event.source_key)
+        found[_line_key(kind, event.attributes, fields)].append(sources[event.ref])
     return found
 
 

@@ -21,6 +21,7 @@ from marketplace.earnings.exports import statement_csv, statement_pdf
 from marketplace.earnings.statements import (
     DRILL_SHOWN,
     PAGE_FIELDS,
+    event_sources,
     line_breakdown,
     parse_drill,
     parse_period,
@@ -158,6 +159,7 @@ def statement_line():
     return render_template(
         "earnings/statement_line.html",
         events=events,
+        sources=event_sources(db.session(), [e.ref for e in events[:DRILL_SHOWN]]),
         shown=DRILL_SHOWN,
         breakdown=line_breakdown(db.session(), events),
         locale=Locale.parse(user_locale()),

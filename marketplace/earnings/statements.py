@@ -34,6 +34,7 @@ from ledger.reports.statements import (
 )
 from ledger.schema import Account
 from marketplace.errors import NotFound, ServiceError
+from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.models import PartnerApp
 from marketplace.splits.models import TeamMember
 from marketplace.studio.models import Series
@@ -215,12 +216,13 @@ def statement_view(
                 section.lines.append(item)
         else:
             meta = dict(line.group)
+            label = (
+                "Rounding after refunds (your share back to the exact split)"
+                if line.kind == "rounding"
+                else _entry_label(meta)
+            )
             item = LineView(
-                line.kind,
-                line.amount,
-                line.count,
-                label=_entry_label(meta),
-                entry_ids=list(line.entry_ids),
+                line.kind, line.amount, line.count, label=label, entry_ids=list(line.entry_ids)
             )
             (view.payouts if line.kind == "payout" else view.other).append(item)
     view.earnings = sorted(earnings.values(), key=lambda s: s.title)
@@ -332,6 +334,19 @@ def participant_line_events(
     if not accounts:
         raise NotFound("You have no earnings in that currency.")
     return statement_events(session, accounts, start, end, kind=kind, group=group)
+
+
+def event_sources(session: Session, refs: Sequence[int]) -> dict[int, str]:
+    """The partner app's own id of each event behind statement lines (its event log row;
+    events posted without one, e.g. by the demo's tools, show their ledger ref)."""
+    found: dict[int, str] = {ref: f"#{ref}" for ref in refs}
+    wanted = sorted(set(refs))
+    for chunk in (wanted[i : i + 1000] for i in range(0, len(wanted), 1000)):
+        for row_id, external_id in session.execute(
+            select(PartnerEvent.id, PartnerEvent.external_id).where(PartnerEvent.id.in_(chunk))
+        ):
+            found[row_id] = external_id
+    return found
 
 
 def line_breakdown(session: Session, events: list[StatementEvent]) -> list[LineView]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledger.journal import copy_rows, is_postgresql, pg_array
 from marketplace.ingest.models import PartnerEvent, PartnerEventRejection
+from marketplace.ingest.poster import entries_of, is_posted
 from marketplace.partners.models import PartnerApp
 
 Result = dict[str, Any]
@@ -86,8 +87,9 @@ _EVENT_COLUMNS = (
     "viewer",
     "content_hash",
     "refund_of",
-    "entry_id",
     "details",
+    "split_version_id",
+    "available_at",
     "created_at",
 )
 
@@ -171,7 +173,7 @@ def event_status(session: Session, partner: PartnerApp, external_id: str) -> Res
             },
             "recorded_at": rejection.rejected_at.isoformat(),
         }
-    answer = {
+    answer: dict[str, Any] = {
         "id": external_id,
         "kind": event.kind,
         "status": event.status,
@@ -181,6 +183,13 @@ def event_status(session: Session, partner: PartnerApp, external_id: str) -> Res
         "currency": event.currency,
         "occurred_at": event.occurred_at.isoformat(),
         "recorded_at": event.created_at.isoformat(),
+    }
+    # The ledger's side: "accepted" until the poster has posted it, then "posted" with the
+    # entries carrying its money.
+    posted = is_posted(session, event)
+    answer["ledger"] = {
+        "status": "posted" if posted else "accepted",
+        "entry_ids": entries_of(session, event) if posted else [],
     }
     if event.kind == "unlock":
         answer["refund_id"] = session.scalar(

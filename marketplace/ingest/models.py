@@ -45,10 +45,16 @@ class PartnerEvent(Model):
         content_hash: SHA-256 of the reported content: a repeat with the same id and hash is a
             duplicate, with another hash a conflict.
         refund_of: for a refund, the refunded unlock's row (unique: refunded at most once).
-        entry_id: the ledger entry carrying the money (NULL when no money moved, e.g. amount 0;
-            a pool's shares may span several entries: see details). The ledger allocation
-            event's source key is derived: unlock:P:ID, refund:P:ID, pool:P:ID:SERIES.
-        details: JSON extras (a refund's reason, a pool's kind, period and per-series shares).
+        entry_id: for events posted before the ledger poster existed, the entry carrying the
+            money; NULL since (the ledger's runs name each event by this row's id, its `ref`).
+        details: JSON extras (a refund's reason, a pool's kind, period and per-series shares
+            with the split version of each).
+        split_version_id: the split version in force at occurred_at (a refund: its unlock's);
+            with series, partner and currency it names the ledger bucket. NULL for pools.
+        available_at: when participants' money from it becomes available (occurred_at plus
+            the partner app's hold; a refund: its unlock's). NULL for pools.
+        txid: PostgreSQL only: the id of the transaction that accepted it, so that the poster
+            reads events in an order no later commit can slip into (see ingest/poster.py).
         created_at: when we accepted it.
     """
 
@@ -64,6 +70,8 @@ class PartnerEvent(Model):
             postgresql_where=text("refund_of IS NOT NULL"),
             sqlite_where=text("refund_of IS NOT NULL"),
         ),
+        # The poster reads accepted events in (txid, id) order (PostgreSQL; SQLite uses id).
+        Index("ix_partner_events_txid_id", "txid", "id").ddl_if(dialect="postgresql"),
         CheckConstraint("kind IN ('unlock', 'refund', 'pool')", name="kind_known"),
         CheckConstraint("status IN ('accepted', 'refunded')", name="status_known"),
         CheckConstraint("amount >= 0", name="amount_nonnegative"),
@@ -86,7 +94,29 @@ class PartnerEvent(Model):
     refund_of: Mapped[int | None] = mapped_column(Id, ForeignKey("partner_events.id"))
     entry_id: Mapped[int | None] = mapped_column(Id)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    split_version_id: Mapped[int | None] = mapped_column(Integer)
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    txid: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PosterCursor(Model):
+    """How far the ledger poster has posted the event log, per shard (partner_id % SHARDS):
+    every event at or before (txid, event_id) in the poster's order is in the ledger.
+
+    Fields: shard, txid (PostgreSQL's order; 0 on SQLite), event_id, through (when the last
+    posted event was accepted: balances include everything accepted before it), events
+    (posted so far), updated_at.
+    """
+
+    __tablename__ = "ingest_poster_cursors"
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    txid: Mapped[int] = mapped_column(BigInteger, default=0)
+    event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    through: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PartnerEventRejection(Model):

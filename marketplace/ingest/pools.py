@@ -1,9 +1,10 @@
 """Revenue pools (subscriptions, ads): shared across series pro rata to views, then split.
 
 The pool's amount is divided among its series with largest_remainder over their view counts
-(ascending series id, so ties are deterministic and the shares add up to the amount exactly);
-each series' share is then posted like an unlock, as kind "pool", under the split version in
-force at period_end, in that series' bucket.
+(ascending series id, so ties are deterministic and the shares add up to the amount exactly)
+when it is accepted; its one event log row records the shares and each series' split version
+in force at period_end, and the ledger poster posts each share like an unlock, as kind
+"pool", in that series' bucket.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from ledger.allocation.engine import largest_remainder
 from marketplace.ingest.event_log import existing_events, insert_events, record_rejections
 from marketplace.ingest.models import PartnerEvent
 from marketplace.ingest.revenue import (
-    RevenueFacts,
-    post_revenue,
     split_versions_by_series,
     version_in_force,
 )
@@ -65,11 +64,6 @@ class PoolIn:
 
 
 log = logging.getLogger("marketplace.ingest")
-
-
-def pool_source_key(partner_id: int, pool_id: str, series_id: int) -> str:
-    """The ledger's unique key of one series' share of a partner's pool."""
-    return f"pool:{partner_id}:{pool_id}:{series_id}"
 
 
 def pool_shares(amount: int, views: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
@@ -135,7 +129,7 @@ def _check_pool(session: Session, partner: PartnerApp, pool: PoolIn, now: dateti
 def ingest_pool(
     session: Session, partner: PartnerApp, pool: PoolIn, now: datetime | None = None
 ) -> Result:
-    """Share and post one revenue pool (once per id); commits."""
+    """Share one revenue pool and accept it into the event log (once per id); commits."""
     now = now or datetime.now(UTC)
     digest = pool.digest()
     seen = existing_events(session, partner.id, [pool.id]).get(pool.id)
@@ -157,25 +151,14 @@ def ingest_pool(
         session.commit()
         return problem
     shares = pool_shares(pool.amount, pool.views)
-    facts = [
-        RevenueFacts(
-            pool_source_key(partner.id, pool.id, series_id),
-            series_id,
-            share,
-            pool.period_end,
-            kind="pool",
-            pool_id=pool.id,
-        )
-        for series_id, share in shares
-        if share > 0
-    ]
-    results = post_revenue(session, partner, facts, now=now, versions=versions) if facts else []
     answer = [{"series_id": sid, "amount": share} for sid, share in shares]
+    # Each share's split version, decided now: the poster posts the shares in those buckets.
+    in_force = {sid: version_in_force(versions[sid], pool.period_end) for sid, _ in shares}
     details = {
         "kind": pool.kind,
         "period_start": pool.period_start.isoformat(),
         "shares": answer,
-        "entries": sorted({r.entry_id for r in results}),
+        "versions": {str(sid): v.id for sid, v in in_force.items() if v is not None},
     }
     insert_events(
         session,
@@ -194,8 +177,9 @@ def ingest_pool(
                 None,
                 digest,
                 None,
-                results[0].entry_id if results else None,
                 json.dumps(details),
+                None,
+                None,
                 now,
             )
         ],

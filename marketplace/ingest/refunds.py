@@ -1,11 +1,9 @@
-"""Partner refunds: each reverses one unlock's money in full, in the unlock's own bucket.
+"""Partner refunds: each reverses one unlock in full, accepted into the event log.
 
-A refund is a ledger allocation event with negative gross in the bucket of the unlock (same
-parties, the unlock's available_at). The gross comes back in full; each party gives back its
-part of the cumulative split's step from the bucket's current total down by that gross, which
-can differ by one minor unit from what that unlock paid it when other events followed it in the
-bucket, and leaves every party within one unit of its exact share of the bucket's net (see
-docs/ledger-design.md, "What a refund gives back").
+The refund's row names its unlock (refund_of, unique: refunded at most once) and copies its
+split version and availability; the ledger poster posts it in the unlock's bucket as an event
+that gives back exactly what the unlock paid each party (docs/ledger-design.md, "What a
+refund gives back"). The unlock's row is marked refunded in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,12 +13,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from ledger.allocation.engine import AllocationEvent, allocate_batch, parties_from_json
 from ledger.journal import is_postgresql, pg_array
-from ledger.schema import AllocationBucket, AllocationEventRow, UTCDateTime
+from ledger.schema import UTCDateTime
 from marketplace.ingest.event_log import (
     existing_events,
     insert_events,
@@ -28,7 +25,6 @@ from marketplace.ingest.event_log import (
     record_rejections,
 )
 from marketplace.ingest.models import PartnerEvent
-from marketplace.ingest.revenue import unlock_source_key
 from marketplace.ingest.unlocks import (
     FUTURE_TOLERANCE,
     Result,
@@ -62,18 +58,11 @@ def refund_source_key(partner_id: int, event_id: str) -> str:
 
 _UNLOCKS_PG = text(
     "SELECT e.external_id, e.id, e.status, e.amount, e.occurred_at, e.series_id, e.episode,"
-    " e.currency, e.country FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
+    " e.currency, e.country, e.split_version_id, e.available_at"
+    " FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
     " JOIN partner_events AS e ON e.partner_id = :partner AND e.external_id = i.external_id"
     " WHERE e.kind = 'unlock' ORDER BY e.id FOR UPDATE OF e"
-).columns(occurred_at=UTCDateTime)
-
-_LEDGER_EVENTS_PG = text(
-    "SELECT e.source_key, e.available_at, b.key, b.currency, b.debit_account_id, b.parties"
-    " FROM unnest(CAST(:keys AS text[])) AS k(source_key)"
-    " JOIN ledger_allocation_events AS e ON e.source_key = k.source_key"
-    " JOIN ledger_allocation_buckets AS b ON b.id = e.bucket_id"
-).columns(available_at=UTCDateTime, parties=JSON)
-
+).columns(occurred_at=UTCDateTime, available_at=UTCDateTime)
 
 def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[str, tuple]:
     """The partner's unlock rows among these ids, locked in id order (two refund requests on
@@ -98,6 +87,8 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
             events.c.episode,
             events.c.currency,
             events.c.country,
+            events.c.split_version_id,
+            events.c.available_at,
         )
         .where(
             events.c.partner_id == partner_id,
@@ -108,28 +99,6 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
         .with_for_update()
     )
     return {row[0]: tuple(row[1:]) for row in rows}
-
-
-def _ledger_events(session: Session, partner_id: int, unlock_ids: list[str]) -> list:
-    """For each refunded unlock: its bucket and available_at, from the ledger's event row."""
-    keys = [unlock_source_key(partner_id, uid) for uid in unlock_ids]
-    if is_postgresql(session):
-        rows = session.execute(_LEDGER_EVENTS_PG, {"keys": pg_array(keys)}).all()
-    else:
-        rows = session.execute(
-            select(
-                AllocationEventRow.source_key,
-                AllocationEventRow.available_at,
-                AllocationBucket.key,
-                AllocationBucket.currency,
-                AllocationBucket.debit_account_id,
-                AllocationBucket.parties,
-            )
-            .join(AllocationBucket, AllocationBucket.id == AllocationEventRow.bucket_id)
-            .where(AllocationEventRow.source_key.in_(keys))
-        ).all()
-    by_key = {row[0]: row for row in rows}
-    return [by_key[key] for key in keys]
 
 
 def ingest_refunds(
@@ -172,17 +141,11 @@ def ingest_refunds(
             claimed.add(item.unlock_id)
             accepted.append(i)
             results[i] = {"id": item.id, "status": "accepted"}
-    entry_ids = _post_refunds(
-        session,
-        partner,
-        [items[i] for i in accepted if unlocks[items[i].unlock_id][2] > 0],
-        unlocks,
-        now,
-    )
     rows = []
     for i in accepted:
         item = items[i]
-        row_id, _, amount, _, series_id, episode, currency, country = unlocks[item.unlock_id]
+        (row_id, _, amount, _, series_id, episode, currency, country, version_id,
+         available_at) = unlocks[item.unlock_id]  # fmt: skip
         details = json.dumps({"reason": item.reason}) if item.reason else None
         rows.append(
             (
@@ -199,8 +162,9 @@ def ingest_refunds(
                 None,
                 digests[i],
                 row_id,
-                entry_ids.get(item.id),
                 details,
+                version_id,  # the unlock's bucket, and its availability: the refund nets there
+                available_at,
                 now,
             )
         )
@@ -238,38 +202,3 @@ def _settle_late_repeats(session, partner, items, digests, results, fresh, unloc
         if result is not None and "repeat_of" not in result:
             results[i] = result
     return [i for i in fresh if results[i] is None]
-
-
-def _post_refunds(session, partner, refunds: list[RefundIn], unlocks, now) -> dict[str, int]:
-    if not refunds:
-        return {}
-    ledger_rows = _ledger_events(session, partner.id, [r.unlock_id for r in refunds])
-    events = []
-    for refund, (_, available_at, key, currency, debit, parties) in zip(
-        refunds, ledger_rows, strict=True
-    ):
-        unlock = unlocks[refund.unlock_id]
-        attributes = {
-            "kind": "refund",
-            "partner_id": partner.id,
-            "series_id": unlock[4],
-            "episode": unlock[5],
-            "unlock_id": refund.unlock_id,
-        }
-        if unlock[7]:  # as the unlock's own attributes: the key only when there is a country
-            attributes["country"] = unlock[7]
-        events.append(
-            AllocationEvent(
-                source_key=refund_source_key(partner.id, refund.id),
-                bucket_key=key,
-                currency=currency,
-                debit_account_id=debit,
-                parties=parties_from_json(parties),
-                gross=-unlock[2],
-                effective_at=refund.occurred_at,
-                available_at=available_at,
-                attributes=attributes,
-            )
-        )
-    results = allocate_batch(session, events, now=now)
-    return {refund.id: result.entry_id for refund, result in zip(refunds, results, strict=True)}

@@ -2,7 +2,9 @@
 
 Every unlock of a series on a partner app is one ledger allocation event in the bucket of
 (series, partner, currency, split version in force at the unlock): the ledger splits the gross
-among the partner, the platform and the team members, drift-free. Nothing here commits.
+among the partner, the platform and the team members, drift-free; a refund gives back exactly
+what its unlock paid. The ledger poster (ingest/poster.py) calls post_revenue with the accepted
+events it reads from the event log. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +21,7 @@ from ledger.allocation.engine import (
     AllocationEvent,
     AllocationResult,
     Party,
-    PreparedBatch,
-    apply_batch,
-    prepare_batch,
+    allocate_batch,
     split_parties,
 )
 from ledger.schema import Account
@@ -45,28 +45,31 @@ def bucket_key(series_id: int, partner_id: int, currency: str, version_id: int) 
     return f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
 
 
-def unlock_source_key(partner_id: int, event_id: str) -> str:
-    """The ledger's unique key of a partner's unlock event."""
-    return f"unlock:{partner_id}:{event_id}"
+def available_at_for(partner: PartnerApp, occurred_at: datetime) -> datetime:
+    """When participants' money from an event of this partner app becomes available: after
+    the app's hold days (the one place that decides it, when the event is accepted)."""
+    return occurred_at + timedelta(days=partner.hold_days)
 
 
 @dataclass(frozen=True, slots=True)
 class RevenueFacts:
-    """A validated paid unlock (or a series' share of a revenue pool) to post.
+    """An accepted unlock, refund or series' share of a revenue pool, to post.
 
-    Fields: source_key (unique ledger key), series_id, episode (None for a pool share),
-    amount (gross, minor units, > 0), occurred_at (aware), country (ISO alpha-2 or None),
-    kind ("unlock" or "pool"), pool_id (for pool shares).
+    Fields: ref (the event log row's id: the ledger's ref), series_id, amount (signed gross in
+    minor units: a refund is negative), occurred_at (aware), episode (None for a pool share),
+    country (ISO alpha-2 or None), kind ("unlock", "refund" or "pool"), available_at (as
+    accepted; None: from the partner's hold), reverses (a refund's unlock ref).
     """
 
-    source_key: str
+    ref: int
     series_id: int
     amount: int
     occurred_at: datetime
     episode: int | None = None
     country: str | None = None
     kind: str = "unlock"
-    pool_id: str | None = None
+    available_at: datetime | None = None
+    reverses: int | None = None
 
 
 class SplitRouter:
@@ -90,7 +93,7 @@ class SplitRouter:
             ).id
         return found
 
-    def prefetch(self, versions: Sequence[SplitVersion]) -> None:
+    def prefetch(self, versions: Sequence[SplitVersion | VersionTerms]) -> None:
         """Load every account these versions' splits need with one query (hot path)."""
         wanted = {
             ("partner_receivable", str(self.partner.id)),
@@ -123,7 +126,7 @@ class SplitRouter:
         """The partner's receivable account id in its contract currency."""
         return self.account_id("partner_receivable", self.partner.id)
 
-    def parties(self, version: SplitVersion) -> tuple[Party, ...]:
+    def parties(self, version: SplitVersion | VersionTerms) -> tuple[Party, ...]:
         """The ledger parties of a split version on this partner app."""
         cached = self._parties.get(version.id)
         if cached is None:
@@ -141,35 +144,37 @@ class SplitRouter:
             self._parties[version.id] = cached
         return cached
 
-    def event(self, facts: RevenueFacts, version: SplitVersion) -> AllocationEvent:
-        """The ledger allocation event for one validated unlock or pool share."""
+    def event(self, facts: RevenueFacts, version: SplitVersion | VersionTerms) -> AllocationEvent:
+        """The ledger allocation event for one unlock, refund or pool share."""
         terms = self._terms.get(version.id)
         if terms is None:
             terms = self._terms[version.id] = (
                 bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
                 self.parties(version),
                 self.receivable_id(),
-                timedelta(days=self.partner.hold_days),
-                self.partner.id,
             )
-        key, parties, receivable, hold, partner_id = terms
-        attributes = {"kind": facts.kind, "series_id": facts.series_id, "partner_id": partner_id}
+        key, parties, receivable = terms
+        attributes: dict[str, object] = {
+            "kind": facts.kind,
+            "series_id": facts.series_id,
+            "partner_id": self.partner.id,
+        }
         if facts.episode is not None:
             attributes["episode"] = facts.episode
         if facts.country:
             attributes["country"] = facts.country
-        if facts.pool_id:
-            attributes["pool_id"] = facts.pool_id
+        available = facts.available_at or available_at_for(self.partner, facts.occurred_at)
         return AllocationEvent(
-            facts.source_key,
+            facts.ref,
             key,
             self.currency,
             receivable,
             parties,
             facts.amount,
             facts.occurred_at,
-            facts.occurred_at + hold,
+            available,
             attributes,
+            facts.reverses,
         )
 
 
@@ -192,7 +197,12 @@ class VersionTerms(NamedTuple):
     shares: tuple[ShareTerms, ...]
 
 
-def split_versions_by_series(session: Session, series_ids: set[int]) -> dict[int, list]:
+Terms = TypeVar("Terms", SplitVersion, VersionTerms)
+
+
+def split_versions_by_series(
+    session: Session, series_ids: set[int]
+) -> dict[int, list[VersionTerms]]:
     """Every split version of these series (as VersionTerms), newest effective first (two
     queries)."""
     result: dict[int, list] = {sid: [] for sid in series_ids}
@@ -226,38 +236,9 @@ def split_versions_by_series(session: Session, series_ids: set[int]) -> dict[int
     return result
 
 
-def version_in_force(versions: list[SplitVersion], at: datetime) -> SplitVersion | None:
+def version_in_force(versions: Sequence[Terms], at: datetime) -> Terms | None:
     """From versions newest-first, the one in force at `at`."""
     return next((v for v in versions if v.effective_from <= at), None)
-
-
-def prepare_revenue(
-    session: Session,
-    partner: PartnerApp,
-    facts: Sequence[RevenueFacts],
-    now: datetime | None = None,
-    versions: dict[int, list[SplitVersion]] | None = None,
-) -> PreparedBatch:
-    """Plan the posting of validated unlocks/pool shares of one partner app (no lock taken on
-    existing rows): ledger.allocation.engine.prepare_batch of their allocation events.
-
-    Each fact is split under the series' split version in force at its occurred_at; callers
-    have checked that the series was live on the partner app then and that a version exists.
-    `versions` (from split_versions_by_series) saves the query when the caller has them.
-    """
-    router = SplitRouter(session, partner)
-    if versions is None:
-        versions = split_versions_by_series(session, {fact.series_id for fact in facts})
-    router.prefetch([v for vs in versions.values() for v in vs])
-    events = []
-    for fact in facts:
-        version = version_in_force(versions[fact.series_id], fact.occurred_at)
-        if version is None:
-            raise LookupError(
-                f"series {fact.series_id} has no split in force at {fact.occurred_at}"
-            )
-        events.append(router.event(fact, version))
-    return prepare_batch(session, events, now=now)
 
 
 def post_revenue(
@@ -265,10 +246,30 @@ def post_revenue(
     partner: PartnerApp,
     facts: Sequence[RevenueFacts],
     now: datetime | None = None,
-    versions: dict[int, list[SplitVersion]] | None = None,
+    versions: dict[int, list[VersionTerms]] | None = None,
+    version_ids: Sequence[int | None] | None = None,
 ) -> list[AllocationResult]:
-    """Post validated unlocks/pool shares of one partner app; one result per fact, in order
-    (prepare_revenue, then ledger.allocation.engine.apply_batch)."""
+    """Post events of one partner app to the ledger, one result per fact, in order. Each is
+    split under its series' split version in force at occurred_at (or the version id given for
+    it: what was decided when it was accepted). The caller posts each event once, and commits."""
     if not facts:
         return []
-    return apply_batch(session, prepare_revenue(session, partner, facts, now, versions))
+    router = SplitRouter(session, partner)
+    if versions is None:
+        versions = split_versions_by_series(session, {fact.series_id for fact in facts})
+    router.prefetch([v for vs in versions.values() for v in vs])
+    by_id = {v.id: v for vs in versions.values() for v in vs}
+    events = []
+    for index, fact in enumerate(facts):
+        wanted = version_ids[index] if version_ids is not None else None
+        version = (
+            by_id.get(wanted)
+            if wanted is not None
+            else version_in_force(versions[fact.series_id], fact.occurred_at)
+        )
+        if version is None:
+            raise LookupError(
+                f"series {fact.series_id} has no split in force at {fact.occurred_at}"
+            )
+        events.append(router.event(fact, version))
+    return allocate_batch(session, events, now=now)

@@ -1,12 +1,10 @@
-"""Partner events in: unlocks, refunds and revenue pools, posted to the ledger exactly once.
+"""Partner events in: unlocks (refunds and revenue pools next door), accepted into the event
+log; the ledger poster (ingest/poster.py) posts them.
 
-Every request is one transaction: its event rows, its ledger entries and the balances commit
-together or not at all, so a retry after a crash applies what did not commit and answers
-`duplicate` for the rest. Per request, not per event: one look-up of the ids already seen, one
-of the partner's listings, episodes and split versions, one bulk insert of the event log and
-one ledger batch (prepared, then applied under the bucket locks: the event log's rows are
-written in between, so that they are not part of the section every request of the partner
-serialises on).
+Every request is one transaction that writes one row per accepted event and nothing else:
+when the response says `accepted`, the row is durable, and a retry after a crash answers
+`duplicate` for what committed. Per request, not per event: one look-up of the ids already
+seen, one of the partner's listings, episodes and split versions, one bulk insert.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from babel import Locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.allocation.engine import apply_batch
-from marketplace.errors import Conflict
 from marketplace.ingest.event_log import (
     Result,
     existing_events,
@@ -30,10 +26,9 @@ from marketplace.ingest.event_log import (
     record_rejections,
 )
 from marketplace.ingest.revenue import (
-    RevenueFacts,
-    prepare_revenue,
+    VersionTerms,
+    available_at_for,
     split_versions_by_series,
-    unlock_source_key,
     version_in_force,
 )
 from marketplace.partners.models import PartnerApp
@@ -308,44 +303,14 @@ def ingest_unlocks(
         if problem is None:
             accepted.append(i)
         results[i] = problem or {"id": items[i].id, "status": "accepted"}
-    keys = {i: unlock_source_key(partner.id, items[i].id) for i in accepted}
-    paid = [i for i in accepted if items[i].amount > 0]
-    prepared = None
-    if paid:
-        facts = [
-            RevenueFacts(
-                keys[i],
-                items[i].series_id,
-                items[i].amount,
-                items[i].occurred_at,
-                episode=items[i].episode,
-                country=items[i].country,
-            )
-            for i in paid
-        ]
-        prepared = prepare_revenue(session, partner, facts, now=now, versions=versions)
-    # The event log's rows go in before the ledger locks the buckets, so that their COPY is
-    # not part of the time those locks are held (every request of a partner needs them). In id
-    # order: two requests inserting overlapping ids wait on each other instead of deadlocking;
-    # the second one then fails on the unique index and its client retries (409).
-    planned = prepared.planned if prepared is not None else {}
+    # One row per unlock, and nothing else: the ledger poster posts it (ingest/poster.py). In
+    # id order: two requests inserting overlapping ids wait on each other instead of
+    # deadlocking; the second one then fails on the unique index and its client retries (409).
     rows = [
-        _unlock_row(partner, items[i], digests[i], planned.get(keys[i]), now)
+        _unlock_row(partner, items[i], digests[i], versions, now)
         for i in sorted(accepted, key=lambda i: items[i].id)
     ]
     insert_events(session, rows)
-    if prepared is not None:
-        outcome = apply_batch(session, prepared)
-        if any(result.status != "applied" for result in outcome):
-            # The ledger holds one of these unlocks and the event log does not (they commit
-            # together: only if they were ever written apart); its row above names an entry
-            # that will not carry its money, so nothing of the request may stand.
-            session.rollback()
-            raise Conflict(
-                "A concurrent request applied some of these events; nothing was applied."
-                " Retry the request.",
-                code="concurrent_request",
-            )
     settle_repeats(results)
     record_rejections(session, partner.id, "unlock", results)
     session.commit()
@@ -353,7 +318,15 @@ def ingest_unlocks(
     return results
 
 
-def _unlock_row(partner, item: UnlockIn, digest, entry_id, now) -> tuple:
+def _unlock_row(
+    partner: PartnerApp,
+    item: UnlockIn,
+    digest: str,
+    versions: dict[int, list[VersionTerms]],
+    now: datetime,
+) -> tuple[object, ...]:
+    version = version_in_force(versions[item.series_id], item.occurred_at)
+    assert version is not None  # _check_unlock refused unlocks without a split in force
     return (
         partner.id,
         item.id,
@@ -368,7 +341,8 @@ def _unlock_row(partner, item: UnlockIn, digest, entry_id, now) -> tuple:
         item.viewer,
         digest,
         None,
-        entry_id,
         None,
+        version.id,
+        available_at_for(partner, item.occurred_at),
         now,
     )

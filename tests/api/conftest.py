@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace.ingest.auth import buckets, signature
+from marketplace.ingest.api.auth import buckets, signature
+from marketplace.ingest.poster import post_pending
 from marketplace.partners.models import PartnerApp
 from marketplace.partners.services import create_partner
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
@@ -27,6 +28,7 @@ class Partner:
     key_id: str
     secret: str
     client: object
+    poster: object = None
 
     def request(
         self,
@@ -39,8 +41,10 @@ class Partner:
         body=None,
         key_id=None,
         headers=None,
+        post=True,
     ):
-        """Send a signed request (payload as JSON, or a raw body)."""
+        """Send a signed request (payload as JSON, or a raw body); then, unless post=False, run
+        the ledger poster as its own process would, so the ledger holds what was accepted."""
         raw = (
             body if body is not None else (b"" if payload is None else json.dumps(payload).encode())
         )
@@ -52,7 +56,10 @@ class Partner:
             "Content-Type": "application/json",
         }
         sent.update(headers or {})
-        return self.client.open(path, method=method, data=raw, headers=sent)
+        response = self.client.open(path, method=method, data=raw, headers=sent)
+        if post and self.poster is not None:
+            self.poster()
+        return response
 
     def post(self, path, payload, **kw):
         """A signed POST."""
@@ -83,7 +90,7 @@ def make_partner(db, client):
             share_bps=share_bps,
             hold_days=hold_days,
         )
-        return Partner(partner, key_id, secret, client)
+        return Partner(partner, key_id, secret, client, lambda: post_pending(db.session()))
 
     return make
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from marketplace.ingest.openapi import SCHEMAS
+from marketplace.ingest.api.openapi import SCHEMAS
 
 NOW = datetime.now(UTC)
 

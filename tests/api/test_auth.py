@@ -47,7 +47,7 @@ def test_a_body_changed_after_signing_is_refused(make_partner, make_live_series)
     series = make_live_series(partner.app)
     signed = json.dumps({"events": [unlock("a", series, amount=49)]}).encode()
     stamp = str(int(time.time()))
-    from marketplace.ingest.auth import signature
+    from marketplace.ingest.api.auth import signature
 
     tampered = signed.replace(b'"amount": 49', b'"amount": 1')
     response = partner.client.post(

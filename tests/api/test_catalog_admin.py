@@ -61,7 +61,7 @@ def test_a_media_link_stops_when_its_series_leaves_that_partner_app(
 ):
     from pathlib import Path
 
-    from marketplace.ingest.catalog import media_signer
+    from marketplace.ingest.api.catalog import media_signer
     from marketplace.publishing.services import withdraw_listing
     from marketplace.studio.models import Listing
 

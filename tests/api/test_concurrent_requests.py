@@ -29,6 +29,7 @@ from tests.api.test_crash import (
     crash_database,  # noqa: F401 (the fixture)
     gunicorn,
     post,
+    run_poster,
     unlock_events,
 )
 
@@ -131,6 +132,7 @@ def test_concurrent_repeats_of_the_same_refunds_refund_each_unlock_once(crash_da
 
     answers = race(env, key_id, secret, refunds, 25, "/api/v1/refunds", before=post_unlocks)
     assert applied_once(answers)
+    run_poster(env)
     watcher = create_engine(url, isolation_level="AUTOCOMMIT")
     with watcher.connect() as conn:
         receivable = conn.execute(

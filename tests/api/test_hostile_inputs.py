@@ -19,7 +19,7 @@ import pytest
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
 from marketplace.chart import ledger_account
-from marketplace.ingest.auth import signature
+from marketplace.ingest.api.auth import signature
 from tests.api.conftest import T0, unlock
 
 

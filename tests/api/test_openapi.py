@@ -8,9 +8,9 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.ingest.auth import buckets
-from marketplace.ingest.openapi import SCHEMAS, openapi_document
-from marketplace.ingest.validation import validate
+from marketplace.ingest.api.auth import buckets
+from marketplace.ingest.api.openapi import SCHEMAS, openapi_document
+from marketplace.ingest.api.validation import validate
 from tests.api.schema_strategies import strategy_for
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
-from ledger.schema import AllocationEventRow
+from ledger.schema import AllocationRun
 from marketplace.chart import ledger_account
 from marketplace.ingest.models import PartnerEvent
-from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.poster import post_pending
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.studio.models import Listing
 from tests.api.conftest import T0, unlock
 
@@ -178,46 +181,45 @@ def test_batch_limits(db, make_partner, make_live_series):
     assert response.get_json()["error"]["code"] == "invalid_json"
 
 
-def test_event_rows_name_the_entry_that_carries_their_money(db, make_partner, make_live_series):
+def test_accepted_events_are_posted_once_with_the_entry_that_carries_their_money(
+    db, make_partner, make_live_series
+):
     partner = make_partner()
     series = make_live_series(partner.app)
     events = [unlock(f"t{i}", series, episode=3 + i % 4) for i in range(40)]
-    assert set(codes(partner.post("/api/v1/unlocks", {"events": events}))) == {"accepted"}
-    logged = dict(
+    response = partner.post("/api/v1/unlocks", {"events": events}, post=False)
+    assert set(codes(response)) == {"accepted"}
+    waiting = partner.get("/api/v1/events/t7", post=False).get_json()["ledger"]
+    assert waiting == {"status": "accepted", "entry_ids": []}
+    assert db.session.scalar(select(func.count()).select_from(AllocationRun)) == 0
+    assert post_pending(db.session()).events == 40
+    assert post_pending(db.session()).events == 0  # posted once: nothing is left
+    rows = dict(
         db.session.execute(
-            select(PartnerEvent.external_id, PartnerEvent.entry_id).where(
+            select(PartnerEvent.external_id, PartnerEvent.id).where(
                 PartnerEvent.partner_id == partner.app.id
             )
         ).all()
     )
-    traced = dict(
-        db.session.execute(select(AllocationEventRow.source_key, AllocationEventRow.entry_id)).all()
-    )
-    assert len(logged) == 40
-    for external_id, entry_id in logged.items():
-        assert entry_id is not None
-        assert traced[unlock_source_key(partner.app.id, external_id)] == entry_id
+    runs = db.session.execute(select(AllocationRun.entry_id, AllocationRun.refs)).all()
+    in_runs = [ref for _, refs in runs for ref in refs]
+    assert sorted(in_runs) == sorted(rows.values())  # each event in exactly one run
+    entry_of = {ref: entry_id for entry_id, refs in runs for ref in refs}
+    for external_id, row_id in rows.items():
+        answer = partner.get(f"/api/v1/events/{external_id}").get_json()["ledger"]
+        assert answer == {"status": "posted", "entry_ids": [entry_of[row_id]]}
+    assert check_ledger(db.session) == []
 
 
-def test_an_unlock_the_ledger_already_holds_applies_nothing(db, make_partner, make_live_series):
-    """The event log and the ledger disagree (the ledger holds an unlock the log does not, as
-    a concurrent request would leave it): the whole request is refused with a 409, nothing of
-    it is written, and a retry once the log agrees answers normally."""
+def test_the_ledger_refuses_to_post_an_event_twice(db, make_partner, make_live_series):
+    """The poster's cursor makes posting exactly-once; should anything post the same event
+    again, the entry's idempotency key (bucket and first event) refuses it."""
     partner = make_partner()
     series = make_live_series(partner.app)
     taken = unlock("taken", series)
-    moment = datetime.fromisoformat(taken["occurred_at"])
-    post_revenue(
-        db.session,
-        partner.app,
-        [RevenueFacts(unlock_source_key(partner.app.id, "taken"), series.id, 49, moment, 5)],
-    )
-    db.session.commit()
-    response = partner.post("/api/v1/unlocks", {"events": [unlock("fresh", series), taken]})
-    assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "concurrent_request"
-    assert partner.get("/api/v1/events/fresh").status_code == 404
-    assert db.session.scalar(select(func.count()).select_from(AllocationEventRow)) == 1
+    assert codes(partner.post("/api/v1/unlocks", {"events": [taken]})) == ["accepted"]
+    row = db.session.scalars(select(PartnerEvent).where(PartnerEvent.external_id == "taken")).one()
+    again = RevenueFacts(row.id, series.id, 49, row.occurred_at, 5)
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        post_revenue(db.session(), partner.app, [again], version_ids=[row.split_version_id])
     assert check_ledger(db.session) == []
-    response = partner.post("/api/v1/unlocks", {"events": [unlock("fresh", series)]})
-    assert codes(response) == ["accepted"]

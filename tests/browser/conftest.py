@@ -186,9 +186,20 @@ def partner_apps(live_app, live_server) -> dict[str, SignedPartner]:
             partner, key_id, secret = create_partner(
                 _db.session, name=name, currency="USD", share_bps=3000, hold_days=hold_days
             )
-            apps[name] = SignedPartner(partner.id, name, key_id, secret, live_server)
+            apps[name] = SignedPartner(
+                partner.id, name, key_id, secret, live_server, lambda: run_poster(live_app)
+            )
         _db.session.remove()
     return apps
+
+
+def run_poster(app) -> None:
+    """What `flask ledger post` does beside the web server: post the accepted events."""
+    from marketplace.ingest.poster import post_pending
+
+    with app.app_context():
+        post_pending(_db.session())
+        _db.session.remove()
 
 
 @pytest.fixture(scope="session")

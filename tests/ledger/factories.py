@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ledger.accounts import AccountType, get_or_create_account
@@ -28,6 +29,7 @@ class World:
 
     def __init__(self, session, currency="USD", participants=3):
         self.currency = currency
+        self.refs: dict[str, int] = {}
         self.receivable = account(session, "partner-recv", "asset", currency)
         self.commission = account(session, "partner-comm", "income", currency)
         self.fees = account(session, "platform-fees", "income", currency)
@@ -48,12 +50,16 @@ class World:
             participants=list(zip(self.participants, bps, strict=False)),
         )
 
+    def ref(self, key):
+        """The int ref of a named event (the same name, the same ref)."""
+        return self.refs.setdefault(key, len(self.refs) + 1)
+
     def unlock(
         self, key, gross, parties, bucket="b1", at=T0, hold_days=7, debit=None, **attributes
     ):
-        """Return an AllocationEvent for an unlock (or a refund when gross < 0)."""
+        """Return an AllocationEvent for an unlock (or a negative event when gross < 0)."""
         return AllocationEvent(
-            source_key=key,
+            ref=self.ref(key),
             bucket_key=bucket,
             currency=self.currency,
             debit_account_id=debit or self.receivable,
@@ -62,4 +68,15 @@ class World:
             effective_at=at,
             available_at=at + timedelta(days=hold_days) if hold_days is not None else None,
             attributes=attributes,
+        )
+
+    def refund(self, original, key, at=None):
+        """Return the refund of an unlock: its whole gross back, in its bucket, same hold."""
+        return replace(
+            original,
+            ref=self.ref(key),
+            gross=-original.gross,
+            effective_at=at or original.effective_at,
+            attributes={**original.attributes, "kind": "refund"},
+            reverses=original.ref,
         )

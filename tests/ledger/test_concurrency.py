@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from ledger.allocation.engine import allocate_batch, apply_batch, party_amounts, prepare_batch
+from ledger.allocation.engine import allocate_batch
 from ledger.balances import get_balances
 from ledger.errors import InsufficientFunds
 from ledger.posting import Leg, post_entry
@@ -134,34 +134,3 @@ def test_concurrent_writers_and_payouts(committing_engine, tmp_path):
         session.commit()
         serial = get_balances(session, accounts)
     assert {k: v.posted for k, v in serial.items()} == {k: v.posted for k, v in concurrent.items()}
-
-
-@needs_postgres
-def test_events_applied_between_prepare_and_apply_answer_duplicate(committing_engine):
-    """prepare_batch locks no existing bucket: another writer may apply some of the batch's
-    events before apply_batch takes the locks. Those answer duplicate (with the other writer's
-    entry) and the rest is applied exactly as if they had been posted one after the other."""
-    with Session(committing_engine) as session:
-        world = World(session, participants=3)
-        parties = world.parties([5000, 3000, 2000])
-        allocate_batch(session, [world.unlock("seed", 101, parties)])
-        session.commit()
-    batch = [world.unlock(key, gross, parties) for key, gross in [("a", 7), ("b", 13), ("c", 29)]]
-    with Session(committing_engine) as first, Session(committing_engine) as second:
-        prepared = prepare_batch(first, batch)
-        assert set(prepared.planned) == {"a", "b", "c"}
-        other = allocate_batch(second, [world.unlock("b", 13, parties)])
-        second.commit()
-        results = apply_batch(first, prepared)
-        first.commit()
-    assert [r.status for r in results] == ["applied", "duplicate", "applied"]
-    assert results[1].entry_id == other[0].entry_id
-    assert results[0].entry_id == prepared.planned["a"]
-    with Session(committing_engine) as session:
-        assert check_ledger(session) == []
-        amounts = [
-            party_amounts(parties, r.cumulative_before, g)
-            for r, g in zip(results, (7, 13, 29), strict=True)
-        ]
-        assert results[2].cumulative_before == 101 + 13 + 7
-        assert all(sum(a.values()) == g for a, g in zip(amounts, (7, 13, 29), strict=True))

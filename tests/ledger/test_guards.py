@@ -111,8 +111,8 @@ def journal(committing_engine):
         "DELETE FROM ledger_postings",
         "UPDATE ledger_entries SET description = 'rewritten'",
         "DELETE FROM ledger_entries",
-        "UPDATE ledger_allocation_events SET gross = gross + 1",
-        "DELETE FROM ledger_allocation_events",
+        "UPDATE ledger_allocation_runs SET cumulative_from = cumulative_from + 1",
+        "DELETE FROM ledger_allocation_runs",
         "DELETE FROM ledger_accounts",
     ],
 )

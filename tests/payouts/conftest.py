@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.partners.models import PartnerApp
 from marketplace.payouts.gateway import emulated_gateway, install_gateway
 from marketplace.payouts.models import PayoutAccount
@@ -16,6 +16,7 @@ from marketplace.payouts.sandbox.emulator import EmulatedStripe
 from marketplace.payouts.services import record_platform_funding
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
 from marketplace.studio.models import Series
+from tests.helpers import ref_of
 from tests.payouts.support import ONBOARDING_BASE, T0, WEBHOOK_SECRET
 
 _names = itertools.count(1)
@@ -71,7 +72,7 @@ def earn(db, make_creator):
         post_revenue(
             db.session,
             partner,
-            [RevenueFacts(unlock_source_key(partner.id, f"u{n}"), series.id, gross, T0)],
+            [RevenueFacts(ref_of(f"unlock:{partner.id}:u{n}"), series.id, gross, T0)],
             now=T0,
         )
         db.session.flush()

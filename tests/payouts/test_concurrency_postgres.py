@@ -26,7 +26,7 @@ from ledger.schema import Entry, create_database_guards
 from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.extensions import db as _db
-from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.partners.models import PartnerApp
 from marketplace.payouts.models import PayoutAccount, PayoutBatch, PayoutLine
 from marketplace.payouts.sandbox.emulator import EmulatedStripe, EmulatorHTTPClient
@@ -34,6 +34,7 @@ from marketplace.payouts.services import approve_batch, record_platform_funding
 from marketplace.scheduler.jobs import build_due_batch
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
 from marketplace.studio.models import Series
+from tests.helpers import ref_of
 from tests.payouts.support import AFTER_HOLD, T0, WEBHOOK_SECRET
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -122,7 +123,7 @@ def world(tmp_path_factory):
         post_revenue(
             session,
             partner,
-            [RevenueFacts(unlock_source_key(partner.id, "big"), series.id, 4_000_000, T0)],
+            [RevenueFacts(ref_of(f"unlock:{partner.id}:big"), series.id, 4_000_000, T0)],
             now=T0,
         )
         session.commit()

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
+from tests.helpers import ref_of
 from tests.services.test_revenue import T0, make_world
 
 
@@ -15,7 +16,7 @@ def post_some(db, make_creator, n=20):
     partner, series, _, _ = make_world(db, make_creator())
     facts = [
         RevenueFacts(
-            unlock_source_key(partner.id, f"c{i}"),
+            ref_of(f"unlock:{partner.id}:c{i}"),
             series.id,
             37,
             T0 + timedelta(hours=i),

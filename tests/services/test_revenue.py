@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
 from marketplace.chart import ledger_account
-from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.partners.models import PartnerApp
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
 from marketplace.studio.models import Series
+from tests.helpers import ref_of
 
 T0 = datetime(2026, 10, 1, 12, tzinfo=UTC)
 
@@ -42,7 +46,7 @@ def test_unlocks_split_exactly_and_a_new_split_version_leaves_posted_money_alone
     partner, series, members, _ = make_world(db, make_creator())
     facts = [
         RevenueFacts(
-            unlock_source_key(partner.id, f"u{i}"),
+            ref_of(f"unlock:{partner.id}:u{i}"),
             series.id,
             49,
             T0 + timedelta(minutes=i),
@@ -51,7 +55,7 @@ def test_unlocks_split_exactly_and_a_new_split_version_leaves_posted_money_alone
         for i in range(1, 101)
     ]
     results = post_revenue(db.session, partner, facts, now=T0 + timedelta(days=1))
-    assert {r.status for r in results} == {"applied"}
+    assert [r.ref for r in results] == [f.ref for f in facts]
     earnings = [ledger_account(db.session, "member_earnings", "USD", m.id) for m in members]
     gross = 49 * 100
     before = [get_balance(db.session, a.id, now=T0 + timedelta(days=30)).posted for a in earnings]
@@ -75,16 +79,18 @@ def test_unlocks_split_exactly_and_a_new_split_version_leaves_posted_money_alone
     db.session.flush()
     later = [
         RevenueFacts(
-            unlock_source_key(partner.id, "late"), series.id, 49, T0 + timedelta(days=2), episode=8
+            ref_of(f"unlock:{partner.id}:late"), series.id, 49, T0 + timedelta(days=2), episode=8
         )
     ]
     post_revenue(db.session, partner, later, now=T0 + timedelta(days=2))
     after = [get_balance(db.session, a.id, now=T0 + timedelta(days=30)).posted for a in earnings]
     assert after[1:] == before[1:]
     assert after[0] > before[0]
-    # A repeat changes nothing.
-    again = post_revenue(db.session, partner, facts[:3], now=T0 + timedelta(days=3))
-    assert {r.status for r in again} == {"duplicate"}
+    # Posting the same events again is refused and changes nothing (the poster posts once).
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        post_revenue(db.session, partner, facts[:3], now=T0 + timedelta(days=3))
+    assert [get_balance(db.session, a.id, now=T0 + timedelta(days=30)).posted
+            for a in earnings] == after  # fmt: skip
     assert check_ledger(db.session) == []
 
 
@@ -103,7 +109,7 @@ def test_missing_accounts_are_created_in_one_global_order(db, make_creator, monk
         return real(session, **key)
 
     monkeypatch.setattr(revenue, "get_or_create_account", recording)
-    facts = [RevenueFacts(unlock_source_key(partner.id, "u1"), series.id, 99, T0, episode=6)]
+    facts = [RevenueFacts(ref_of(f"unlock:{partner.id}:u1"), series.id, 99, T0, episode=6)]
     post_revenue(db.session, partner, facts, now=T0)
     assert len(created) == len(members) + 3  # members, receivable, commission, platform fees
     assert created == sorted(created)

@@ -17,6 +17,7 @@ from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.partners.models import PartnerApp
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
 from marketplace.studio.models import Episode, Listing, Series
+from tests.helpers import ref_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _keys = itertools.count(1)
@@ -47,7 +48,7 @@ class World:
         """One paid unlock; returns its ledger source key."""
         series = series or self.series
         key = f"unlock:test:{next(_keys)}"
-        facts = RevenueFacts(key, series.id, gross, at, episode=episode, country=country)
+        facts = RevenueFacts(ref_of(key), series.id, gross, at, episode=episode, country=country)
         post_revenue(self.db.session, self.partners[partner], [facts], now=at)
         return key
 
@@ -55,7 +56,7 @@ class World:
         """A refund (negative gross) in the series' bucket."""
         series = series or self.series
         key = f"refund:test:{next(_keys)}"
-        facts = RevenueFacts(key, series.id, -gross, at, episode=episode, kind="refund")
+        facts = RevenueFacts(ref_of(key), series.id, -gross, at, episode=episode, kind="refund")
         post_revenue(self.db.session, self.partners[partner], [facts], now=at)
         return key
 
@@ -63,7 +64,7 @@ class World:
         """A revenue pool share for the series."""
         series = series or self.series
         key = f"pool:test:{next(_keys)}"
-        facts = RevenueFacts(key, series.id, amount, at, kind="pool", pool_id=key)
+        facts = RevenueFacts(ref_of(key), series.id, amount, at, kind="pool")
         post_revenue(self.db.session, self.partners[partner], [facts], now=at)
         return key
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ledger.reports.checks import check_ledger
-from ledger.schema import AllocationEventRow, Entry
+from ledger.schema import AllocationRun, Entry
 from marketplace.audit import AuditEvent
+from tests.helpers import ref_of
 from tests.statements.conftest import T0
 
 
@@ -42,13 +43,13 @@ def test_account_explorer_gives_point_in_time_balances(client, login_as, world):
 
 
 def test_entry_detail_links_to_source_events(client, login_as, world, db):
-    key = world.unlock(T0, gross=1000)
-    entry_id = db.session.scalar(
-        select(AllocationEventRow.entry_id).where(AllocationEventRow.source_key == key)
+    ref = ref_of(world.unlock(T0, gross=1000))
+    entry_id = next(
+        run.entry_id for run in db.session.scalars(select(AllocationRun)) if ref in run.refs
     )
     login_as(world.admin)
     page = client.get(f"/admin/ledger/entries/{entry_id}").get_data(as_text=True)
-    assert key in page and "series:" in page
+    assert f"event {ref}" in page and "series:" in page
     assert f"/admin/ledger/accounts/{world.account(world.member)}" in page
     assert client.get("/admin/ledger/entries/999999").status_code == 404
 

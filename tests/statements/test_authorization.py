@@ -171,9 +171,9 @@ def objects(db, world):
     db.session.flush()
     from sqlalchemy import select
 
-    from ledger.schema import AllocationEventRow
+    from ledger.schema import AllocationRun
 
-    entry = db.session.scalar(select(AllocationEventRow.entry_id).limit(1))
+    entry = db.session.scalar(select(AllocationRun.entry_id).limit(1))
     return {
         "series": world.series.id,
         "episode": world.episode.id,

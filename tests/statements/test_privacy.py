@@ -57,7 +57,7 @@ def test_drill_down_into_someone_elses_series_shows_nothing(client, login_as, wo
         "partner_id": world.partners[0].id, "country": "FR", "kind": "unlock",
     }  # fmt: skip
     page = client.get("/earnings/statement/lines", query_string=theirs).get_data(as_text=True)
-    assert "0 event(s)" in page and "unlock:test:" not in page
+    assert "0 event(s)" in page and not re.search(r"#1\d{7}", page)
     # The same line exists for its owner, with the money.
     login_as(world.other_participant)
     page = client.get("/earnings/statement/lines", query_string=theirs).get_data(as_text=True)

@@ -94,12 +94,14 @@ def test_statement_totals_equal_ledger_movements(db, world, ops, period):
         savepoint.rollback()
 
 
-def test_the_monthly_rollup_sums_the_events(db, world):
-    """Each rollup row is the sum of its events (count, gross, per-party money)."""
+def test_the_rollups_sum_the_events(db, world):
+    """Each monthly and daily rollup row is the sum of its events (count, gross, money)."""
     from collections import defaultdict
 
-    from ledger.rollups import line_key, month_of
-    from ledger.schema import AllocationEventRow, StatementRollup
+    from ledger.allocation.store import unpack_run
+    from ledger.json_text import compact_list
+    from ledger.rollups import day_of, month_of
+    from ledger.schema import AllocationRun, StatementDay, StatementRollup
 
     for n in range(30):
         world.unlock(T0 + timedelta(days=n * 2, minutes=n), gross=100 + n, partner=n % 2,
@@ -107,38 +109,49 @@ def test_the_monthly_rollup_sums_the_events(db, world):
     world.refund(T0 + timedelta(days=33), gross=101)
     world.pool(T0 + timedelta(days=40), amount=999)
     expected: dict[tuple, list] = defaultdict(lambda: [0, 0, None])
-    for event in db.session.scalars(select(AllocationEventRow)):
-        key = (event.bucket_id, month_of(event.effective_at), event.gross > 0,
-               line_key(event.attributes))  # fmt: skip
-        row = expected[key]
-        row[0] += 1
-        row[1] += event.gross
-        row[2] = [a + b for a, b in zip(row[2] or [0] * len(event.party_amounts),
-                                        event.party_amounts, strict=True)]  # fmt: skip
+    for run in db.session.scalars(select(AllocationRun)):
+        for event in unpack_run(run):
+            line = compact_list(event.line)
+            for span, start in (("month", month_of(event.effective_at)),
+                                ("day", day_of(event.effective_at))):  # fmt: skip
+                row = expected[span, run.bucket_id, start, event.gross > 0, line]
+                row[0] += 1
+                row[1] += event.gross
+                row[2] = [a + b for a, b in zip(row[2] or [0] * len(event.amounts),
+                                                event.amounts, strict=True)]  # fmt: skip
     got = {
-        (r.bucket_id, r.month, r.earning, r.line_key): [r.events, r.gross, list(r.party_amounts)]
+        ("month", r.bucket_id, r.month, r.earning, r.line_key):
+            [r.events, r.gross, list(r.party_amounts)]
         for r in db.session.scalars(select(StatementRollup))
-    }
+    } | {
+        ("day", r.bucket_id, r.day, r.earning, r.line_key):
+            [r.events, r.gross, list(r.party_amounts)]
+        for r in db.session.scalars(select(StatementDay))
+    }  # fmt: skip
     assert got == {k: list(v) for k, v in expected.items()}
 
 
 def test_stored_event_amounts_are_the_exact_split(db, world):
-    """Each event's per-party money, stored at ingestion, is party_amounts() exactly."""
-    from ledger.schema import AllocationBucket, AllocationEventRow
+    """Each event's per-party money, stored when posted, is its step of the cumulative split."""
+    from ledger.allocation.store import unpack_run
+    from ledger.schema import AllocationBucket, AllocationRun
 
     for n in range(40):
         world.unlock(T0 + timedelta(minutes=7 * n), gross=97 + n, partner=n % 2)
     world.refund(T0 + timedelta(hours=2), gross=99)
-    rows = db.session.execute(
-        select(AllocationEventRow, AllocationBucket.parties).join(
-            AllocationBucket, AllocationBucket.id == AllocationEventRow.bucket_id
+    runs = db.session.execute(
+        select(AllocationRun, AllocationBucket.parties).join(
+            AllocationBucket, AllocationBucket.id == AllocationRun.bucket_id
         )
     ).all()
-    assert rows
-    for event, parties_json in rows:
+    assert runs
+    for run, parties_json in runs:
         parties = parties_from_json(parties_json)
-        exact = party_amounts(parties, event.cumulative_before, event.gross)
-        assert event.party_amounts == [exact[p.account_id] for p in parties]
+        cumulative = run.cumulative_from
+        for event in unpack_run(run):
+            exact = party_amounts(parties, cumulative, event.gross)
+            assert event.amounts == [exact[p.account_id] for p in parties]
+            cumulative += event.gross
 
 
 def test_pdf_opens_and_shows_the_closing_balance(db, world):

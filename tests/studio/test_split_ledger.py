@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from ledger.balances import balance_as_of, get_balance
 from ledger.reports.checks import check_ledger
 from marketplace.chart import ledger_account
-from marketplace.ingest.revenue import RevenueFacts, post_revenue, unlock_source_key
+from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.publishing import services as publishing
 from marketplace.splits import services as splits
 from marketplace.studio import series as series_service
+from tests.helpers import ref_of
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -18,7 +22,7 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 def unlocks(partner, series, start, count, tag):
     return [
         RevenueFacts(
-            unlock_source_key(partner.id, f"{tag}{i}"),
+            ref_of(f"unlock:{partner.id}:{tag}{i}"),
             series.id,
             49,
             start + timedelta(minutes=i),
@@ -75,11 +79,11 @@ def test_split_change_after_unlocks_keeps_posted_money(
         now=change_at,
     )
     assert (v2.number, v2.effective_from) == (2, change_at)
-    # Posting old unlocks again (a partner retry) changes nothing, and history is intact.
-    again = post_revenue(
-        db.session, partner, unlocks(partner, series, T0 + timedelta(hours=1), 50, "a")
-    )
-    assert {r.status for r in again} == {"duplicate"}
+    # Posting old unlocks again is refused (the poster posts each once): history is intact.
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        post_revenue(
+            db.session, partner, unlocks(partner, series, T0 + timedelta(hours=1), 50, "a")
+        )
     for name, account in accounts.items():
         assert get_balance(db.session, account, now=far).posted == before[name]
 

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from ledger.balances import get_balance
 from marketplace.chart import ledger_account
 from marketplace.errors import ServiceError
-from marketplace.ingest.catalog import catalog_page
+from marketplace.ingest.api.catalog import catalog_page
+from marketplace.ingest.poster import post_pending
 from marketplace.ingest.revenue import split_version_at
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks
 from marketplace.mail import OutboxMessage
@@ -59,9 +60,12 @@ def live_series(db, owner, partner, *, episodes=5, free=2, rows=None, since=None
 
 
 def report_unlock(db, partner, series, event_id, episode, occurred_at):
-    """A partner reports one paid unlock (49 cents); returns its result."""
+    """A partner reports one paid unlock (49 cents) and the poster posts it; returns its
+    result."""
     unlock = UnlockIn(event_id, series.id, episode, 49, "USD", occurred_at)
-    return ingest_unlocks(db.session, partner, [unlock])[0]
+    result = ingest_unlocks(db.session, partner, [unlock])[0]
+    post_pending(db.session())
+    return result
 
 
 def earnings(db, member) -> int:

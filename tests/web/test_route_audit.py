@@ -24,13 +24,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import event, func, select
 
-from ledger.schema import AllocationEventRow, Entry
+from ledger.schema import AllocationRun, Entry
 from marketplace.accounts.models import User
 from marketplace.audit import AuditEvent
 from marketplace.chart import ledger_account
 from marketplace.extensions import db as _db
-from marketplace.ingest.auth import buckets, signature
-from marketplace.ingest.catalog import media_signer
+from marketplace.ingest.api.auth import buckets, signature
+from marketplace.ingest.api.catalog import media_signer
 from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.mail import OutboxMessage
 from marketplace.partners.models import PartnerApiKey, PartnerApp
@@ -46,7 +46,7 @@ from marketplace.splits.models import TeamMember
 from marketplace.studio import series as series_service
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import MediaStorage
-from tests.helpers import PASSWORD, csrf_token_from
+from tests.helpers import PASSWORD, csrf_token_from, ref_of
 from tests.studio.conftest import MP4, PNG
 
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -176,7 +176,7 @@ class Cast:
             "batch_id": self.batch.id,
             "line_id": self.line.id,
             "account_id": ledger_account(db.session, "member_earnings", "USD", self.member.id).id,
-            "entry_id": db.session.scalar(select(AllocationEventRow.entry_id).limit(1)),
+            "entry_id": db.session.scalar(select(AllocationRun.entry_id).limit(1)),
             "event_id": "no-such-event",
         }
 
@@ -254,10 +254,12 @@ def cast(db, stripe_emulator, make_creator, make_participant, make_admin) -> Cas
     publishing.publish_series(db.session, other, other_creator, [other_partner], now=before)
 
     post_revenue(db.session, partner,
-                 [RevenueFacts(f"audit:{tag}:1", series.id, 10_000, T0, episode=1, country="US")],
+                 [RevenueFacts(ref_of(f"audit:{tag}:1"), series.id, 10_000, T0, episode=1,
+                               country="US")],
                  now=T0)  # fmt: skip
     post_revenue(db.session, other_partner,
-                 [RevenueFacts(f"audit:{tag}:2", other.id, 777_700, T0, episode=1, country="FR")],
+                 [RevenueFacts(ref_of(f"audit:{tag}:2"), other.id, 777_700, T0, episode=1,
+                               country="FR")],
                  now=T0)  # fmt: skip
     db.session.add_all([
         PayoutAccount(user_id=participant.id, stripe_account_id=f"acct_pat{tag}",

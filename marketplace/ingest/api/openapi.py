@@ -199,6 +199,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "recorded_at": {"type": "string", "format": "date-time"},
             "refund_id": {"type": ["string", "null"]},
             "unlock_id": {"type": ["string", "null"]},
+            "ledger": {
+                "type": "object",
+                "description": "The ledger's side of an accepted event: `accepted` (durable, "
+                "waiting for the ledger poster, usually a second or two) or `posted`, with the "
+                "entries carrying its money (a pool: one per series).",
+                "properties": {
+                    "status": {"type": "string", "enum": ["accepted", "posted"]},
+                    "entry_ids": {"type": "array", "items": {"type": "integer"}},
+                },
+            },
             "error": {"$ref": "#/components/schemas/ErrorDetail"},
         },
     },

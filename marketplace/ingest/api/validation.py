@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from marketplace.ingest.openapi import SCHEMAS
+from marketplace.ingest.api.openapi import SCHEMAS
 
 Problem = tuple[str, str]
 """(field path, message) of the first violation found."""

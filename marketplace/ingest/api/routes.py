@@ -17,14 +17,19 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ingest import bp
-from marketplace.ingest.auth import Unauthorized, buckets, check_signature, check_timestamp
-from marketplace.ingest.catalog import catalog_page, media_signer
+from marketplace.ingest.api.auth import Unauthorized, buckets, check_signature, check_timestamp
+from marketplace.ingest.api.catalog import catalog_page, media_signer
+from marketplace.ingest.api.openapi import (
+    MAX_EVENTS,
+    REJECTION_CODES,
+    SCHEMAS,
+    openapi_document,
+)
+from marketplace.ingest.api.validation import VALIDATORS, compile_schema, parse_time, validate
 from marketplace.ingest.event_log import event_status
-from marketplace.ingest.openapi import MAX_EVENTS, REJECTION_CODES, SCHEMAS, openapi_document
 from marketplace.ingest.pools import PoolIn, ingest_pool
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks, rejected
-from marketplace.ingest.validation import VALIDATORS, compile_schema, parse_time, validate
 from marketplace.logs import current_request_id
 from marketplace.partners.services import signing_secret
 from marketplace.studio.models import Episode, Listing, Series
