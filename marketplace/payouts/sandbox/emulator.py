@@ -75,6 +75,8 @@ _PATHS: list[tuple[str, str, _Handler]] = [
     ("post", "/v1/payouts", money.create_payout),
     ("get", "/v1/payouts", money.list_payouts),
     ("get", f"/v1/payouts/{_ID}", money.retrieve_payout),
+    ("get", "/v1/balance_transactions", money.list_balance_transactions),
+    ("get", f"/v1/balance_transactions/{_ID}", money.retrieve_balance_transaction),
     ("get", "/v1/events", money.list_events),
     ("get", f"/v1/events/{_ID}", money.retrieve_event),
 ]
@@ -117,11 +119,13 @@ class EmulatedStripe:
         clock: Callable[[], float] = time.time,
         onboarding_url_base: str = "https://connect.stripe.com/setup/e",
         platform_currency: str = "usd",
+        platform_country: str = "US",
     ) -> None:
         self._store = store if store is not None else MemoryStore()
         self._clock = clock
         self._onboarding_url_base = onboarding_url_base.rstrip("/")
         self._platform_currency = platform_currency
+        self._platform_country = platform_country
 
     @classmethod
     def file_backed(cls, path: str | Path, **options: Any) -> EmulatedStripe:
@@ -135,6 +139,7 @@ class EmulatedStripe:
             request=request,
             onboarding_url_base=self._onboarding_url_base,
             platform_currency=self._platform_currency,
+            platform_country=self._platform_country,
         )
 
     # --- the wire -------------------------------------------------------------------------
@@ -307,10 +312,18 @@ class EmulatedStripe:
         with self._store.transaction() as tx:
             money.fund_platform(self._call(tx), amount, currency)
 
-    def complete_onboarding(self, account_id: str) -> JSONObject:
-        """The account holder finishes hosted onboarding; emits account.updated."""
+    def complete_onboarding(
+        self, account_id: str, bank_currencies: list[str] | None = None
+    ) -> JSONObject:
+        """The account holder finishes hosted onboarding, with a bank account in the default
+        currency and in each of `bank_currencies`; emits account.updated."""
         with self._store.transaction() as tx:
-            return accounts.complete_onboarding(self._call(tx), account_id)
+            return accounts.complete_onboarding(self._call(tx), account_id, bank_currencies)
+
+    def account(self, account_id: str) -> JSONObject | None:
+        """The stored account (for the development onboarding page), or None."""
+        with self._store.transaction() as tx:
+            return tx.get("account", account_id)
 
     def lookup_account_link(self, url: str) -> JSONObject | None:
         """The onboarding link behind a URL (account, return_url, refresh_url, expired)."""

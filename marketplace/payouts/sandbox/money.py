@@ -1,12 +1,22 @@
 """Money movements of the emulated Stripe: balances, transfers, reversals and payouts.
 
 Every movement checks its source balance first and then moves the whole amount between two
-balances in the same transaction, so the emulator never creates or loses money.
+balances in the same transaction, so the emulator never creates or loses money (a conversion
+moves the converted amount, at the sandbox's fixed rates). Each movement leaves a balance
+transaction on each balance it touches, as Stripe does: a transfer in a currency the
+connected account has no bank account in lands converted into its default currency, and
+the destination payment's balance transaction says so (amount, currency, exchange_rate).
 """
 
 from __future__ import annotations
 
-from marketplace.payouts.sandbox.accounts import get_account, require_connected_account
+from marketplace.payouts import stripe_rules
+from marketplace.payouts.sandbox import fx
+from marketplace.payouts.sandbox.accounts import (
+    bank_currency_set,
+    get_account,
+    require_connected_account,
+)
 from marketplace.payouts.sandbox.core import (
     PLATFORM,
     Call,
@@ -114,27 +124,61 @@ def create_transfer(call: Call) -> JSONObject:
             param="destination",
         )
     _require_funds(call, PLATFORM, code, amount, PLATFORM_INSUFFICIENT)
-    adjust_available(call.tx, PLATFORM, code, -amount)
-    adjust_available(call.tx, destination["id"], code, amount)
     transfer_id = new_id("tr")
+    landed_currency = stripe_rules.settlement_currency(
+        code, destination["default_currency"], bank_currency_set(destination)
+    )
+    landed = fx.convert(amount, code, landed_currency)
+    adjust_available(call.tx, PLATFORM, code, -amount)
+    adjust_available(call.tx, destination["id"], landed_currency, landed)
+    payment_id = new_id("py")
+    payment_txn = balance_transaction(
+        call,
+        destination["id"],
+        amount=landed,
+        currency=landed_currency,
+        kind="payment",
+        source=payment_id,
+        exchange_rate=None if landed_currency == code else fx.rate_json(code, landed_currency),
+        description=text(params, "description"),
+    )
+    call.tx.put(
+        "destination_payment",
+        payment_id,
+        {
+            "account": destination["id"],
+            "amount": landed,
+            "currency": landed_currency,
+            "balance_transaction": payment_txn["id"],
+            "transfer": transfer_id,
+        },
+    )
+    platform_txn = balance_transaction(
+        call,
+        PLATFORM,
+        amount=-amount,
+        currency=code,
+        kind="transfer",
+        source=transfer_id,
+        description=text(params, "description"),
+    )
     transfer: JSONObject = {
         "id": transfer_id,
         "object": "transfer",
         "amount": amount,
         "amount_reversed": 0,
-        "balance_transaction": new_id("txn"),
+        "balance_transaction": platform_txn["id"],
         "created": call.now,
         "currency": code,
         "description": text(params, "description"),
         "destination": destination["id"],
-        "destination_payment": new_id("py"),
+        "destination_payment": payment_id,
         "livemode": False,
         "metadata": metadata,
         "reversals": {
-            "object": "list",
             "data": [],
             "has_more": False,
-            "total_count": 0,
+            "object": "list",
             "url": f"/v1/transfers/{transfer_id}/reversals",
         },
         "reversed": False,
@@ -145,6 +189,80 @@ def create_transfer(call: Call) -> JSONObject:
     call.tx.put("transfer", transfer_id, transfer)
     record_event(call, "transfer.created", transfer)
     return transfer
+
+
+def balance_transaction(
+    call: Call,
+    owner: str,
+    *,
+    amount: int,
+    currency: str,
+    kind: str,
+    source: str,
+    exchange_rate: float | None = None,
+    description: str | None = None,
+) -> JSONObject:
+    """Record one movement of an owner's balance (Stripe's balance_transaction object)."""
+    txn: JSONObject = {
+        "amount": amount,
+        "available_on": call.now,
+        "balance_type": "payments",
+        "created": call.now,
+        "currency": currency,
+        "description": description,
+        "exchange_rate": exchange_rate,
+        "fee": 0,
+        "fee_details": [],
+        "id": new_id("txn"),
+        "net": amount,
+        "object": "balance_transaction",
+        "reporting_category": _CATEGORIES[kind],
+        "source": source,
+        "status": "available",
+        "type": kind,
+    }
+    call.tx.put("balance_transaction", txn["id"], {**txn, "_owner": owner})
+    return txn
+
+
+_CATEGORIES = {
+    "payment": "charge",
+    "payment_refund": "refund",
+    "transfer": "transfer",
+    "transfer_refund": "transfer_reversal",
+    "payout": "payout",
+    "payout_failure": "payout_reversal",
+}
+
+
+def _txn_public(txn: JSONObject) -> JSONObject:
+    return {k: v for k, v in txn.items() if k != "_owner"}
+
+
+def list_balance_transactions(call: Call) -> JSONObject:
+    """GET /v1/balance_transactions: the owner's (platform, or Stripe-Account), newest first,
+    optionally by source or type."""
+    params = call.params
+    check_params(params, {"source", "type", "limit", "starting_after", "ending_before"})
+    owner = require_connected_account(call)
+    txns = [
+        _txn_public(t)
+        for t in call.tx.list("balance_transaction")[::-1]
+        if t["_owner"] == owner
+        and params.get("source", t["source"]) == t["source"]
+        and params.get("type", t["type"]) == t["type"]
+    ]
+    return paginate(call, txns, "/v1/balance_transactions")
+
+
+def retrieve_balance_transaction(call: Call, txn_id: str) -> JSONObject:
+    """GET /v1/balance_transactions/{id} (the platform's, or Stripe-Account's)."""
+    check_params(call.params, set())
+    owner = require_connected_account(call)
+    txn = call.tx.get("balance_transaction", txn_id)
+    if txn is None or txn["_owner"] != owner:
+        raise missing("balance transaction", txn_id)
+    return _txn_public(txn)
 
 
 def _get_transfer(call: Call, transfer_id: str) -> JSONObject:
@@ -191,23 +309,39 @@ def create_reversal(call: Call, transfer_id: str) -> JSONObject:
             param="amount",
         )
     code, destination = transfer["currency"], transfer["destination"]
+    payment = call.tx.get("destination_payment", transfer["destination_payment"]) or {
+        "currency": code,
+        "amount": transfer["amount"],
+    }
+    # The connected account gives back its share of what landed (converted at the transfer's
+    # rate), the platform gets the transfer's own currency back.
+    taken = payment["amount"] * amount // transfer["amount"]
     _require_funds(
         call,
         destination,
-        code,
-        amount,
+        payment["currency"],
+        taken,
         "Insufficient funds in the connected account to reverse this transfer.",
     )
-    adjust_available(call.tx, destination, code, -amount)
+    adjust_available(call.tx, destination, payment["currency"], -taken)
     adjust_available(call.tx, PLATFORM, code, amount)
+    reversal_id = new_id("trr")
+    refund_id = new_id("pyr")
+    balance_transaction(
+        call, destination, amount=-taken, currency=payment["currency"], kind="payment_refund",
+        source=refund_id,
+    )  # fmt: skip
+    platform_txn = balance_transaction(
+        call, PLATFORM, amount=amount, currency=code, kind="transfer_refund", source=reversal_id
+    )
     reversal = {
-        "id": new_id("trr"),
+        "id": reversal_id,
         "object": "transfer_reversal",
         "amount": amount,
-        "balance_transaction": new_id("txn"),
+        "balance_transaction": platform_txn["id"],
         "created": call.now,
         "currency": code,
-        "destination_payment_refund": new_id("pyr"),
+        "destination_payment_refund": refund_id,
         "metadata": metadata,
         "source_refund": None,
         "transfer": transfer_id,
@@ -221,9 +355,9 @@ def create_reversal(call: Call, transfer_id: str) -> JSONObject:
         previous["reversed"] = False
         transfer["reversed"] = True
     reversals = transfer["reversals"]
+    count = len([r for r in call.tx.list("transfer_reversal") if r["transfer"] == transfer_id])
     reversals["data"] = [reversal, *reversals["data"]][:10]
-    reversals["total_count"] += 1
-    reversals["has_more"] = reversals["total_count"] > 10
+    reversals["has_more"] = count + 1 > 10
     call.tx.put("transfer_reversal", reversal["id"], reversal)
     call.tx.put("transfer", transfer_id, transfer)
     record_event(call, "transfer.reversed", transfer, previous=previous)
@@ -284,13 +418,19 @@ def create_payout(call: Call) -> JSONObject:
         "You have insufficient funds in your Stripe account for this transfer.",
     )
     adjust_available(call.tx, account["id"], code, -amount)
+    payout_id = new_id("po")
+    txn = balance_transaction(
+        call, account["id"], amount=-amount, currency=code, kind="payout", source=payout_id
+    )
     payout: JSONObject = {
-        "id": new_id("po"),
+        "id": payout_id,
         "object": "payout",
         "amount": amount,
+        "application_fee": None,
+        "application_fee_amount": None,
         "arrival_date": call.now + _TWO_DAYS,
         "automatic": False,
-        "balance_transaction": new_id("txn"),
+        "balance_transaction": txn["id"],
         "created": call.now,
         "currency": code,
         "description": text(params, "description"),
@@ -302,10 +442,13 @@ def create_payout(call: Call) -> JSONObject:
         "metadata": metadata,
         "method": "standard",
         "original_payout": None,
+        "payout_method": None,
+        "reconciliation_status": "not_applicable",
         "reversed_by": None,
         "source_type": "card",
         "statement_descriptor": text(params, "statement_descriptor"),
         "status": "pending",
+        "trace_id": {"status": "pending", "value": None},
         "type": "bank_account",
     }
     call.tx.put("payout", payout["id"], {**payout, "_account": account["id"]})
@@ -353,13 +496,23 @@ def settle_payout(call: Call, payout_id: str, *, paid: bool, failure_code: str) 
     previous: dict[str, str | None] = {"status": "pending"}
     if paid:
         stored["status"] = "paid"
+        stored["reconciliation_status"] = "completed"
+        stored["trace_id"] = {"status": "supported", "value": "TRACE" + payout_id[-12:]}
     else:
         previous.update(failure_code=None, failure_message=None, failure_balance_transaction=None)
+        txn = balance_transaction(
+            call,
+            account,
+            amount=stored["amount"],
+            currency=stored["currency"],
+            kind="payout_failure",
+            source=payout_id,
+        )
         stored.update(
             status="failed",
             failure_code=failure_code,
             failure_message=PAYOUT_FAILURES[failure_code],
-            failure_balance_transaction=new_id("txn"),
+            failure_balance_transaction=txn["id"],
         )
         adjust_available(call.tx, account, stored["currency"], stored["amount"])
     call.tx.put("payout", payout_id, stored)
