@@ -11,7 +11,7 @@ from marketplace.admin import bp
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.payouts import services as payout_service
-from marketplace.payouts.batches import build_batch
+from marketplace.payouts.batches import build_batch, reason_fix
 from marketplace.payouts.execution import execute_batch
 from marketplace.payouts.forms import (
     ApproveBatchForm,
@@ -46,6 +46,7 @@ def payout_build():
         minimum=config["PAYOUT_MINIMUM"],
         approvals_required=config["PAYOUT_APPROVALS"],
         created_by_id=current_user.id,
+        platform_country=config["STRIPE_PLATFORM_COUNTRY"],
     )
     flash("Batch built." if result.created else "Today's batch already exists.", "success")
     return redirect(url_for("admin.payout_batch", batch_id=result.batch.id))
@@ -66,6 +67,7 @@ def payout_batch(batch_id: int):
         reject_form=RejectLineForm(),
         execute_form=ExecuteBatchForm(),
         stripe_label=get_gateway().label,
+        reason_fix=reason_fix,
     )
 
 

@@ -113,3 +113,22 @@ def settlement_currency(transfer_currency: str, default: str, bank: set[str]) ->
     """The currency a transfer lands in on a connected account: its own when the account has a
     bank account in it, else converted into the default currency."""
     return transfer_currency if transfer_currency in bank else default
+
+
+def platform_currencies(platform_country: str) -> tuple[str, ...]:
+    """The currencies the platform's own Stripe balance holds, and so can transfer: those it
+    settles in (its default, plus the multicurrency-settlement ones where available)."""
+    return bank_currencies(platform_country)
+
+
+def unpayable_currency_reason(platform_country: str, currency: str) -> str | None:
+    """Why the platform cannot transfer `currency` (None when it can), with the fix."""
+    held = platform_currencies(platform_country)
+    if currency.lower() in held:
+        return None
+    names = ", ".join(c.upper() for c in held)
+    return (
+        f"currency not receivable: Stripe holds a {platform_country} platform's balance in "
+        f"{names} only, so {currency.upper()} earnings cannot be transferred. An admin must "
+        f"have the partner app settle in {names}; the money stays in your balance meanwhile."
+    )

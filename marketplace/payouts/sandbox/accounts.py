@@ -1,13 +1,14 @@
 """Connected accounts and onboarding links of the emulated Stripe (Express accounts only).
 
 Where an account may be opened follows Stripe's documented Connect rules
-(marketplace.payouts.stripe_rules): in the platform's country, or cross-border within the
-cross-border region under the `recipient` service agreement; Stripe refuses the rest.
+(marketplace.payouts.crossborder.stripe_rules): in the platform's country, or cross-border
+within the cross-border region under the `recipient` service agreement; Stripe refuses the
+rest.
 """
 
 from __future__ import annotations
 
-from marketplace.payouts import stripe_rules
+from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.sandbox.core import (
     PLATFORM,
     Call,

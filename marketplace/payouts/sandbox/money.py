@@ -10,7 +10,7 @@ the destination payment's balance transaction says so (amount, currency, exchang
 
 from __future__ import annotations
 
-from marketplace.payouts import stripe_rules
+from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.sandbox import fx
 from marketplace.payouts.sandbox.accounts import (
     bank_currency_set,
