@@ -25,11 +25,22 @@ def free_port(host: str = HOST) -> int:
 
 @dataclass
 class Inbox:
-    """What the server received: parsed messages, in order; `echo` prints a line for each."""
+    """What the server received: parsed messages, in order; `echo` prints a line for each;
+    recipients in `refuse` are answered 550 (what a real server says of an unknown mailbox)."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     echo: bool = False
+    refuse: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        """aiosmtpd's hook: accept the recipient unless it is to be refused."""
+        if address.lower() in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd's hook: keep the message (its name is aiosmtpd's)."""
