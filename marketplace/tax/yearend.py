@@ -97,7 +97,9 @@ def build_year_end(session: Session, year: int) -> YearEnd:
     years = payee_years(session, year)
     ids = {y.user_id for y in years}
     profiles = _profiles(session, ids)
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples())
+    emails = dict(
+        session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples().all()
+    )
     result = YearEnd([], [], [])
     for payee in years:
         profile = profiles.get(payee.user_id)
