@@ -56,7 +56,7 @@ def index():
     and what to do, and the annual summaries."""
     session = db.session()
     account = payout_service.payout_account_for(session, current_user.id)
-    form = ConnectForm(country=account.country if account else None)
+    form = ConnectForm(**({"country": account.country} if account else {}))
     return render_template(
         "payouts/index.html",
         account=account,
