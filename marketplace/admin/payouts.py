@@ -11,7 +11,7 @@ from marketplace.admin import bp
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.payouts import services as payout_service
-from marketplace.payouts.batches import build_batch, reason_fix
+from marketplace.payouts.batches import build_batch
 from marketplace.payouts.execution import execute_batch
 from marketplace.payouts.forms import (
     ApproveBatchForm,
@@ -20,6 +20,7 @@ from marketplace.payouts.forms import (
     RejectLineForm,
 )
 from marketplace.payouts.gateway import get_gateway
+from marketplace.payouts.notices import reason_fix
 
 
 @bp.route("/payouts")

@@ -33,28 +33,20 @@ from marketplace.audit import record_audit
 from marketplace.clock import utcnow
 from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.models import PayoutAccount, PayoutBatch, PayoutLine
-from marketplace.payouts.notices import notify_action_required
+from marketplace.payouts.notices import (
+    REASON_BELOW_MINIMUM,
+    REASON_NEGATIVE,
+    REASON_NO_ACCOUNT,
+    REASON_NO_TAX_PROFILE,
+    REASON_NOT_ENABLED,
+    REASON_PENDING,
+    notify_action_required,
+    reason_fix,
+)
 from marketplace.payouts.reservations import Reservation, reserve_lines
 from marketplace.splits.models import TeamMember
 from marketplace.tax.rules import Withholding, withheld
 from marketplace.tax.services import withholding_by_user
-
-REASON_PENDING = "invitation pending"
-REASON_NEGATIVE = "negative balance"
-REASON_BELOW_MINIMUM = "below minimum"
-REASON_NO_ACCOUNT = "no payout account"
-REASON_NOT_ENABLED = "payout account not enabled"
-REASON_NO_TAX_PROFILE = "no tax profile"
-PAYEE_FIXES = {
-    REASON_PENDING: "Accept the invitation in your email to receive this money.",
-    REASON_NO_ACCOUNT: "Set up payouts with Stripe on your Payouts page.",
-    REASON_NOT_ENABLED: "Finish Stripe's onboarding from your Payouts page.",
-    REASON_NO_TAX_PROFILE: "Fill in your W-9 (US persons) or W-8BEN on your Payouts page.",
-    REASON_BELOW_MINIMUM: "Nothing to do: it is paid once your balance reaches the minimum.",
-    REASON_NEGATIVE: "Nothing to do: refunds took back more than you earned; new earnings "
-    "cover it first.",
-}
-"""What a payee does about each fixed exclusion reason (the others carry their fix)."""
 
 
 @dataclass
@@ -97,11 +89,6 @@ def exceeds_ten_times_median(amount: int, history: list[int]) -> bool:
     return 2 * amount > 10 * (ordered[middle - 1] + ordered[middle])
 
 
-def reason_fix(reason: str) -> str:
-    """What the payee can do about an exclusion reason."""
-    return PAYEE_FIXES.get(reason, "")
-
-
 def build_batch(
     session: Session,
     *,
@@ -111,8 +98,10 @@ def build_batch(
     created_by_id: int | None = None,
     now: datetime | None = None,
     platform_country: str = "US",
+    withholding_bps: tuple[int, int] | None = None,
 ) -> BuildResult:
-    """Build the draft batch of the period of `as_of` (or return the one already built)."""
+    """Build the draft batch of the period of `as_of` (or return the one already built);
+    withholding_bps: (backup, non-resident) rates, by default the app's configuration."""
     now = now or utcnow()
     as_of = as_of or now
     if as_of.tzinfo is None:
@@ -140,7 +129,11 @@ def build_batch(
         # Another build won the period; its batch is committed by now (the unique index waited).
         winner = session.scalars(select(PayoutBatch).where(PayoutBatch.period_key == key)).one()
         return BuildResult(winner, False)
-    counts = _fill_batch(session, batch, minimum=minimum, now=now, platform=platform_country)
+    backup, nra = withholding_bps or (None, None)
+    tax = withholding_by_user(session, backup_bps=backup, nra_bps=nra)
+    counts = _fill_batch(
+        session, batch, minimum=minimum, now=now, platform=platform_country, tax=tax
+    )
     record_audit(
         session,
         actor_id=created_by_id,
@@ -252,7 +245,13 @@ def _exclusion(payee: _Payee, account, minimum: int, platform: str, tax) -> str 
 
 
 def _fill_batch(
-    session: Session, batch: PayoutBatch, *, minimum: int, now: datetime, platform: str
+    session: Session,
+    batch: PayoutBatch,
+    *,
+    minimum: int,
+    now: datetime,
+    platform: str,
+    tax: dict[int, Withholding],
 ) -> dict:
     payees: dict[tuple[int, str], _Payee] = {}
     lines: list[dict] = []
@@ -268,7 +267,6 @@ def _fill_batch(
         payee = payees.setdefault((user_id, currency), _Payee(user_id, email, currency))
         payee.add(account_id, amount)
     accounts = _payout_accounts(session)
-    tax: dict[int, Withholding] = withholding_by_user(session)
     paid_accounts, history = _history(session)
     paying: list[_Payee] = []
     for payee in payees.values():

@@ -11,6 +11,28 @@ from marketplace.mail import queue_mail
 from marketplace.navigation import absolute
 from marketplace.payouts.models import PayoutLine
 
+REASON_PENDING = "invitation pending"
+REASON_NEGATIVE = "negative balance"
+REASON_BELOW_MINIMUM = "below minimum"
+REASON_NO_ACCOUNT = "no payout account"
+REASON_NOT_ENABLED = "payout account not enabled"
+REASON_NO_TAX_PROFILE = "no tax profile"
+PAYEE_FIXES = {
+    REASON_PENDING: "Accept the invitation in your email to receive this money.",
+    REASON_NO_ACCOUNT: "Set up payouts with Stripe on your Payouts page.",
+    REASON_NOT_ENABLED: "Finish Stripe's onboarding from your Payouts page.",
+    REASON_NO_TAX_PROFILE: "Fill in your W-9 (US persons) or W-8BEN on your Payouts page.",
+    REASON_BELOW_MINIMUM: "Nothing to do: it is paid once your balance reaches the minimum.",
+    REASON_NEGATIVE: "Nothing to do: refunds took back more than you earned; new earnings "
+    "cover it first.",
+}
+"""What a payee does about each fixed exclusion reason (the others carry their fix)."""
+
+
+def reason_fix(reason: str) -> str:
+    """What the payee can do about an exclusion reason."""
+    return PAYEE_FIXES.get(reason, "")
+
 
 def _amounts(line: PayoutLine) -> str:
     text = format_money(line.amount, line.currency)

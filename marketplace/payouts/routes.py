@@ -25,10 +25,10 @@ from marketplace.extensions import csrf, db
 from marketplace.navigation import absolute
 from marketplace.payouts import bp
 from marketplace.payouts import services as payout_service
-from marketplace.payouts.batches import reason_fix
 from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.forms import ConnectForm, DevOnboardingForm
 from marketplace.payouts.gateway import DEV_ONBOARDING_PATH, get_gateway
+from marketplace.payouts.notices import reason_fix
 from marketplace.payouts.webhook_events import receive_webhook
 from marketplace.tax.services import tax_profile_for
 from marketplace.tax.yearend import annual_summary_pdf, summary_years

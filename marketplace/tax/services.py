@@ -168,9 +168,15 @@ def withholding_of(profile: TaxProfile) -> rules.Withholding:
     )
 
 
-def withholding_by_user(session: Session) -> dict[int, rules.Withholding]:
-    """Every payee with a tax profile and the withholding it calls for (one query)."""
-    config = current_app.config
+def withholding_by_user(
+    session: Session, *, backup_bps: int | None = None, nra_bps: int | None = None
+) -> dict[int, rules.Withholding]:
+    """Every payee with a tax profile and the withholding it calls for (one query), at the
+    given rates (default: the app's TAX_BACKUP_WITHHOLDING_BPS and TAX_NRA_WITHHOLDING_BPS)."""
+    if backup_bps is None or nra_bps is None:
+        config = current_app.config
+        backup_bps = config["TAX_BACKUP_WITHHOLDING_BPS"]
+        nra_bps = config["TAX_NRA_WITHHOLDING_BPS"]
     rows = session.execute(
         select(
             TaxProfile.user_id, TaxProfile.form, TaxProfile.certified, TaxProfile.treaty_rate_bps
@@ -181,8 +187,8 @@ def withholding_by_user(session: Session) -> dict[int, rules.Withholding]:
             us_person=form == "W-9",
             certified=certified,
             treaty_rate_bps=treaty,
-            backup_bps=config["TAX_BACKUP_WITHHOLDING_BPS"],
-            nra_bps=config["TAX_NRA_WITHHOLDING_BPS"],
+            backup_bps=backup_bps,
+            nra_bps=nra_bps,
         )
         for user_id, form, certified, treaty in rows
     }
