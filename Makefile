@@ -13,6 +13,9 @@ PORT ?= 5000
 
 .PHONY: run test lint lock migrate demo serve scheduler bench clean
 
+# `make run PORT=5077`: the demo's mail and the servers' links point at the port served.
+run demo: export PUBLIC_URL ?= http://$(HOST):$(PORT)
+
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)

@@ -92,6 +92,12 @@ def populate(session: Session, n: int) -> None:
         " payouts_enabled, created_at, updated_at)"
         " SELECT id, 'acct_bench' || id, true, true, :now, :now FROM users"
         " WHERE role = 'participant'",
+        # A certified W-9 each (nothing withheld): without a tax profile a line is excluded.
+        "INSERT INTO tax_profiles (user_id, form, legal_name, tin_type, tin_encrypted,"
+        " tin_last4, address, address_country, residence_country, certified, signed_name,"
+        " certified_at, updated_at)"
+        " SELECT id, 'W-9', display_name, 'SSN', 'not-a-real-token', '0000', 'x', 'US', 'US',"
+        " true, display_name, :now, :now FROM users WHERE role = 'participant'",
     ):
         session.execute(text(sql), params)
     # Earnings: entries of 1,000 member credits each against the platform's adjustments.
@@ -142,7 +148,7 @@ def run(args: argparse.Namespace, url: str) -> dict:
         print(f"VACUUM ANALYZE (not timed): {time.perf_counter() - started:.1f} s")
 
         started = time.perf_counter()
-        result = build_batch(session, as_of=AS_OF, minimum=1000)
+        result = build_batch(session, as_of=AS_OF, minimum=1000, withholding_bps=(2400, 3000))
         elapsed = time.perf_counter() - started
         lines = session.scalar(
             select(func.count())

@@ -96,6 +96,7 @@ BLUEPRINTS = (
     ("marketplace.dashboard.routes", "bp", "/studio"),
     ("marketplace.earnings.routes", "bp", "/earnings"),
     ("marketplace.payouts.routes", "bp", "/payouts"),
+    ("marketplace.tax.routes", "bp", "/tax"),
     ("marketplace.payouts.routes", "webhook_bp", None),  # POST /stripe/webhook
     ("marketplace.ingest.api.routes", "bp", "/api/v1"),
 )
@@ -149,6 +150,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
     from marketplace.scheduler.cli import scheduler_cli
+    from marketplace.tax.cli import tax_cli
 
     for group in (
         users_cli,
@@ -159,6 +161,7 @@ def register_commands(app: Flask) -> None:
         scheduler_cli,
         studio_cli,
         series_cli,
+        tax_cli,
     ):
         app.cli.add_command(group)
 

@@ -9,6 +9,14 @@ Accounts (owner_type, owner_id, purpose), one per currency:
 - platform 0 "payouts_in_transit"  liability: reserved for a payout batch, not yet paid
 - platform 0 "stripe_balance"      asset, must not go negative: the platform's Stripe balance
 - platform 0 "adjustments"         equity: the other side of admins' manual corrections
+- user U     "tax_withheld"        liability: tax withheld from user U's payouts, owed to the
+                                   IRS (credited when a payout line reserves its money)
+- platform 0 "fx_conversion"       equity (a trading account): currencies Stripe converted
+                                   when paying payees, per currency (what went in, came out)
+- user U     "payouts_converted"   equity (memo): user U's payouts Stripe converted: credited
+                                   in the currency sent, debited in the currency received
+A conversion is one balanced entry per payout line (kind "payout_fx"): the sent currency
+moves fx_conversion -> payouts_converted, the received one payouts_converted -> fx_conversion.
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ ACCOUNT_KINDS: dict[str, tuple[str, str, AccountType, bool]] = {
     "payouts_in_transit": ("platform", "payouts_in_transit", AccountType.LIABILITY, False),
     "stripe_balance": ("platform", "stripe_balance", AccountType.ASSET, True),
     "adjustments": ("platform", "adjustments", AccountType.EQUITY, False),
+    "tax_withheld": ("user", "tax_withheld", AccountType.LIABILITY, False),
+    "fx_conversion": ("platform", "fx_conversion", AccountType.EQUITY, False),
+    "payouts_converted": ("user", "payouts_converted", AccountType.EQUITY, False),
 }
 PLATFORM_OWNER_ID = "0"
 

@@ -99,7 +99,24 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", True),
         "MAIL_FROM": env.get("MAIL_FROM", "Cliffhanger <no-reply@example.com>"),
+        # Delivery attempts before a message is dead-lettered, and the first retry's delay
+        # (doubling after each failure).
+        "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 6),
+        "MAIL_RETRY_SECONDS": _int(env, "MAIL_RETRY_SECONDS", 60),
+        # Links in mail and redirects (marketplace.links): PUBLIC_URL, or when empty the host
+        # and port the request came to. SERVER_NAME_FOR_LINKS is the partner API's base.
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "").rstrip("/"),
         "SERVER_NAME_FOR_LINKS": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Stripe Connect: where the platform's Stripe account is (decides which payees
+        # Stripe lets it pay: marketplace.payouts.crossborder.stripe_rules).
+        "STRIPE_PLATFORM_COUNTRY": (env.get("STRIPE_PLATFORM_COUNTRY") or "US").upper(),
+        # Tax: withholding rates in basis points, the 1099-MISC threshold in minor units of
+        # USD, and the payer named on the year-end forms.
+        "TAX_BACKUP_WITHHOLDING_BPS": _int(env, "TAX_BACKUP_WITHHOLDING_BPS", 2400),
+        "TAX_NRA_WITHHOLDING_BPS": _int(env, "TAX_NRA_WITHHOLDING_BPS", 3000),
+        "TAX_1099_THRESHOLD": _int(env, "TAX_1099_THRESHOLD", 60_000),
+        "TAX_PAYER_NAME": env.get("TAX_PAYER_NAME", "Cliffhanger"),
+        "TAX_PAYER_TIN": env.get("TAX_PAYER_TIN", ""),
         # Partner API: requests per second per key and process, the burst, media link life.
         "API_RATE_LIMIT": _int(env, "API_RATE_LIMIT", 100),
         "API_RATE_BURST": _int(env, "API_RATE_BURST", 200),

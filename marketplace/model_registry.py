@@ -11,6 +11,7 @@ from marketplace.partners import models as partners_models
 from marketplace.payouts import models as payouts_models
 from marketplace.splits import models as splits_models
 from marketplace.studio import models as studio_models
+from marketplace.tax import models as tax_models
 
 MODEL_MODULES = (
     audit,
@@ -21,4 +22,5 @@ MODEL_MODULES = (
     splits_models,
     ingest_models,
     payouts_models,
+    tax_models,
 )

@@ -60,6 +60,7 @@ def app(tmp_path_factory):
             "WTF_CSRF_ENABLED": False,
             "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
             "SERVER_NAME_FOR_LINKS": "http://localhost",
+            "PUBLIC_URL": "http://localhost",
         }
     )
     with app.app_context():
@@ -171,3 +172,22 @@ def login_as(client):
         return user
 
     return login
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port; .inbox holds what it received."""
+    from marketplace.demo.smtp import LocalSMTP
+
+    server = LocalSMTP().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_to(app, smtp_server):
+    """The app sends its mail to `smtp_server` for this test (MAIL_* settings restored)."""
+    saved = {k: app.config.get(k) for k in smtp_server.config()}
+    app.config.update(smtp_server.config())
+    yield smtp_server
+    app.config.update(saved)

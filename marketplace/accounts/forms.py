@@ -1,11 +1,19 @@
 """Forms for accounts: they check shape; services check rules."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from marketplace.accounts.services import MIN_PASSWORD_LENGTH
+from marketplace.mail import KINDS, NON_ESSENTIAL
 
 
 class SignupForm(FlaskForm):
@@ -59,3 +67,18 @@ class LogoutForm(FlaskForm):
     """An empty form: logging out is a POST with a CSRF token."""
 
     submit = SubmitField("Log out")
+
+
+def field_name(kind: str) -> str:
+    """The form field of a kind of mail ("payout.paid" -> "mail_payout_paid")."""
+    return "mail_" + kind.replace(".", "_")
+
+
+class NotificationsForm(FlaskForm):
+    """One checkbox per non-essential kind of mail (checked: send it)."""
+
+    submit = SubmitField("Save preferences")
+
+
+for _kind in NON_ESSENTIAL:
+    setattr(NotificationsForm, field_name(_kind), BooleanField(KINDS[_kind]))

@@ -9,9 +9,17 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import bp
 from marketplace.accounts import services as accounts
-from marketplace.accounts.forms import ChangePasswordForm, LoginForm, LogoutForm, SignupForm
+from marketplace.accounts.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    LogoutForm,
+    NotificationsForm,
+    SignupForm,
+    field_name,
+)
 from marketplace.errors import ServiceError, apply_service_error
 from marketplace.extensions import db
+from marketplace.mail import KINDS, NON_ESSENTIAL, opted_out_kinds, set_mail_preferences
 
 
 def safe_next(default: str) -> str:
@@ -98,3 +106,22 @@ def change_password():
             flash("Your password was changed.", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    """Turn the non-essential kinds of mail on or off (the others always go out)."""
+    form = NotificationsForm()
+    address = current_user.email
+    if form.validate_on_submit():
+        wanted = {kind for kind in NON_ESSENTIAL if getattr(form, field_name(kind)).data}
+        set_mail_preferences(db.session(), address, wanted)
+        flash("Your mail preferences are saved.", "success")
+        return redirect(url_for("auth.notifications"))
+    off = opted_out_kinds(db.session(), address)
+    if request.method == "GET":
+        for kind in NON_ESSENTIAL:
+            getattr(form, field_name(kind)).data = kind not in off
+    essential = [KINDS[k] for k in KINDS if k not in NON_ESSENTIAL]
+    return render_template("auth/notifications.html", form=form, essential=essential)

@@ -20,6 +20,7 @@ from marketplace.payouts.forms import (
     RejectLineForm,
 )
 from marketplace.payouts.gateway import get_gateway
+from marketplace.payouts.notices import reason_fix
 
 
 @bp.route("/payouts")
@@ -46,6 +47,7 @@ def payout_build():
         minimum=config["PAYOUT_MINIMUM"],
         approvals_required=config["PAYOUT_APPROVALS"],
         created_by_id=current_user.id,
+        platform_country=config["STRIPE_PLATFORM_COUNTRY"],
     )
     flash("Batch built." if result.created else "Today's batch already exists.", "success")
     return redirect(url_for("admin.payout_batch", batch_id=result.batch.id))
@@ -66,6 +68,7 @@ def payout_batch(batch_id: int):
         reject_form=RejectLineForm(),
         execute_form=ExecuteBatchForm(),
         stripe_label=get_gateway().label,
+        reason_fix=reason_fix,
     )
 
 

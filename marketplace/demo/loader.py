@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
+from marketplace.demo.payouts import load_payouts
 from marketplace.ingest.models import PartnerEvent
 from marketplace.ingest.poster import post_pending
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks
 from marketplace.partners.models import PartnerApp
 from marketplace.partners.services import create_partner
-from marketplace.payouts.models import PayoutBatch
 from marketplace.publishing.services import publish_series
 from marketplace.splits.invitations import accept_membership, resend_invitation
 from marketplace.splits.services import save_split
@@ -327,49 +327,6 @@ def load_revenue(session: Session, partners, catalogue, start: datetime, now: da
     # What the ledger poster process does as events arrive: the payouts below need the money.
     post_pending(session, now=now)
     return total
-
-
-def load_payouts(session: Session, now: datetime) -> None:
-    """Onboard two participants in the Stripe sandbox and pay them one batch."""
-    from marketplace.payouts.batches import build_batch
-    from marketplace.payouts.execution import execute_batch
-    from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
-    from marketplace.payouts.services import (
-        approve_batch,
-        record_platform_funding,
-        start_onboarding,
-    )
-
-    gateway = get_gateway()
-    as_of = now - timedelta(days=7)
-    if gateway.emulator is None or session.scalar(select(func.count()).select_from(PayoutBatch)):
-        return
-    for _, currency, _, _, _ in PARTNERS:
-        gateway.emulator.fund_platform(10_000_000, currency.lower())
-        record_platform_funding(
-            session, amount=10_000_000, currency=currency, reference=f"demo-topup-{currency}"
-        )
-    session.commit()
-    for email in ("writer@example.com", "actor@example.com"):
-        user = _demo_user(session, email)
-        url = start_onboarding(
-            session,
-            gateway,
-            user,
-            return_url="http://127.0.0.1:5000/payouts/return",
-            refresh_url="http://127.0.0.1:5000/payouts/refresh",
-        )
-        link = gateway.emulator.lookup_account_link(url)
-        assert link is not None  # the link start_onboarding has just made
-        gateway.emulator.complete_onboarding(link["account"])
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy typed as Flask
-    relay_emulated_stripe(app)  # account.updated -> enabled
-    admin = _demo_user(session, "admin@example.com")
-    batch = build_batch(session, as_of=as_of, minimum=current_app.config["PAYOUT_MINIMUM"]).batch
-    session.commit()
-    approve_batch(session, batch.id, admin_id=admin.id, reason="Demo batch")
-    execute_batch(session, gateway.client, batch.id)
-    relay_emulated_stripe(app)  # bank payouts paid -> lines paid
 
 
 def load_demo_data(session: Session) -> list[tuple[str, str]]:

@@ -33,9 +33,11 @@ from ledger.reports.statements import (
     statement_events,
 )
 from ledger.schema import Account
+from marketplace.earnings.withholding import show_withholding
 from marketplace.errors import NotFound, ServiceError
 from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.models import PartnerApp
+from marketplace.payouts.models import PayoutLine
 from marketplace.splits.models import TeamMember
 from marketplace.studio.models import Series
 
@@ -202,6 +204,7 @@ def statement_view(
     st = accounts_statement(session, accounts, start, end, now, fields=fields)
     names = _names(session, st.lines)
     earnings: dict[Any, SeriesSection] = {}
+    payout_lines: dict[int, LineView] = {}
     view = StatementView(st.currency, start, end, st, [], [], [], [], [])
     for line in st.lines:
         if line.kind in ("earning", "refund"):
@@ -225,6 +228,9 @@ def statement_view(
                 line.kind, line.amount, line.count, label=label, entry_ids=list(line.entry_ids)
             )
             (view.payouts if line.kind == "payout" else view.other).append(item)
+            if line.kind == "payout" and isinstance(meta.get("line_id"), int):
+                payout_lines[meta["line_id"]] = item
+    show_withholding(session, payout_lines)
     view.earnings = sorted(earnings.values(), key=lambda s: s.title)
     for section in view.earnings:
         section.lines.sort(key=lambda x: (_sortable(x.episode), x.partner, x.country))
@@ -396,12 +402,14 @@ def participant_dashboard(
     ledger_balances, ledger_pending and the accounts' own postings (indexed), never scans."""
     from ledger.balances import get_balances
     from ledger.schema import Entry, PendingRow, Posting
-    from marketplace.payouts.models import PayoutLine
 
     result = []
     payouts: dict[tuple[str, str], int] = defaultdict(int)
     for currency, status, amount in session.execute(
-        select(PayoutLine.currency, PayoutLine.status, PayoutLine.amount).where(
+        # What left the balance: the transfer and the tax withheld from it.
+        select(
+            PayoutLine.currency, PayoutLine.status, PayoutLine.amount + PayoutLine.withheld
+        ).where(
             PayoutLine.user_id == user_id,
             PayoutLine.status.in_(("proposed", "approved", "sending", "sent", "paid")),
         )

@@ -3,9 +3,14 @@
 One batch per period (the UTC day of `as_of`): the unique period key decides, so two
 schedulers or two builds racing for a period make one batch and the loser gets the winner's.
 A user's payable balance per currency is the sum of the available balances (at `as_of`) of
-the earnings accounts of their accepted memberships. Each paying line reserves its money with
-one ledger entry (Dr each member earnings account by its available amount, Cr platform
-payouts in transit), so the same money cannot be in two batches. Everything is set-based: a
+the earnings accounts of their accepted memberships. A line is excluded, with a reason that
+says what to do, when the payee has no payout account, one Stripe cannot pay from this
+platform (payouts.stripe_rules), one not enabled yet, earnings in a currency the platform
+cannot transfer, or no tax profile; the payee is mailed once per batch about what they can
+fix. Each paying line reserves its money with one ledger entry (Dr each member earnings
+account by its available amount, Cr platform payouts in transit by what is transferred, Cr
+the payee's tax-withheld liability by the tax their profile calls for), so the same money
+cannot be in two batches. Everything is set-based: a
 few queries, the lines written with COPY (executemany on SQLite), and the reservation entries
 (payout_reservations) written by the ledger's bulk writer in one call.
 """
@@ -26,15 +31,22 @@ from ledger.schema import Account, BalanceRow, PendingRow
 from marketplace.accounts.models import User
 from marketplace.audit import record_audit
 from marketplace.clock import utcnow
+from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.models import PayoutAccount, PayoutBatch, PayoutLine
+from marketplace.payouts.notices import (
+    REASON_BELOW_MINIMUM,
+    REASON_NEGATIVE,
+    REASON_NO_ACCOUNT,
+    REASON_NO_TAX_PROFILE,
+    REASON_NOT_ENABLED,
+    REASON_PENDING,
+    notify_action_required,
+    reason_fix,
+)
 from marketplace.payouts.reservations import Reservation, reserve_lines
 from marketplace.splits.models import TeamMember
-
-REASON_PENDING = "invitation pending"
-REASON_NEGATIVE = "negative balance"
-REASON_BELOW_MINIMUM = "below minimum"
-REASON_NO_ACCOUNT = "no payout account"
-REASON_NOT_ENABLED = "payout account not enabled"
+from marketplace.tax.rules import Withholding, withheld
+from marketplace.tax.services import withholding_by_user
 
 
 @dataclass
@@ -85,8 +97,11 @@ def build_batch(
     approvals_required: int = 1,
     created_by_id: int | None = None,
     now: datetime | None = None,
+    platform_country: str = "US",
+    withholding_bps: tuple[int, int] | None = None,
 ) -> BuildResult:
-    """Build the draft batch of the period of `as_of` (or return the one already built)."""
+    """Build the draft batch of the period of `as_of` (or return the one already built);
+    withholding_bps: (backup, non-resident) rates, by default the app's configuration."""
     now = now or utcnow()
     as_of = as_of or now
     if as_of.tzinfo is None:
@@ -114,7 +129,11 @@ def build_batch(
         # Another build won the period; its batch is committed by now (the unique index waited).
         winner = session.scalars(select(PayoutBatch).where(PayoutBatch.period_key == key)).one()
         return BuildResult(winner, False)
-    counts = _fill_batch(session, batch, minimum=minimum, now=now)
+    backup, nra = withholding_bps or (None, None)
+    tax = withholding_by_user(session, backup_bps=backup, nra_bps=nra)
+    counts = _fill_batch(
+        session, batch, minimum=minimum, now=now, platform=platform_country, tax=tax
+    )
     record_audit(
         session,
         actor_id=created_by_id,
@@ -188,7 +207,52 @@ def _reserve_line_ids(session: Session, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: datetime) -> dict:
+def _payout_accounts(session: Session) -> dict[int, tuple]:
+    """user_id -> (account id, stripe account id or None, enabled, country)."""
+    return {
+        row[0]: tuple(row[1:])
+        for row in session.execute(
+            select(
+                PayoutAccount.user_id,
+                PayoutAccount.id,
+                PayoutAccount.stripe_account_id,
+                PayoutAccount.payouts_enabled,
+                PayoutAccount.country,
+            )
+        )
+    }
+
+
+def _exclusion(payee: _Payee, account, minimum: int, platform: str, tax) -> str | None:
+    """Why this payee is not paid in this currency (None: paid), in words with the fix."""
+    if payee.total < 0:
+        return REASON_NEGATIVE
+    if payee.total < minimum:
+        return REASON_BELOW_MINIMUM
+    if account is None:
+        return REASON_NO_ACCOUNT
+    route = stripe_rules.payout_route(platform, account[3])
+    if route.kind != "connect" or account[1] is None:
+        return route.reason or REASON_NO_ACCOUNT
+    if not account[2]:
+        return REASON_NOT_ENABLED
+    unpayable = stripe_rules.unpayable_currency_reason(platform, payee.currency)
+    if unpayable:
+        return unpayable
+    if payee.user_id not in tax:
+        return REASON_NO_TAX_PROFILE
+    return None
+
+
+def _fill_batch(
+    session: Session,
+    batch: PayoutBatch,
+    *,
+    minimum: int,
+    now: datetime,
+    platform: str,
+    tax: dict[int, Withholding],
+) -> dict:
     payees: dict[tuple[int, str], _Payee] = {}
     lines: list[dict] = []
     for member_id, user_id, email, accepted, account_id, currency, available in _memberships(
@@ -202,35 +266,16 @@ def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: date
             continue
         payee = payees.setdefault((user_id, currency), _Payee(user_id, email, currency))
         payee.add(account_id, amount)
-    accounts = {
-        row[0]: row[1:]
-        for row in session.execute(
-            select(
-                PayoutAccount.user_id,
-                PayoutAccount.id,
-                PayoutAccount.stripe_account_id,
-                PayoutAccount.payouts_enabled,
-            )
-        )
-    }
+    accounts = _payout_accounts(session)
     paid_accounts, history = _history(session)
     paying: list[_Payee] = []
     for payee in payees.values():
-        total, account = payee.total, accounts.get(payee.user_id)
-        reason = None
-        if total <= 0:
-            reason = REASON_NEGATIVE if total < 0 else None
-            if reason is None:
-                continue
-        elif total < minimum:
-            reason = REASON_BELOW_MINIMUM
-        elif account is None:
-            reason = REASON_NO_ACCOUNT
-        elif not account[2]:
-            reason = REASON_NOT_ENABLED
+        if payee.total == 0:
+            continue
+        reason = _exclusion(payee, accounts.get(payee.user_id), minimum, platform, tax)
         if reason:
             lines.append(
-                _excluded(batch, payee.user_id, payee.email, payee.currency, total, reason)
+                _excluded(batch, payee.user_id, payee.email, payee.currency, payee.total, reason)
             )
         else:
             paying.append(payee)
@@ -238,17 +283,18 @@ def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: date
     for line, line_id in zip(lines, ids, strict=False):
         line["id"] = line_id
     paying_ids = ids[len(lines) :]
+    taxes = [withheld(p.total, tax[p.user_id].rate_bps) for p in paying]
     entries = reserve_lines(
         session,
         batch,
         [
-            Reservation(line_id, payee.user_id, payee.currency, payee.total, payee.legs)
-            for payee, line_id in zip(paying, paying_ids, strict=True)
+            Reservation(line_id, p.user_id, p.currency, p.total, p.legs, tax_amount)
+            for p, line_id, tax_amount in zip(paying, paying_ids, taxes, strict=True)
         ],
         now,
     )
-    for payee, line_id, entry in zip(paying, paying_ids, entries, strict=True):
-        account_id, stripe_id, _ = accounts[payee.user_id]
+    for payee, line_id, entry, tax_amount in zip(paying, paying_ids, entries, taxes, strict=True):
+        account_id, stripe_id, _, _ = accounts[payee.user_id]
         flags = [] if account_id in paid_accounts else ["first_payout"]
         if exceeds_ten_times_median(payee.total, history.get((payee.user_id, payee.currency), [])):
             flags.append("over_10x_median")
@@ -256,6 +302,9 @@ def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: date
         line.update(
             id=line_id,
             status="proposed",
+            amount=payee.total - tax_amount,
+            withheld=tax_amount,
+            withholding_bps=tax[payee.user_id].rate_bps,
             flags=flags,
             payout_account_id=account_id,
             destination=stripe_id,
@@ -263,12 +312,33 @@ def _fill_batch(session: Session, batch: PayoutBatch, *, minimum: int, now: date
         )
         lines.append(line)
     _insert_lines(session, lines)
+    _notify_excluded(session, batch, lines[: len(lines) - len(paying)])
     return {"paying": len(paying), "excluded": len(lines) - len(paying)}
+
+
+def _notify_excluded(session: Session, batch: PayoutBatch, excluded: list[dict]) -> None:
+    """One "action required" mail per payee whose money waits on something they can do."""
+    quiet = (REASON_BELOW_MINIMUM, REASON_NEGATIVE, REASON_PENDING)
+    by_payee: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for line in excluded:
+        if line["user_id"] is not None and line["reason"] not in quiet:
+            by_payee[line["user_id"], line["payee"]].append(line)
+    for (user_id, email), waiting in by_payee.items():
+        notify_action_required(
+            session,
+            to=email,
+            key=f"action:batch:{batch.id}:{user_id}",
+            items=[
+                (ln["currency"], ln["amount"], ln["reason"], reason_fix(ln["reason"]))
+                for ln in waiting
+            ],
+        )
 
 
 LINE_COLUMNS = (
     "id", "batch_id", "user_id", "member_id", "payee", "currency", "amount", "status", "reason",
     "flags", "payout_account_id", "destination", "reservation_entry_id", "created_at",
+    "withheld", "withholding_bps",
 )  # fmt: skip
 
 
@@ -297,7 +367,8 @@ def _line_text(lines: list[dict]) -> str:
             f"{text(line['member_id'])}\t{text(line['payee'])}\t{text(line['currency'])}\t"
             f"{line['amount']}\t{text(line['status'])}\t{text(line['reason'])}\t{flags[key]}\t"
             f"{text(line['payout_account_id'])}\t{text(line['destination'])}\t"
-            f"{text(line['reservation_entry_id'])}\t{iso(line['created_at'])}\n"
+            f"{text(line['reservation_entry_id'])}\t{iso(line['created_at'])}\t"
+            f"{line['withheld']}\t{text(line['withholding_bps'])}\n"
         )
     return "".join(rows)
 
@@ -318,4 +389,6 @@ def _excluded(batch, user_id, email, currency, amount, reason, member_id=None) -
         "destination": None,
         "reservation_entry_id": None,
         "created_at": batch.created_at,
+        "withheld": 0,
+        "withholding_bps": None,
     }

@@ -49,6 +49,7 @@ def build_command(as_of: str | None) -> None:
             as_of=_parse_moment(as_of),
             minimum=config["PAYOUT_MINIMUM"],
             approvals_required=config["PAYOUT_APPROVALS"],
+            platform_country=config["STRIPE_PLATFORM_COUNTRY"],
         )
     except ValueError as error:
         raise CommandFailed(f"--as-of: {error}") from None

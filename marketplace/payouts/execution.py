@@ -10,10 +10,17 @@ Per line: approved -> sending -> sent -> paid | failed.
 3. Record (one transaction): `sending -> sent` conditionally, the transfer id, and the ledger
    entry Dr payouts in transit / Cr Stripe balance. A definite refusal from Stripe (4xx) makes
    the line failed with Stripe's message and reverses the reservation instead.
-4. Bank payout: the connected account pays its balance to the participant's bank (POST
+4. Landing: the transfer's destination payment has a balance transaction on the connected
+   account: the same currency, or Stripe's conversion into the account's default currency
+   (no bank account in the transfer's). The line records what landed (payout_currency,
+   payout_amount, exchange_rate) and, for a conversion, the ledger gets its FX entry (kind
+   "payout_fx", see marketplace.chart).
+5. Bank payout: the connected account pays what landed to the participant's bank (POST
    /v1/payouts with Stripe-Account and the key `payout-line-<id>-bank-payout`); its id is
-   recorded. The line becomes paid when Stripe's `payout.paid` webhook for that payout arrives
-   (see stripe_webhooks) - that is our definition of "paid": the money reached the bank.
+   recorded. A refusal keeps the line sent with Stripe's words and what the payee can do,
+   and mails them once. The line becomes paid when Stripe's `payout.paid` webhook for that
+   payout arrives (see stripe_webhooks) - that is our definition of "paid": the money
+   reached the bank.
 
 `checkpoint(point, line_id)` is called at each point of FAULT_POINTS; tests raise there to
 prove a run stopped at any point and run again pays every line exactly once.
@@ -38,8 +45,9 @@ from marketplace.audit import record_audit
 from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, NotFound
+from marketplace.payouts.crossborder.landing import record_landing
 from marketplace.payouts.models import PayoutBatch, PayoutLine
-from marketplace.payouts.notices import notify_line
+from marketplace.payouts.notices import notify_action_required, notify_line
 from marketplace.payouts.services import return_key
 
 FAULT_POINTS = (
@@ -226,6 +234,8 @@ def _record_transfer(session, line: PayoutLine, transfer_id: str, report, now) -
         subject_id=line.id,
         details={"transfer_id": transfer_id, "amount": line.amount, "currency": line.currency},
     )
+    session.refresh(line)
+    notify_line(session, line)
     session.commit()
     return True
 
@@ -234,12 +244,17 @@ def _request_bank_payout(session, client, line_id, checkpoint, report) -> None:
     line = _fresh(session, line_id)
     if line.status != "sent" or line.bank_payout_id:
         return
+    if line.payout_currency is None:
+        if not record_landing(session, client, line, report.retry_later):
+            return
+        line = _fresh(session, line_id)
+    assert line.payout_currency is not None and line.payout_amount is not None  # just recorded
     checkpoint("before_bank_payout", line_id)
     try:
         payout = client.v1.payouts.create(
             {
-                "amount": line.amount,
-                "currency": line.currency.lower(),
+                "amount": line.payout_amount,
+                "currency": line.payout_currency.lower(),
                 "description": f"Cliffhanger payout {line.batch_id}/{line.id}",
                 "metadata": {"payout_line_id": str(line.id)},
             },
@@ -248,7 +263,19 @@ def _request_bank_payout(session, client, line_id, checkpoint, report) -> None:
     except stripe.StripeError as error:
         # The money is on the participant's Stripe balance; the same key is tried next run.
         # The line keeps the reason, so the admins see why it has not reached the bank yet.
-        reason = f"bank payout not made yet: {_stripe_reason(error)}"[:500]
+        reason = f"bank payout not made yet: {_stripe_reason(error)}"
+        if isinstance(error, DEFINITE_ERRORS):
+            reason += (
+                f" The payee must add a bank account in {line.payout_currency} to their "
+                "Stripe account (Payouts page); the next run retries."
+            )
+            notify_action_required(
+                session,
+                to=line.payee,
+                key=f"action:line:{line_id}:bank",
+                items=[(line.payout_currency, line.payout_amount, reason, "")],
+            )
+        reason = reason[:500]
         report.retry_later[line_id] = reason
         session.execute(
             update(PayoutLine)

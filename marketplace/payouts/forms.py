@@ -1,14 +1,42 @@
 """Payout forms: connecting a Stripe account, and the admins' decisions."""
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from marketplace.tax.rules import countries
 
 
 class ConnectForm(FlaskForm):
-    """Start (or resume) Stripe Connect onboarding."""
+    """Start (or resume) Stripe Connect onboarding, in the country the payee lives in."""
 
+    country = SelectField(
+        "Country you live in",
+        validators=[DataRequired()],
+        default="US",
+        description="Stripe opens your payout account there; it decides the currencies you "
+        "can be paid in.",
+    )
     submit = SubmitField("Set up payouts with Stripe")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice(code, name) for code, name in countries().items()]
+
+
+class DevOnboardingForm(FlaskForm):
+    """Emulated sandbox only: what the account holder enters in Stripe's hosted onboarding
+    that matters here (bank accounts in more currencies than the default one)."""
+
+    banks = SelectMultipleField(
+        "Also add a bank account in",
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        validate_choice=True,
+    )
+    submit = SubmitField("Finish onboarding")
 
 
 class ApproveBatchForm(FlaskForm):

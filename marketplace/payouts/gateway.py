@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.navigation import link_base
 from marketplace.payouts.models import PayoutLine
 from marketplace.payouts.sandbox.emulator import EmulatedStripe, EmulatorHTTPClient
 
@@ -85,10 +86,12 @@ def build_gateway(app: Flask) -> StripeGateway:
             webhook_secret=secret,
             client_key_is_test=key.startswith(("sk_test_", "rk_test_")),
         )
-    base = config.get("SERVER_NAME_FOR_LINKS", "http://127.0.0.1:5000").rstrip("/")
-    onboarding = base + DEV_ONBOARDING_PATH
+    with app.app_context():
+        onboarding = link_base() + DEV_ONBOARDING_PATH
     emulator = EmulatedStripe.file_backed(
-        config["STRIPE_EMULATOR_PATH"], onboarding_url_base=onboarding
+        config["STRIPE_EMULATOR_PATH"],
+        onboarding_url_base=onboarding,
+        platform_country=config.get("STRIPE_PLATFORM_COUNTRY", "US"),
     )
     return emulated_gateway(emulator, secret, onboarding_url_base=onboarding)
 

@@ -40,18 +40,24 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 class PayoutAccount(Model):
-    """A participant's Stripe Connect Express account.
+    """A participant's Stripe Connect Express account, in the country they chose.
 
-    Fields: user_id (one account per user), stripe_account_id ("acct_..."), details_submitted
-    and payouts_enabled (Stripe's flags, from account.updated or re-read on the return URL;
-    only enabled accounts are paid), created_at, updated_at.
+    Fields: user_id (one account per user), country (ISO alpha-2, the payee's choice),
+    stripe_account_id ("acct_..."; NULL when Stripe Connect cannot reach that country from
+    this platform: see payouts.stripe_rules), default_currency and bank_currencies (Stripe's,
+    lower-case: what the account settles in; others are converted into the default),
+    details_submitted and payouts_enabled (Stripe's flags, from account.updated or re-read on
+    the return URL; only enabled accounts are paid), created_at, updated_at.
     """
 
     __tablename__ = "payout_accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    stripe_account_id: Mapped[str] = mapped_column(String(64), unique=True)
+    country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    default_currency: Mapped[str | None] = mapped_column(String(3))
+    bank_currencies: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     details_submitted: Mapped[bool] = mapped_column(default=False)
     payouts_enabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -98,6 +104,11 @@ class PayoutLine(Model):
     payouts in transit); transfer_id (Stripe transfer); bank_payout_id (the connected
     account's payout to the bank, whose payout.paid makes the line paid); decided_by_id /
     decided_at (the admin who rejected it); sent_at, settled_at (paid or failed).
+    withheld and withholding_bps (tax withheld from the payee's gross at the rate of their tax
+    profile: gross = amount + withheld; amount is what is transferred); payout_currency,
+    payout_amount and exchange_rate (what reached the bank: the same as currency and amount,
+    or converted by Stripe into the account's default currency at the balance transaction's
+    rate, a decimal string).
     """
 
     __tablename__ = "payout_lines"
@@ -116,6 +127,7 @@ class PayoutLine(Model):
             "status NOT IN ('sent', 'paid') OR transfer_id IS NOT NULL", name="sent_has_transfer"
         ),
         CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint("withheld >= 0", name="withheld_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # ids taken in bulk from its sequence
@@ -138,8 +150,23 @@ class PayoutLine(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withheld: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    withholding_bps: Mapped[int | None] = mapped_column()
+    payout_currency: Mapped[str | None] = mapped_column(String(3))
+    payout_amount: Mapped[int | None] = mapped_column(BigInteger)
+    exchange_rate: Mapped[str | None] = mapped_column(String(32))
 
     batch: Mapped[PayoutBatch] = relationship()
+
+    @property
+    def gross(self) -> int:
+        """The payee's money this line took: what is transferred plus tax withheld."""
+        return self.amount + (self.withheld or 0)
+
+    @property
+    def converted(self) -> bool:
+        """Whether Stripe converted the transfer into another currency for the bank."""
+        return self.payout_currency is not None and self.payout_currency != self.currency
 
 
 class PayoutApproval(Model):

@@ -1,5 +1,6 @@
 """The ledger entries that reserve a payout batch's money: one per paying line, Dr each of the
-payee's member earnings accounts by its available amount, Cr platform payouts in transit.
+payee's member earnings accounts by its available amount, Cr platform payouts in transit by
+what is transferred, and Cr the payee's tax-withheld liability by the tax withheld.
 
 A batch writes 100,000 of them in one transaction, so their content is formatted here without
 json.dumps per entry: the canonical JSON that ledger.posting.content_hash would hash is put
@@ -30,6 +31,8 @@ class Reservation:
         currency: ISO 4217 code of every leg.
         amount: the line's amount (> 0), the sum of the legs' amounts.
         legs: (member earnings account id, available amount) per membership.
+        withheld: tax withheld (0 <= withheld < amount): credited to the payee's
+            tax_withheld account; payouts in transit gets amount - withheld.
     """
 
     line_id: int
@@ -37,6 +40,7 @@ class Reservation:
     currency: str
     amount: int
     legs: list[tuple[int, int]]
+    withheld: int = 0
 
 
 def reservation_key(line_id: int) -> str:
@@ -60,6 +64,7 @@ def reserve_lines(
     """Write one reservation entry per line, all in one ledger write; return their entry ids,
     in order."""
     in_transit: dict[str, int] = {}
+    withheld_to: dict[tuple[int, str], int] = {}
     entry_ids = reserve_entry_ids(session, len(reservations))
     content = _ContentFormat(batch)
     effective_at = batch.as_of
@@ -67,7 +72,12 @@ def reserve_lines(
     for r, entry_id in zip(reservations, entry_ids, strict=True):
         if r.currency not in in_transit:
             in_transit[r.currency] = ledger_account(session, "payouts_in_transit", r.currency).id
-        legs = [*r.legs, (in_transit[r.currency], -r.amount)]
+        legs = [*r.legs, (in_transit[r.currency], -(r.amount - r.withheld))]
+        if r.withheld:
+            key = (r.user_id, r.currency)
+            if key not in withheld_to:
+                withheld_to[key] = ledger_account(session, "tax_withheld", r.currency, r.user_id).id
+            legs.append((withheld_to[key], -r.withheld))
         entries.append(
             NewEntry(
                 id=entry_id,

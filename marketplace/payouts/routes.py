@@ -1,30 +1,50 @@
-"""Participants' payout pages: connect a Stripe account, onboarding return/refresh, history."""
+"""Participants' payout pages: connect a Stripe account, onboarding return/refresh, history,
+and the annual earnings summary (from the tax feature)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace.accounts.access import role_required
 from marketplace.accounts.models import Role
+from marketplace.clock import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import csrf, db
+from marketplace.navigation import absolute
 from marketplace.payouts import bp
 from marketplace.payouts import services as payout_service
-from marketplace.payouts.forms import ConnectForm
+from marketplace.payouts.crossborder import stripe_rules
+from marketplace.payouts.forms import ConnectForm, DevOnboardingForm
 from marketplace.payouts.gateway import DEV_ONBOARDING_PATH, get_gateway
+from marketplace.payouts.notices import reason_fix
 from marketplace.payouts.webhook_events import receive_webhook
+from marketplace.tax.services import tax_profile_for
+from marketplace.tax.yearend import annual_summary_pdf, summary_years
 
 PAYEE_ROLES = (Role.PARTICIPANT, Role.CREATOR)
 
 
-def _onboarding_url(*, create: bool) -> str:
+def _onboarding(*, create: bool, country: str | None = None) -> payout_service.Onboarding:
     return payout_service.start_onboarding(
         db.session(),
         get_gateway(),
         current_user,
-        return_url=url_for("payouts.onboarding_return", _external=True),
-        refresh_url=url_for("payouts.onboarding_refresh", _external=True),
+        return_url=absolute(url_for("payouts.onboarding_return")),
+        refresh_url=absolute(url_for("payouts.onboarding_refresh")),
+        country=country,
+        platform_country=current_app.config["STRIPE_PLATFORM_COUNTRY"],
         create=create,
     )
 
@@ -32,12 +52,19 @@ def _onboarding_url(*, create: bool) -> str:
 @bp.route("/")
 @role_required(*PAYEE_ROLES)
 def index():
-    """The payout account's state and the payout history with status and reason."""
+    """The payout account's state, the tax profile, the payout history with status, reason
+    and what to do, and the annual summaries."""
+    session = db.session()
+    account = payout_service.payout_account_for(session, current_user.id)
+    form = ConnectForm(**({"country": account.country} if account else {}))
     return render_template(
         "payouts/index.html",
-        account=payout_service.payout_account_for(db.session(), current_user.id),
-        lines=payout_service.payout_history(db.session(), current_user.id),
-        form=ConnectForm(),
+        account=account,
+        tax_profile=tax_profile_for(session, current_user.id),
+        lines=payout_service.payout_history(session, current_user.id),
+        reason_fix=reason_fix,
+        years=summary_years(session, current_user.id),
+        form=form,
         stripe_label=get_gateway().label,
     )
 
@@ -45,14 +72,35 @@ def index():
 @bp.route("/connect", methods=["POST"])
 @role_required(*PAYEE_ROLES)
 def connect():
-    """Create the Express account if needed and send the user to Stripe's onboarding."""
-    if not ConnectForm().validate_on_submit():
-        abort(400)
+    """Create the Express account in the chosen country if needed and send the user to
+    Stripe's onboarding (or say why Stripe Connect cannot pay that country from here)."""
+    form = ConnectForm()
+    if not form.validate_on_submit():
+        flash("Choose the country you live in.", "error")
+        return redirect(url_for("payouts.index"))
     try:
-        return redirect(_onboarding_url(create=True))
+        started = _onboarding(create=True, country=form.country.data)
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("payouts.index"))
+    if started.url is None:
+        flash(started.message, "warning")
+        return redirect(url_for("payouts.index"))
+    return redirect(started.url)
+
+
+@bp.route("/annual-summary/<int:year>.pdf")
+@role_required(*PAYEE_ROLES)
+def annual_summary(year: int):
+    """The payee's annual earnings summary for a year (PDF)."""
+    if not 2000 <= year <= utcnow().year:
+        abort(404)
+    pdf = annual_summary_pdf(db.session(), current_user.id, year)
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="cliffhanger-{year}-summary.pdf"'},
+    )
 
 
 @bp.route("/return")
@@ -77,14 +125,19 @@ def onboarding_refresh():
     """The onboarding link expired or was used: make a fresh one (a GET: it never creates
     the account, which only the connect form's POST does)."""
     try:
-        return redirect(_onboarding_url(create=False))
+        started = _onboarding(create=False)
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("payouts.index"))
+    if started.url is None:
+        flash(started.message, "warning")
+        return redirect(url_for("payouts.index"))
+    return redirect(started.url)
 
 
 def dev_onboarding(account_id: str, token: str):
-    """Emulated sandbox only: play the account holder finishing Stripe's hosted onboarding."""
+    """Emulated sandbox only: play the account holder in Stripe's hosted onboarding (GET: the
+    page; POST: finish it, with bank accounts in the currencies ticked)."""
     gateway = get_gateway()
     emulator = gateway.emulator
     if emulator is None or not gateway.onboarding_url_base:
@@ -94,7 +147,14 @@ def dev_onboarding(account_id: str, token: str):
         abort(404)
     if link["expired"]:
         return redirect(link["refresh_url"])
-    emulator.complete_onboarding(account_id)
+    account = emulator.account(account_id) or {}
+    form = DevOnboardingForm()
+    extra = [c for c in stripe_rules.bank_currencies(account["country"])
+             if c != account["default_currency"]]  # fmt: skip
+    form.banks.choices = [(c, c.upper()) for c in extra]
+    if not form.validate_on_submit():
+        return render_template("payouts/dev_onboarding.html", form=form, account=account)
+    emulator.complete_onboarding(account_id, list(form.banks.data or []))
     return redirect(link["return_url"])
 
 
@@ -108,6 +168,7 @@ def _mount_dev_onboarding(state) -> None:
             DEV_ONBOARDING_PATH.removeprefix("/payouts") + "/<account_id>/<token>",
             "dev_onboarding",
             dev_onboarding,
+            methods=["GET", "POST"],
         )
 
 

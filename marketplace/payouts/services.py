@@ -20,8 +20,10 @@ from marketplace.audit import record_audit
 from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, Forbidden, NotFound, ServiceError
+from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.gateway import StripeGateway
 from marketplace.payouts.models import PayoutAccount, PayoutApproval, PayoutBatch, PayoutLine
+from marketplace.tax.rules import check_country
 
 PAYABLE_STATUSES = ("proposed", "approved", "sending", "sent", "paid")
 
@@ -39,6 +41,34 @@ def payout_account_for(session: Session, user_id: int) -> PayoutAccount | None:
     return session.scalar(select(PayoutAccount).where(PayoutAccount.user_id == user_id))
 
 
+@dataclass(frozen=True)
+class Onboarding:
+    """What starting onboarding gave: Stripe's onboarding URL, or (url None) why Stripe
+    Connect cannot pay this payee from here and what happens instead."""
+
+    account: PayoutAccount
+    url: str | None
+    message: str = ""
+
+
+def _create_stripe_account(
+    session: Session, gateway: StripeGateway, user: User, country: str, cross_border: bool
+) -> stripe.Account:
+    params: dict[str, Any] = {
+        "type": "express",
+        "country": country,
+        "email": user.email,
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": {"user_id": str(user.id)},
+    }
+    if cross_border:
+        # Stripe: cross-border payouts only work under the recipient service agreement.
+        params["tos_acceptance"] = {"service_agreement": "recipient"}
+    return gateway.client.v1.accounts.create(
+        cast(Any, params), {"idempotency_key": f"payout-account-user-{user.id}-{country}"}
+    )
+
+
 def start_onboarding(
     session: Session,
     gateway: StripeGateway,
@@ -46,37 +76,51 @@ def start_onboarding(
     *,
     return_url: str,
     refresh_url: str,
+    country: str | None = None,
+    platform_country: str = "US",
     create: bool = True,
-) -> str:
-    """Create the user's Express account if needed (and `create`: only from the form's POST)
-    and return a fresh onboarding link URL."""
-    client = gateway.client
+) -> Onboarding:
+    """Create the user's Express account in `country` if needed (and `create`: only from the
+    form's POST) and return a fresh onboarding link; where Stripe Connect cannot reach that
+    country from this platform, record the choice and say what happens instead."""
     account = payout_account_for(session, user.id)
     if account is None and not create:
         raise NotFound("You have not connected a payout account yet.")
+    if country is not None:
+        country = check_country(country, "country")
+    if account is not None and account.stripe_account_id and country not in (None, account.country):
+        raise ServiceError(
+            f"Your Stripe account is in {account.country}; Stripe does not move an account "
+            "to another country. Ask an admin to close it first.",
+            field="country",
+        )
+    country = country or (account.country if account else platform_country)
+    route = stripe_rules.payout_route(platform_country, country)
+    if account is None:
+        account = PayoutAccount(user_id=user.id, country=country)
+        session.add(account)
+    account.country = country
+    if route.kind != "connect":
+        record_audit(session, actor_id=user.id, action="payout.account.country",
+                     subject_type="payout_account", subject_id=user.id,
+                     details={"country": country, "route": route.kind})  # fmt: skip
+        session.commit()
+        return Onboarding(account, None, route.reason)
     try:
-        if account is None:
-            created = client.v1.accounts.create(
-                {
-                    "type": "express",
-                    "country": "US",
-                    "email": user.email,
-                    "capabilities": {"transfers": {"requested": True}},
-                    "metadata": {"user_id": str(user.id)},
-                },
-                {"idempotency_key": f"payout-account-user-{user.id}"},
-            )
-            account = PayoutAccount(user_id=user.id, stripe_account_id=created.id)
-            session.add(account)
+        if account.stripe_account_id is None:
+            created = _create_stripe_account(session, gateway, user, country, route.cross_border)
+            account.stripe_account_id = created.id
+            account.default_currency = created.default_currency
             record_audit(
                 session,
                 actor_id=user.id,
                 action="payout.account.create",
                 subject_type="payout_account",
                 subject_id=created.id,
+                details={"country": country, "cross_border": route.cross_border},
             )
             session.commit()
-        link = client.v1.account_links.create(
+        link = gateway.client.v1.account_links.create(
             {
                 "account": account.stripe_account_id,
                 "refresh_url": refresh_url,
@@ -87,11 +131,11 @@ def start_onboarding(
     except stripe.StripeError as error:
         session.rollback()
         raise ServiceError(f"Stripe could not start onboarding: {error.user_message}") from None
-    return link.url
+    return Onboarding(account, link.url)
 
 
 def apply_account_state(session: Session, stripe_account: dict) -> PayoutAccount | None:
-    """Copy Stripe's account flags onto our row (from account.updated or a re-read)."""
+    """Copy Stripe's account flags and currencies onto our row (account.updated, a re-read)."""
     account = session.scalar(
         select(PayoutAccount).where(PayoutAccount.stripe_account_id == stripe_account["id"])
     )
@@ -99,13 +143,16 @@ def apply_account_state(session: Session, stripe_account: dict) -> PayoutAccount
         return None
     account.details_submitted = bool(stripe_account.get("details_submitted"))
     account.payouts_enabled = bool(stripe_account.get("payouts_enabled"))
+    account.default_currency = stripe_account.get("default_currency") or account.default_currency
+    banks = (stripe_account.get("external_accounts") or {}).get("data") or []
+    account.bank_currencies = sorted({bank["currency"] for bank in banks})
     return account
 
 
 def refresh_payout_account(session: Session, gateway: StripeGateway, user: User) -> PayoutAccount:
     """Re-read the user's account from Stripe (the onboarding return URL) and save its state."""
     account = payout_account_for(session, user.id)
-    if account is None:
+    if account is None or account.stripe_account_id is None:
         raise NotFound("You have not connected a payout account yet.")
     try:
         remote = gateway.client.v1.accounts.retrieve(account.stripe_account_id)
@@ -302,6 +349,11 @@ def line_as_json(line: PayoutLine) -> dict:
         "destination": line.destination,
         "transfer_id": line.transfer_id,
         "bank_payout_id": line.bank_payout_id,
+        "withheld": line.withheld,
+        "withholding_bps": line.withholding_bps,
+        "payout_currency": line.payout_currency,
+        "payout_amount": line.payout_amount,
+        "exchange_rate": line.exchange_rate,
     }
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledger.posting import Leg, post_entry
-from ledger.schema import Posting
+from ledger.posting import Leg, post_entry, reverse_entry
+from ledger.schema import Entry, Posting
 from marketplace.audit import record_audit
 from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
@@ -197,6 +197,18 @@ def fail_line_after_transfer(
         metadata={"kind": "payout", "line_id": line.id, "user_id": line.user_id, "returned": 1},
         now=now,
     )
+    conversion = session.scalar(
+        select(Entry.id).where(Entry.idempotency_key == f"payout:line:{line.id}:fx")
+    )
+    if conversion is not None:  # the money went back in the currency it was sent in
+        reverse_entry(
+            session,
+            conversion,
+            idempotency_key=f"payout:line:{line.id}:fx:return",
+            effective_at=now,
+            description=f"Payout line {line.id} returned: conversion undone",
+            now=now,
+        )
     record_audit(
         session,
         actor_id=None,

@@ -2,6 +2,10 @@
 
 - payout batch build: on PAYOUT_SCHEDULE (crontab, UTC; default "0 6 * * mon"). Several
   scheduler processes may run: the batch's unique period key makes one batch per period.
+- mail: with MAIL_SERVER set, every minute the queued mail that is due goes out over SMTP
+  (marketplace.mail: retries with backoff, dead letters, at-least-once).
+- statements: on the 1st of each month at 07:00 UTC, "your statement is ready" for the month
+  just ended (once per person and month).
 - emulated sandbox only: every few seconds the emulated bank pays pending payouts and the
   emulated Stripe's webhook events are delivered, signed, to POST /stripe/webhook.
 """
@@ -16,12 +20,15 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from marketplace.earnings.notices import notify_statements_ready, previous_month
 from marketplace.extensions import db
+from marketplace.mail import deliver_pending
 from marketplace.payouts.batches import BuildResult, build_batch
 from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
 
 log = logging.getLogger(__name__)
 RELAY_SECONDS = 5
+MAIL_SECONDS = 60
 
 
 def build_due_batch(app: Flask, now: datetime | None = None) -> BuildResult:
@@ -35,32 +42,54 @@ def build_due_batch(app: Flask, now: datetime | None = None) -> BuildResult:
             now=now,
             minimum=config["PAYOUT_MINIMUM"],
             approvals_required=config["PAYOUT_APPROVALS"],
+            platform_country=config["STRIPE_PLATFORM_COUNTRY"],
         )
         log.info("payout batch %s (%s)", result.batch.id, "built" if result.created else "exists")
         return result
 
 
+def deliver_mail(app: Flask) -> int:
+    """The scheduled job: send the queued mail that is due."""
+    with app.app_context():
+        return deliver_pending(db.session())
+
+
+def mail_statements(app: Flask, now: datetime | None = None) -> int:
+    """The scheduled job: "statement ready" for the month before `now`'s."""
+    with app.app_context():
+        month = previous_month((now or datetime.now(UTC)).date())
+        return notify_statements_ready(db.session(), month)
+
+
 def create_scheduler(app: Flask) -> BlockingScheduler:
-    """A BlockingScheduler with the payout jobs (not started)."""
+    """A BlockingScheduler with the payout and mail jobs (not started)."""
     scheduler = BlockingScheduler(timezone=UTC)
+    common = {"args": [app], "coalesce": True, "max_instances": 1}
     scheduler.add_job(
         build_due_batch,
         CronTrigger.from_crontab(app.config["PAYOUT_SCHEDULE"], timezone=UTC),
-        args=[app],
         id="payout-batch-build",
-        coalesce=True,
-        max_instances=1,
         misfire_grace_time=6 * 3600,
+        **common,
     )
+    scheduler.add_job(
+        mail_statements,
+        CronTrigger.from_crontab("0 7 1 * *", timezone=UTC),
+        id="statement-ready-mail",
+        misfire_grace_time=24 * 3600,
+        **common,
+    )
+    if app.config.get("MAIL_SERVER"):
+        scheduler.add_job(
+            deliver_mail, "interval", seconds=MAIL_SECONDS, id="mail-delivery", **common
+        )
     if get_gateway(app).emulated:
         scheduler.add_job(
             relay_emulated_stripe,
             "interval",
             seconds=RELAY_SECONDS,
-            args=[app],
             id="emulated-stripe-relay",
-            coalesce=True,
-            max_instances=1,
+            **common,
         )
     return scheduler
 

@@ -21,6 +21,7 @@ from marketplace.audit import record_audit
 from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.formatting import percent
 from marketplace.mail import queue_mail
+from marketplace.navigation import absolute
 from marketplace.splits.models import TeamMember
 from marketplace.studio.models import Series
 
@@ -39,8 +40,7 @@ def invitation_token(member: TeamMember) -> str:
 
 def invitation_link(member: TeamMember) -> str:
     """The absolute link to a member's current invitation (as put in the email)."""
-    base = current_app.config["SERVER_NAME_FOR_LINKS"].rstrip("/")
-    return f"{base}/studio/invitations/{invitation_token(member)}"
+    return absolute(f"/studio/invitations/{invitation_token(member)}")
 
 
 def member_status(member: TeamMember, now: datetime | None = None) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from marketplace.errors import Problem, ServiceError, ValidationFailed, is_int, 
 from marketplace.formatting import percent
 from marketplace.splits.invitations import accept_membership, member_status, send_invitation
 from marketplace.splits.models import PARTICIPANT_ROLES, SplitShare, SplitVersion, TeamMember
+from marketplace.splits.notices import notify_split_changed
 from marketplace.studio.models import Series
 
 TOTAL_BPS = 10_000
@@ -130,6 +131,10 @@ def stage_split(
     session.flush()
     for member, bps in to_invite:
         send_invitation(session, member, series, bps=bps, now=now)
+    skip = {m.email for m, _ in to_invite}
+    if actor is not None:
+        skip.add(actor.email)
+    notify_split_changed(session, series, version, skip=skip)
     record_audit(
         session,
         actor_id=actor.id if actor else None,

@@ -98,6 +98,7 @@ def live_server(live_app) -> Iterator[str]:
     """Serve live_app on a free port of 127.0.0.1 in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     live_app.config["SERVER_NAME_FOR_LINKS"] = f"http://127.0.0.1:{server.server_port}"
+    live_app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -96,7 +96,9 @@ class SignedPartner:
         except urllib.error.HTTPError as error:
             return error.code, json.load(error)
 
-    def unlock(self, series_id: int, unlocks: list[tuple[int, int, datetime]]) -> list[dict]:
+    def unlock(
+        self, series_id: int, unlocks: list[tuple[int, int, datetime]], currency: str = "USD"
+    ) -> list[dict]:
         """Report paid unlocks [(episode, amount, occurred_at)]; every one must be accepted."""
         events = [
             {
@@ -104,7 +106,7 @@ class SignedPartner:
                 "series_id": series_id,
                 "episode": episode,
                 "amount": amount,
-                "currency": "USD",
+                "currency": currency,
                 "occurred_at": occurred_at.isoformat(),
                 "country": "US",
             }
@@ -141,6 +143,7 @@ def published_series(
     free: int = 2,
     price: int = 49,
     since: datetime | None = None,
+    currency: str = "USD",
 ) -> Series:
     """A series with hosted episodes, a price and a split, live on a partner app since `since`.
 
@@ -148,7 +151,7 @@ def published_series(
     the split takes effect at `since` (default: two minutes ago), the listing a second later."""
     since = since or datetime.now(UTC) - timedelta(minutes=2)
     series = create_series(
-        session, owner, title=title, synopsis="", language="en", genres=["drama"], currency="USD"
+        session, owner, title=title, synopsis="", language="en", genres=["drama"], currency=currency
     )
     for number in range(1, episodes + 1):
         add_episode(

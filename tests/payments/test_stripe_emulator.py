@@ -265,9 +265,10 @@ def test_two_emulators_on_one_file_share_state(tmp_path):
     path = tmp_path / "stripe-emulator.sqlite3"
     web, scheduler = EmulatedStripe.file_backed(path), EmulatedStripe.file_backed(path)
     web_client, scheduler_client = make_client(web), make_client(scheduler)
-    account = web_client.v1.accounts.create(
-        {"type": "express", "country": "FR", "capabilities": TRANSFERS}
-    )
+    account = web_client.v1.accounts.create({
+        "type": "express", "country": "FR", "capabilities": TRANSFERS,
+        "tos_acceptance": {"service_agreement": "recipient"},
+    })
     web.complete_onboarding(account.id)
     scheduler.fund_platform(10_000, "eur")
 

@@ -16,6 +16,8 @@ from marketplace.payouts.sandbox.emulator import EmulatedStripe
 from marketplace.payouts.services import record_platform_funding
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
 from marketplace.studio.models import Series
+from marketplace.tax.models import TaxProfile
+from marketplace.tax.tin_vault import seal_tin
 from tests.helpers import ref_of
 from tests.payouts.support import ONBOARDING_BASE, T0, WEBHOOK_SECRET
 
@@ -82,23 +84,59 @@ def earn(db, make_creator):
 
 
 @pytest.fixture
-def connect(db, gateway, emulator):
-    """Factory: give `user` a Stripe Express account (onboarded unless enabled=False)."""
+def tax_profile(db):
+    """Factory: give `user` a tax profile (a certified W-9 unless told otherwise)."""
 
-    def make(user, enabled=True):
-        account = gateway.client.v1.accounts.create(
-            {"type": "express", "country": "US", "capabilities": {"transfers": {"requested": True}}}
+    def make(user, *, form="W-9", certified=True, residence="US", treaty_rate_bps=None):
+        profile = TaxProfile(
+            user_id=user.id,
+            form=form,
+            legal_name=user.display_name or user.email,
+            tin_type="SSN" if form == "W-9" else "FOREIGN",
+            tin_encrypted=seal_tin("123456789" if form == "W-9" else "FTIN-12345"),
+            tin_last4="6789" if form == "W-9" else "2345",
+            address="1 Main St\nSpringfield",
+            address_country=residence,
+            residence_country=residence,
+            treaty_country=None if treaty_rate_bps is None else residence,
+            treaty_article=None if treaty_rate_bps is None else "12",
+            treaty_rate_bps=treaty_rate_bps,
+            certified=certified,
+            signed_name=user.display_name or user.email,
         )
+        db.session.add(profile)
+        db.session.flush()
+        return profile
+
+    return make
+
+
+@pytest.fixture
+def connect(db, gateway, emulator, tax_profile):
+    """Factory: give `user` a Stripe Express account in `country` (onboarded unless
+    enabled=False, with bank accounts in `banks` besides the default currency) and, unless
+    tax=False, a certified W-9."""
+
+    def make(user, enabled=True, *, country="US", banks=(), tax=True):
+        params = {"type": "express", "country": country,
+                  "capabilities": {"transfers": {"requested": True}}}  # fmt: skip
+        if country != "US":
+            params["tos_acceptance"] = {"service_agreement": "recipient"}
+        account = gateway.client.v1.accounts.create(params)
         if enabled:
-            emulator.complete_onboarding(account.id)
+            emulator.complete_onboarding(account.id, list(banks))
         row = PayoutAccount(
             user_id=user.id,
+            country=country,
             stripe_account_id=account.id,
+            default_currency=account.default_currency,
             details_submitted=enabled,
             payouts_enabled=enabled,
         )
         db.session.add(row)
         db.session.flush()
+        if tax:
+            tax_profile(user)
         return row
 
     return make

@@ -34,6 +34,8 @@ from marketplace.payouts.services import approve_batch, record_platform_funding
 from marketplace.scheduler.jobs import build_due_batch
 from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
 from marketplace.studio.models import Series
+from marketplace.tax.models import TaxProfile
+from marketplace.tax.tin_vault import seal_tin
 from tests.helpers import ref_of
 from tests.payouts.support import AFTER_HOLD, T0, WEBHOOK_SECRET
 
@@ -116,6 +118,21 @@ def world(tmp_path_factory):
                     stripe_account_id=account.id,
                     details_submitted=True,
                     payouts_enabled=True,
+                )
+            )
+            session.add(
+                TaxProfile(
+                    user_id=user.id,
+                    form="W-9",
+                    legal_name=f"P{i}",
+                    tin_type="SSN",
+                    tin_encrypted=seal_tin("123456789"),
+                    tin_last4="6789",
+                    address="x",
+                    address_country="US",
+                    residence_country="US",
+                    certified=True,
+                    signed_name=f"P{i}",
                 )
             )
         session.add(version)

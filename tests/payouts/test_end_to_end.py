@@ -35,13 +35,25 @@ def test_unlock_to_paid_payout(
     assert started.status_code == 302
     onboarding = started.headers["Location"]
     assert onboarding.startswith("http://localhost/payouts/dev/stripe-onboarding/acct_")
-    back = client.get(onboarding.removeprefix("http://localhost"))
+    page = client.get(onboarding.removeprefix("http://localhost"))
+    assert b"Finish onboarding" in page.data
+    back = client.post(onboarding.removeprefix("http://localhost"), data={})
     assert back.status_code == 302 and back.headers["Location"].endswith("/payouts/return")
     client.get("/payouts/return")
     account = db.session.scalars(
         select(PayoutAccount).where(PayoutAccount.user_id == actor.id)
     ).one()
     assert account.payouts_enabled and account.details_submitted
+    assert (account.country, account.default_currency, account.bank_currencies) == (
+        "US", "usd", ["usd"]
+    )
+
+    # Before a first payout: a W-9 (certified, so nothing is withheld).
+    filed = client.post("/tax/w9", data={
+        "legal_name": "Ada Actor", "tin_type": "SSN", "tin": "123-45-6789",
+        "address": "1 Sunset Blvd\nLos Angeles CA", "certified": "y", "signed_name": "Ada Actor",
+    })
+    assert filed.status_code == 302, filed.data
 
     # The hold passes; the batch is built, approved and executed from the CLI.
     built = runner.invoke(args=["payouts", "build", "--as-of", AFTER_HOLD.isoformat()])

@@ -64,6 +64,7 @@ from tests.payouts import conftest as payout_fixtures
 emulator = payout_fixtures.emulator
 gateway = payout_fixtures.gateway
 connect = payout_fixtures.connect
+tax_profile = payout_fixtures.tax_profile
 fund = payout_fixtures.fund
 
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)

@@ -46,6 +46,7 @@ from marketplace.splits.models import TeamMember
 from marketplace.studio import series as series_service
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import MediaStorage
+from marketplace.tax.services import W9, submit_w9
 from tests.helpers import PASSWORD, csrf_token_from, ref_of
 from tests.studio.conftest import MP4, PNG
 
@@ -84,7 +85,7 @@ SECRET_HOLDERS = {
     "stripe_webhooks.stripe_webhook": 400,
 }
 """Public endpoints whose key is in the request: what a made-up key gets."""
-ANY_USER = {"main.home", "auth.change_password"}
+ANY_USER = {"main.home", "auth.change_password", "auth.notifications"}
 PAYEES = ("creator", "participant")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -105,6 +106,7 @@ def allowed_roles(endpoint: str) -> tuple[str, ...]:
         "dashboard": ("creator",),
         "earnings": PAYEES,
         "payouts": PAYEES,
+        "tax": PAYEES,
     }
     assert area in roles, f"{endpoint}: an endpoint outside every audited area"
     return roles[area]
@@ -267,6 +269,12 @@ def cast(db, stripe_emulator, make_creator, make_participant, make_admin) -> Cas
         PayoutAccount(user_id=other_participant.id, stripe_account_id=f"acct_oz{tag}",
                       details_submitted=True, payouts_enabled=True),
     ])  # fmt: skip
+    for person in (participant, other_participant):
+        submit_w9(db.session, person, W9(
+            legal_name=person.display_name, tin_type="SSN", tin="123-45-6789",
+            address="1 Main St", address_country="US", certified=True,
+            signed_name=person.display_name,
+        ))  # fmt: skip
     db.session.flush()
     day = T0 + timedelta(days=1)
     batch = build_batch(db.session, as_of=day, now=day, minimum=100, created_by_id=admin.id).batch

@@ -1,9 +1,15 @@
-"""Connected accounts and onboarding links of the emulated Stripe (Express accounts only)."""
+"""Connected accounts and onboarding links of the emulated Stripe (Express accounts only).
+
+Where an account may be opened follows Stripe's documented Connect rules
+(marketplace.payouts.crossborder.stripe_rules): in the platform's country, or cross-border
+within the cross-border region under the `recipient` service agreement; Stripe refuses the
+rest.
+"""
 
 from __future__ import annotations
 
+from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.sandbox.core import (
-    COUNTRY_CURRENCY,
     PLATFORM,
     Call,
     boolean,
@@ -63,43 +69,129 @@ def _capabilities(params: JSONObject) -> dict[str, str]:
     return statuses
 
 
+def _service_agreement(params: JSONObject) -> str:
+    tos = params.get("tos_acceptance", {})
+    if not isinstance(tos, dict) or set(tos) - {"service_agreement"}:
+        raise invalid("Only tos_acceptance[service_agreement] can be set.", param="tos_acceptance")
+    agreement = tos.get("service_agreement", "full")
+    if agreement not in ("full", "recipient"):
+        raise invalid(
+            f"Invalid service_agreement: {agreement}",
+            param="tos_acceptance[service_agreement]",
+        )
+    return agreement
+
+
+def _check_country(call: Call, country: str, agreement: str, capabilities: dict) -> None:
+    if country not in stripe_rules.DEFAULT_CURRENCY and country not in (
+        stripe_rules.GLOBAL_PAYOUTS_COUNTRIES
+    ):
+        raise invalid(f"Country '{country}' is unknown.", param="country")
+    route = stripe_rules.payout_route(call.platform_country, country)
+    if route.kind != "connect":
+        raise invalid(
+            f"Connected accounts in {country} are not available to platforms in "
+            f"{call.platform_country}: cross-border payouts reach only the US, the UK, the "
+            "EEA, Canada and Switzerland. Use Global Payouts instead.",
+            param="country",
+        )
+    if route.cross_border and agreement != "recipient":
+        raise invalid(
+            "Cross-border payouts only work with accounts under the `recipient` service "
+            "agreement: pass tos_acceptance[service_agreement]=recipient.",
+            param="tos_acceptance[service_agreement]",
+        )
+    if agreement == "recipient" and "card_payments" in capabilities:
+        raise invalid(
+            "Accounts under the `recipient` service agreement cannot request card_payments.",
+            param="capabilities[card_payments]",
+        )
+
+
+def _list(url: str, data: list[JSONObject] | None = None) -> JSONObject:
+    return {"data": data or [], "has_more": False, "object": "list", "url": url}
+
+
+_SETTINGS: JSONObject = {
+    "bacs_debit_payments": {"display_name": None, "service_user_number": None},
+    "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+    "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
+    "card_payments": {
+        "decline_on": {"avs_failure": False, "cvc_failure": False},
+        "statement_descriptor_prefix": None,
+        "statement_descriptor_prefix_kana": None,
+        "statement_descriptor_prefix_kanji": None,
+    },
+    "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+    "invoices": {"default_account_tax_ids": None, "hosted_payment_method_save": None},
+    "payments": {
+        "statement_descriptor": None,
+        "statement_descriptor_kana": None,
+        "statement_descriptor_kanji": None,
+        "statement_descriptor_prefix_kana": None,
+        "statement_descriptor_prefix_kanji": None,
+    },
+    "payouts": {
+        "debit_negative_balances": True,
+        "schedule": {"delay_days": 2, "interval": "manual"},
+        "statement_descriptor": None,
+    },
+    "sepa_debit_payments": {},
+}
+_BUSINESS_PROFILE: JSONObject = {
+    "annual_revenue": {"amount": None, "currency": None, "fiscal_year_end": None},
+    "estimated_worker_count": None,
+    "mcc": None,
+    "minority_owned_business_designation": None,
+    "name": None,
+    "product_description": None,
+    "support_address": dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
+    "support_email": None,
+    "support_phone": None,
+    "support_url": None,
+    "url": None,
+}
+
+
 def create_account(call: Call) -> JSONObject:
     """POST /v1/accounts: an Express account that still has to onboard."""
     params = call.params
-    check_params(params, {"type", "country", "email", "capabilities", "metadata"}, ("type",))
+    check_params(
+        params,
+        {"type", "country", "email", "capabilities", "metadata", "tos_acceptance"},
+        ("type",),
+    )
     if params["type"] != "express":
         raise invalid("The emulated Stripe supports only `express` accounts.", param="type")
-    country = (text(params, "country", "US") or "US").upper()
-    if country not in COUNTRY_CURRENCY:
-        raise invalid(f"Country '{country}' is unknown.", param="country")
+    country = (text(params, "country", call.platform_country) or "").upper()
+    agreement = _service_agreement(params)
+    capabilities = _capabilities(params)
+    _check_country(call, country, agreement, capabilities)
     account_id = new_id("acct")
     account: JSONObject = {
         "id": account_id,
         "object": "account",
-        "business_profile": {"mcc": None, "name": None, "url": None},
+        "business_profile": _BUSINESS_PROFILE,
         "business_type": None,
-        "capabilities": _capabilities(params),
+        "capabilities": capabilities,
         "charges_enabled": False,
+        "controller": {"type": "application"},
         "country": country,
         "created": call.now,
-        "default_currency": COUNTRY_CURRENCY[country],
+        "default_currency": stripe_rules.DEFAULT_CURRENCY[country],
         "details_submitted": False,
         "email": text(params, "email"),
-        "external_accounts": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "total_count": 0,
-            "url": f"/v1/accounts/{account_id}/external_accounts",
-        },
+        "external_accounts": _list(f"/v1/accounts/{account_id}/external_accounts"),
+        "future_requirements": _requirements([]),
         "metadata": merged_metadata({}, params),
         "payouts_enabled": False,
         "requirements": _requirements(ONBOARDING_REQUIREMENTS),
-        "settings": {"payouts": {"schedule": {"interval": "manual"}}},
-        "tos_acceptance": {"date": None},
+        "settings": _SETTINGS,
+        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
         "type": "express",
     }
     call.tx.put("account", account_id, account)
+    call.tx.put("account_terms", account_id, {"service_agreement": agreement})
     return account
 
 
@@ -166,11 +258,41 @@ def create_account_link(call: Call) -> JSONObject:
     }
 
 
-def complete_onboarding(call: Call, account_id: str) -> JSONObject:
-    """What the account holder finishing Stripe's hosted onboarding does to the account."""
+def bank_account(call: Call, account: JSONObject, currency: str) -> JSONObject:
+    """A test bank account of the account's country in `currency` (Stripe's test bank)."""
+    return {
+        "account_holder_name": None,
+        "account_holder_type": "individual",
+        "account_type": None,
+        "bank_name": "STRIPE TEST BANK",
+        "country": account["country"],
+        "currency": currency,
+        "customer": None,
+        "fingerprint": new_id("fp").removeprefix("fp_1")[:16],
+        "id": new_id("ba"),
+        "last4": "6789",
+        "metadata": {},
+        "object": "bank_account",
+        "routing_number": "110000000",
+        "status": "new",
+    }
+
+
+def complete_onboarding(
+    call: Call, account_id: str, currencies: list[str] | None = None
+) -> JSONObject:
+    """What the account holder finishing Stripe's hosted onboarding does to the account: a bank
+    account in the default currency and in each of `currencies` the country can settle in."""
     account = get_account(call, account_id)
     if account["details_submitted"]:
         return account
+    allowed = stripe_rules.bank_currencies(account["country"])
+    wanted = [account["default_currency"], *(c.lower() for c in currencies or [])]
+    for code in wanted:
+        if code not in allowed:
+            raise ValueError(
+                f"accounts in {account['country']} hold bank accounts in {allowed} only, not {code}"
+            )
     watched = (
         "capabilities",
         "charges_enabled",
@@ -181,27 +303,22 @@ def complete_onboarding(call: Call, account_id: str) -> JSONObject:
         "tos_acceptance",
     )
     previous = {name: account[name] for name in watched}
-    bank_account = {
-        "id": new_id("ba"),
-        "object": "bank_account",
-        "account": account_id,
-        "bank_name": "STRIPE TEST BANK",
-        "country": account["country"],
-        "currency": account["default_currency"],
-        "default_for_currency": True,
-        "last4": "6789",
-        "status": "new",
-    }
+    banks = [bank_account(call, account, code) for code in dict.fromkeys(wanted)]
     account["capabilities"] = dict.fromkeys(account["capabilities"], "active")
     account["charges_enabled"] = "card_payments" in account["capabilities"]
     account["details_submitted"] = True
     account["payouts_enabled"] = True
     account["requirements"] = _requirements([])
-    account["tos_acceptance"] = {"date": call.now}
-    account["external_accounts"].update(data=[bank_account], total_count=1)
+    account["tos_acceptance"] = {"date": call.now, "ip": "127.0.0.1", "user_agent": None}
+    account["external_accounts"]["data"] = banks
     call.tx.put("account", account_id, account)
     record_event(call, "account.updated", account, account=account_id, previous=previous)
     return account
+
+
+def bank_currency_set(account: JSONObject) -> set[str]:
+    """The currencies the account has a bank account in."""
+    return {bank["currency"] for bank in account["external_accounts"]["data"]}
 
 
 def require_connected_account(call: Call) -> str:

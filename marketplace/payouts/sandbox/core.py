@@ -22,20 +22,8 @@ PLATFORM = "platform"
 
 CURRENCIES = frozenset({
     "usd", "eur", "gbp", "cad", "aud", "nzd", "jpy", "chf", "sek", "nok", "dkk",
-    "pln", "czk", "huf", "ron", "bgn", "sgd", "hkd", "mxn", "brl", "inr",
+    "pln", "czk", "huf", "ron", "bgn", "isk", "sgd", "hkd", "mxn", "brl", "inr",
 })  # fmt: skip
-COUNTRY_CURRENCY = {
-    "US": "usd", "CA": "cad", "GB": "gbp", "AU": "aud", "NZ": "nzd", "JP": "jpy",
-    "CH": "chf", "SE": "sek", "NO": "nok", "DK": "dkk", "PL": "pln", "CZ": "czk",
-    "HU": "huf", "RO": "ron", "BG": "bgn", "SG": "sgd", "HK": "hkd", "MX": "mxn",
-    "BR": "brl", "IN": "inr",
-    **dict.fromkeys(
-        ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR",
-         "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT", "SI", "SK"),
-        "eur",
-    ),
-}  # fmt: skip
-
 _ID_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTHS = {"acct": 16, "req": 14}
 
@@ -56,6 +44,7 @@ class Call:
     request: EmulatorRequest | None = None
     onboarding_url_base: str = "https://connect.stripe.com/setup/e"
     platform_currency: str = "usd"
+    platform_country: str = "US"
 
     @property
     def params(self) -> JSONObject:

@@ -31,8 +31,9 @@ from typing import Any
 
 from stripe import WebhookSignature
 
-from marketplace.payouts.sandbox import accounts, money
+from marketplace.payouts.sandbox import accounts, balances, money, payouts
 from marketplace.payouts.sandbox.core import API_VERSION, Call, new_id
+from marketplace.payouts.sandbox.faults import FAULT_KINDS, KNOWN_ERRORS, fault_error
 from marketplace.payouts.sandbox.http import (
     EmulatorHTTPClient,
     EmulatorRequest,
@@ -65,42 +66,24 @@ _PATHS: list[tuple[str, str, _Handler]] = [
     ("get", f"/v1/accounts/{_ID}", accounts.retrieve_account),
     ("post", f"/v1/accounts/{_ID}", accounts.update_account),
     ("post", "/v1/account_links", accounts.create_account_link),
-    ("get", "/v1/balance", money.retrieve_balance),
+    ("get", "/v1/balance", balances.retrieve_balance),
     ("post", "/v1/transfers", money.create_transfer),
     ("get", "/v1/transfers", money.list_transfers),
     ("get", f"/v1/transfers/{_ID}", money.retrieve_transfer),
     ("post", f"/v1/transfers/{_ID}/reversals", money.create_reversal),
     ("get", f"/v1/transfers/{_ID}/reversals", money.list_reversals),
     ("get", f"/v1/transfers/{_ID}/reversals/{_ID}", money.retrieve_reversal),
-    ("post", "/v1/payouts", money.create_payout),
-    ("get", "/v1/payouts", money.list_payouts),
-    ("get", f"/v1/payouts/{_ID}", money.retrieve_payout),
-    ("get", "/v1/events", money.list_events),
-    ("get", f"/v1/events/{_ID}", money.retrieve_event),
+    ("post", "/v1/payouts", payouts.create_payout),
+    ("get", "/v1/payouts", payouts.list_payouts),
+    ("get", f"/v1/payouts/{_ID}", payouts.retrieve_payout),
+    ("get", "/v1/balance_transactions", balances.list_balance_transactions),
+    ("get", f"/v1/balance_transactions/{_ID}", balances.retrieve_balance_transaction),
+    ("get", "/v1/events", balances.list_events),
+    ("get", f"/v1/events/{_ID}", balances.retrieve_event),
 ]
 _ROUTES: list[tuple[str, re.Pattern[str], _Handler]] = [
     (method, re.compile(f"^{pattern}$"), handler) for method, pattern, handler in _PATHS
 ]
-
-FAULT_KINDS = ("network_error_before", "network_error_after", "error")
-
-# Injectable API errors: status, message, param. Codes not listed need an explicit message.
-_KNOWN_ERRORS: dict[str, tuple[int, str, str | None]] = {
-    "balance_insufficient": (400, money.PLATFORM_INSUFFICIENT, None),
-    "insufficient_capabilities_for_transfer": (
-        400,
-        "Your destination account needs to have at least one of the following capabilities "
-        "enabled: transfers, crypto_transfers, legacy_payments",
-        "destination",
-    ),
-    "account_invalid": (
-        400,
-        "The destination account is not valid for this request.",
-        "destination",
-    ),
-    "payouts_not_allowed": (400, "Payouts are not allowed on this account.", None),
-    "rate_limit": (429, "Too many requests hit the API too quickly.", None),
-}
 
 
 class EmulatedStripe:
@@ -117,11 +100,13 @@ class EmulatedStripe:
         clock: Callable[[], float] = time.time,
         onboarding_url_base: str = "https://connect.stripe.com/setup/e",
         platform_currency: str = "usd",
+        platform_country: str = "US",
     ) -> None:
         self._store = store if store is not None else MemoryStore()
         self._clock = clock
         self._onboarding_url_base = onboarding_url_base.rstrip("/")
         self._platform_currency = platform_currency
+        self._platform_country = platform_country
 
     @classmethod
     def file_backed(cls, path: str | Path, **options: Any) -> EmulatedStripe:
@@ -135,6 +120,7 @@ class EmulatedStripe:
             request=request,
             onboarding_url_base=self._onboarding_url_base,
             platform_currency=self._platform_currency,
+            platform_country=self._platform_country,
         )
 
     # --- the wire -------------------------------------------------------------------------
@@ -183,7 +169,7 @@ class EmulatedStripe:
         try:
             with call.tx.savepoint():
                 if fault is not None and fault["kind"] == "error":
-                    raise _fault_error(fault)
+                    raise fault_error(fault)
                 handler, args = _route(request)
                 status, body, saved = 200, handler(call, *args), True
         except StripeAPIError as error:
@@ -262,7 +248,7 @@ class EmulatedStripe:
         if kind == "error":
             if code is None:
                 raise ValueError("an injected error needs a code")
-            known = _KNOWN_ERRORS.get(code, (400, message, None))
+            known = KNOWN_ERRORS.get(code, (400, message, None))
             if known[1] is None:
                 raise ValueError(f"no stock message for code {code!r}; pass message=")
             fault.update(
@@ -305,12 +291,20 @@ class EmulatedStripe:
     def fund_platform(self, amount: int, currency: str = "usd") -> None:
         """Add settled funds to the platform's available balance."""
         with self._store.transaction() as tx:
-            money.fund_platform(self._call(tx), amount, currency)
+            balances.fund_platform(self._call(tx), amount, currency)
 
-    def complete_onboarding(self, account_id: str) -> JSONObject:
-        """The account holder finishes hosted onboarding; emits account.updated."""
+    def complete_onboarding(
+        self, account_id: str, bank_currencies: list[str] | None = None
+    ) -> JSONObject:
+        """The account holder finishes hosted onboarding, with a bank account in the default
+        currency and in each of `bank_currencies`; emits account.updated."""
         with self._store.transaction() as tx:
-            return accounts.complete_onboarding(self._call(tx), account_id)
+            return accounts.complete_onboarding(self._call(tx), account_id, bank_currencies)
+
+    def account(self, account_id: str) -> JSONObject | None:
+        """The stored account (for the development onboarding page), or None."""
+        with self._store.transaction() as tx:
+            return tx.get("account", account_id)
 
     def lookup_account_link(self, url: str) -> JSONObject | None:
         """The onboarding link behind a URL (account, return_url, refresh_url, expired)."""
@@ -326,7 +320,7 @@ class EmulatedStripe:
     ) -> JSONObject:
         """The bank pays or returns a pending payout; emits payout.paid or payout.failed."""
         with self._store.transaction() as tx:
-            return money.settle_payout(
+            return payouts.settle_payout(
                 self._call(tx),
                 payout_id,
                 paid=paid,
@@ -378,16 +372,4 @@ def _route(request: EmulatorRequest) -> tuple[Callable[..., JSONObject], tuple[s
         404,
         f"Unrecognized request URL ({request.method.upper()}: {request.path}). Please see "
         "https://stripe.com/docs or we can help at https://support.stripe.com/.",
-    )
-
-
-def _fault_error(fault: JSONObject) -> StripeAPIError:
-    status = fault["status"]
-    return StripeAPIError(
-        status,
-        fault["message"],
-        error_type="api_error" if status >= 500 else "invalid_request_error",
-        code=fault["code"],
-        param=fault["param"],
-        executed=400 <= status < 500 and status != 429,
     )

@@ -1,12 +1,21 @@
 """Money movements of the emulated Stripe: balances, transfers, reversals and payouts.
 
 Every movement checks its source balance first and then moves the whole amount between two
-balances in the same transaction, so the emulator never creates or loses money.
+balances in the same transaction, so the emulator never creates or loses money (a conversion
+moves the converted amount, at the sandbox's fixed rates). Each movement leaves a balance
+transaction on each balance it touches, as Stripe does: a transfer in a currency the
+connected account has no bank account in lands converted into its default currency, and
+the destination payment's balance transaction says so (amount, currency, exchange_rate).
 """
 
 from __future__ import annotations
 
-from marketplace.payouts.sandbox.accounts import get_account, require_connected_account
+from marketplace.payouts.crossborder import stripe_rules
+from marketplace.payouts.sandbox import fx
+from marketplace.payouts.sandbox.accounts import (
+    bank_currency_set,
+)
+from marketplace.payouts.sandbox.balances import balance_transaction
 from marketplace.payouts.sandbox.core import (
     PLATFORM,
     Call,
@@ -29,61 +38,11 @@ PLATFORM_INSUFFICIENT = (
     "to your available balance by creating Charges using the 4000000000000077 test card. "
     "See: https://stripe.com/docs/testing#available-balance"
 )
-PAYOUT_FAILURES = {
-    "account_closed": "The bank account has been closed.",
-    "account_frozen": "The bank account has been frozen.",
-    "bank_account_restricted": "The bank account has restrictions on either the type, or the "
-    "number, of payouts allowed.",
-    "could_not_process": "The bank could not process this payout.",
-    "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
-    "invalid_account_number": "The routing number seems correct, but the account number is "
-    "invalid.",
-    "no_account": "The bank account details on file are probably incorrect. No bank account "
-    "could be located with those details.",
-}
-_TWO_DAYS = 2 * 24 * 3600
 
 
 def _require_funds(call: Call, owner: str, code: str, amount: int, message: str) -> None:
     if balance_of(call.tx, owner)["available"].get(code, 0) < amount:
         raise refused(message, code="balance_insufficient")
-
-
-def retrieve_balance(call: Call) -> JSONObject:
-    """GET /v1/balance for the platform, or the connected account in Stripe-Account."""
-    check_params(call.params, set())
-    owner = require_connected_account(call)
-    balance = balance_of(call.tx, owner)
-    default = call.platform_currency
-    if owner != PLATFORM:
-        default = get_account(call, owner)["default_currency"]
-    codes = sorted(set(balance["available"]) | set(balance["pending"]) | {default})
-
-    def funds(bucket: str) -> list[JSONObject]:
-        return [
-            {
-                "amount": balance[bucket].get(c, 0),
-                "currency": c,
-                "source_types": {"card": balance[bucket].get(c, 0)},
-            }
-            for c in codes
-        ]
-
-    result: JSONObject = {
-        "object": "balance",
-        "available": funds("available"),
-        "livemode": False,
-        "pending": funds("pending"),
-    }
-    if owner == PLATFORM:
-        result["connect_reserved"] = [{"amount": 0, "currency": c} for c in codes]
-    return result
-
-
-def fund_platform(call: Call, amount: int, code: str) -> None:
-    """Make `amount` available on the platform, as settled charges would."""
-    positive_int({"amount": str(amount)}, "amount")
-    adjust_available(call.tx, PLATFORM, currency({"currency": code}), amount)
 
 
 def create_transfer(call: Call) -> JSONObject:
@@ -114,27 +73,61 @@ def create_transfer(call: Call) -> JSONObject:
             param="destination",
         )
     _require_funds(call, PLATFORM, code, amount, PLATFORM_INSUFFICIENT)
-    adjust_available(call.tx, PLATFORM, code, -amount)
-    adjust_available(call.tx, destination["id"], code, amount)
     transfer_id = new_id("tr")
+    landed_currency = stripe_rules.settlement_currency(
+        code, destination["default_currency"], bank_currency_set(destination)
+    )
+    landed = fx.convert(amount, code, landed_currency)
+    adjust_available(call.tx, PLATFORM, code, -amount)
+    adjust_available(call.tx, destination["id"], landed_currency, landed)
+    payment_id = new_id("py")
+    payment_txn = balance_transaction(
+        call,
+        destination["id"],
+        amount=landed,
+        currency=landed_currency,
+        kind="payment",
+        source=payment_id,
+        exchange_rate=None if landed_currency == code else fx.rate_json(code, landed_currency),
+        description=text(params, "description"),
+    )
+    call.tx.put(
+        "destination_payment",
+        payment_id,
+        {
+            "account": destination["id"],
+            "amount": landed,
+            "currency": landed_currency,
+            "balance_transaction": payment_txn["id"],
+            "transfer": transfer_id,
+        },
+    )
+    platform_txn = balance_transaction(
+        call,
+        PLATFORM,
+        amount=-amount,
+        currency=code,
+        kind="transfer",
+        source=transfer_id,
+        description=text(params, "description"),
+    )
     transfer: JSONObject = {
         "id": transfer_id,
         "object": "transfer",
         "amount": amount,
         "amount_reversed": 0,
-        "balance_transaction": new_id("txn"),
+        "balance_transaction": platform_txn["id"],
         "created": call.now,
         "currency": code,
         "description": text(params, "description"),
         "destination": destination["id"],
-        "destination_payment": new_id("py"),
+        "destination_payment": payment_id,
         "livemode": False,
         "metadata": metadata,
         "reversals": {
-            "object": "list",
             "data": [],
             "has_more": False,
-            "total_count": 0,
+            "object": "list",
             "url": f"/v1/transfers/{transfer_id}/reversals",
         },
         "reversed": False,
@@ -191,23 +184,39 @@ def create_reversal(call: Call, transfer_id: str) -> JSONObject:
             param="amount",
         )
     code, destination = transfer["currency"], transfer["destination"]
+    payment = call.tx.get("destination_payment", transfer["destination_payment"]) or {
+        "currency": code,
+        "amount": transfer["amount"],
+    }
+    # The connected account gives back its share of what landed (converted at the transfer's
+    # rate), the platform gets the transfer's own currency back.
+    taken = payment["amount"] * amount // transfer["amount"]
     _require_funds(
         call,
         destination,
-        code,
-        amount,
+        payment["currency"],
+        taken,
         "Insufficient funds in the connected account to reverse this transfer.",
     )
-    adjust_available(call.tx, destination, code, -amount)
+    adjust_available(call.tx, destination, payment["currency"], -taken)
     adjust_available(call.tx, PLATFORM, code, amount)
+    reversal_id = new_id("trr")
+    refund_id = new_id("pyr")
+    balance_transaction(
+        call, destination, amount=-taken, currency=payment["currency"], kind="payment_refund",
+        source=refund_id,
+    )  # fmt: skip
+    platform_txn = balance_transaction(
+        call, PLATFORM, amount=amount, currency=code, kind="transfer_refund", source=reversal_id
+    )
     reversal = {
-        "id": new_id("trr"),
+        "id": reversal_id,
         "object": "transfer_reversal",
         "amount": amount,
-        "balance_transaction": new_id("txn"),
+        "balance_transaction": platform_txn["id"],
         "created": call.now,
         "currency": code,
-        "destination_payment_refund": new_id("pyr"),
+        "destination_payment_refund": refund_id,
         "metadata": metadata,
         "source_refund": None,
         "transfer": transfer_id,
@@ -221,9 +230,9 @@ def create_reversal(call: Call, transfer_id: str) -> JSONObject:
         previous["reversed"] = False
         transfer["reversed"] = True
     reversals = transfer["reversals"]
+    count = len([r for r in call.tx.list("transfer_reversal") if r["transfer"] == transfer_id])
     reversals["data"] = [reversal, *reversals["data"]][:10]
-    reversals["total_count"] += 1
-    reversals["has_more"] = reversals["total_count"] > 10
+    reversals["has_more"] = count + 1 > 10
     call.tx.put("transfer_reversal", reversal["id"], reversal)
     call.tx.put("transfer", transfer_id, transfer)
     record_event(call, "transfer.reversed", transfer, previous=previous)
@@ -245,148 +254,3 @@ def retrieve_reversal(call: Call, transfer_id: str, reversal_id: str) -> JSONObj
     if reversal is None or reversal["transfer"] != transfer_id:
         raise missing("transfer reversal", reversal_id)
     return reversal
-
-
-def _connected_account(call: Call) -> JSONObject:
-    owner = require_connected_account(call)
-    if owner == PLATFORM:
-        raise invalid(
-            "The emulated Stripe makes payouts from connected accounts only; send "
-            "the Stripe-Account header."
-        )
-    return get_account(call, owner)
-
-
-def create_payout(call: Call) -> JSONObject:
-    """POST /v1/payouts with Stripe-Account: connected balance to the account's bank."""
-    params = call.params
-    allowed = {"amount", "currency", "description", "metadata", "method", "statement_descriptor"}
-    check_params(params, allowed, ("amount", "currency"))
-    account = _connected_account(call)
-    amount = positive_int(params, "amount")
-    code = currency(params)
-    metadata = merged_metadata({}, params)
-    if params.get("method", "standard") != "standard":
-        raise invalid("The emulated Stripe supports only `standard` payouts.", param="method")
-    if not account["payouts_enabled"]:
-        raise refused(
-            "Payouts are not enabled on this account: its onboarding is incomplete.",
-            code="payouts_not_allowed",
-        )
-    bank = next((b for b in account["external_accounts"]["data"] if b["currency"] == code), None)
-    if bank is None:
-        raise invalid(f"This account has no external account in currency {code}.", param="currency")
-    _require_funds(
-        call,
-        account["id"],
-        code,
-        amount,
-        "You have insufficient funds in your Stripe account for this transfer.",
-    )
-    adjust_available(call.tx, account["id"], code, -amount)
-    payout: JSONObject = {
-        "id": new_id("po"),
-        "object": "payout",
-        "amount": amount,
-        "arrival_date": call.now + _TWO_DAYS,
-        "automatic": False,
-        "balance_transaction": new_id("txn"),
-        "created": call.now,
-        "currency": code,
-        "description": text(params, "description"),
-        "destination": bank["id"],
-        "failure_balance_transaction": None,
-        "failure_code": None,
-        "failure_message": None,
-        "livemode": False,
-        "metadata": metadata,
-        "method": "standard",
-        "original_payout": None,
-        "reversed_by": None,
-        "source_type": "card",
-        "statement_descriptor": text(params, "statement_descriptor"),
-        "status": "pending",
-        "type": "bank_account",
-    }
-    call.tx.put("payout", payout["id"], {**payout, "_account": account["id"]})
-    record_event(call, "payout.created", payout, account=account["id"])
-    return payout
-
-
-def _public(payout: JSONObject) -> JSONObject:
-    return {k: v for k, v in payout.items() if k != "_account"}
-
-
-def retrieve_payout(call: Call, payout_id: str) -> JSONObject:
-    """GET /v1/payouts/{id} with Stripe-Account."""
-    check_params(call.params, set())
-    account = _connected_account(call)
-    payout = call.tx.get("payout", payout_id)
-    if payout is None or payout["_account"] != account["id"]:
-        raise missing("payout", payout_id)
-    return _public(payout)
-
-
-def list_payouts(call: Call) -> JSONObject:
-    """GET /v1/payouts with Stripe-Account, newest first, optionally by status."""
-    params = call.params
-    check_params(params, {"status", "limit", "starting_after", "ending_before"})
-    account = _connected_account(call)
-    payouts = [
-        _public(p)
-        for p in call.tx.list("payout")[::-1]
-        if p["_account"] == account["id"] and params.get("status", p["status"]) == p["status"]
-    ]
-    return paginate(call, payouts, "/v1/payouts")
-
-
-def settle_payout(call: Call, payout_id: str, *, paid: bool, failure_code: str) -> JSONObject:
-    """The bank's answer to a pending payout: paid, or failed with the money returned."""
-    stored = call.tx.get("payout", payout_id)
-    if stored is None:
-        raise KeyError(f"no payout {payout_id}")
-    if stored["status"] != "pending":
-        raise ValueError(f"payout {payout_id} is already {stored['status']}")
-    if not paid and failure_code not in PAYOUT_FAILURES:
-        raise ValueError(f"unknown failure_code {failure_code!r}; use one of {PAYOUT_FAILURES}")
-    account = stored["_account"]
-    previous: dict[str, str | None] = {"status": "pending"}
-    if paid:
-        stored["status"] = "paid"
-    else:
-        previous.update(failure_code=None, failure_message=None, failure_balance_transaction=None)
-        stored.update(
-            status="failed",
-            failure_code=failure_code,
-            failure_message=PAYOUT_FAILURES[failure_code],
-            failure_balance_transaction=new_id("txn"),
-        )
-        adjust_available(call.tx, account, stored["currency"], stored["amount"])
-    call.tx.put("payout", payout_id, stored)
-    payout = _public(stored)
-    record_event(call, f"payout.{stored['status']}", payout, account=account, previous=previous)
-    return payout
-
-
-def list_events(call: Call) -> JSONObject:
-    """GET /v1/events: the platform's events, or a connected account's with Stripe-Account."""
-    params = call.params
-    check_params(params, {"type", "limit", "starting_after", "ending_before"})
-    owner = require_connected_account(call)
-    scope = None if owner == PLATFORM else owner
-    events = [
-        e
-        for e in call.tx.list("event")[::-1]
-        if e.get("account") == scope and params.get("type", e["type"]) == e["type"]
-    ]
-    return paginate(call, events, "/v1/events")
-
-
-def retrieve_event(call: Call, event_id: str) -> JSONObject:
-    """GET /v1/events/{id}."""
-    check_params(call.params, set())
-    owner = require_connected_account(call)
-    event = call.tx.get("event", event_id)
-    if event is None or event.get("account") != (None if owner == PLATFORM else owner):
-        raise missing("event", event_id)
-    return event
