@@ -1,4 +1,5 @@
-"""Benchmark the partner API's unlock endpoint end to end on PostgreSQL under gunicorn.
+"""Benchmark the partner API's unlock endpoint end to end on PostgreSQL under gunicorn, with
+the ledger poster (`flask ledger post`) posting beside it.
 
 Creates a database of its own (bench/scratch.py, dropped at the end), migrates it (`flask db
 upgrade heads`), loads one partner app, 50 live series of 80 episodes with 3-6 participants each,
@@ -207,6 +208,45 @@ class Vacuumer(threading.Thread):
                 self.runs += 1
 
 
+class LagSampler(threading.Thread):
+    """Every 0.5 s, how long the oldest accepted event not yet posted has waited (0 when the
+    poster has caught up): the poster's lag, from the event log and its cursors."""
+
+    SQL = (
+        "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(e.created_at)), 0)"
+        " FROM ingest_poster_cursors c JOIN LATERAL (SELECT created_at FROM partner_events e"
+        " WHERE e.partner_id % 4 = c.shard AND (e.txid, e.id) > (c.txid, c.event_id)"
+        " ORDER BY e.txid, e.id LIMIT 1) e ON true"
+    )
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url, self.samples, self.stop = url, [], threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(0.5):
+                self.samples.append(float(conn.execute(self.SQL).fetchone()[0]))
+
+    def pending(self) -> int:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM ingest_poster_cursors c JOIN partner_events e"
+                " ON e.partner_id % 4 = c.shard AND (e.txid, e.id) > (c.txid, c.event_id)"
+            ).fetchone()[0]
+
+
+def start_poster(url: str) -> subprocess.Popen:
+    """The ledger poster, as production runs it beside the web workers."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/flask"), "ledger", "post", "--interval", "0.05"],
+        cwd=ROOT,
+        env=server_env(url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
 def make_batch(rng, start_index, size, series):
     now = datetime.now(UTC)
     events = []
@@ -293,10 +333,12 @@ class Run:
         self.latencies: list[float] = []
         self.failures: list = []
 
-    def go(self, server: subprocess.Popen, port: int) -> None:
+    def go(self, server: subprocess.Popen, port: int, poster: subprocess.Popen) -> None:
         args = self.args
         sampler = RssSampler(server.pid)
         sampler.start()
+        lag = LagSampler(self.url)
+        poster_cpu = cpu_seconds(poster.pid)
         jobs: queue.Queue = queue.Queue()
         for start in range(0, args.events, args.batch):
             jobs.put((start, min(args.batch, args.events - start)))
@@ -313,11 +355,19 @@ class Run:
         began = time.perf_counter()
         if vacuumer:
             vacuumer.start()
+        lag.start()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         self.elapsed = time.perf_counter() - began
+        while lag.pending() and poster.poll() is None:  # the poster's tail, after the last request
+            time.sleep(0.1)
+        self.drained = time.perf_counter() - began
+        lag.stop.set()
+        lag.join()
+        self.lags = sorted(lag.samples) or [0.0]
+        self.poster_cpu = cpu_seconds(poster.pid) - poster_cpu
         self.client_cpu = sum(os.times()[:2]) - client_cpu
         self.worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:]) - worker_cpu
         self.database_cpu = backend_cpu(self.url, self.url.rsplit("/", 1)[1])
@@ -344,7 +394,13 @@ class Run:
             f"events: {args.events} in batches of {args.batch}, {args.clients} connections, "
             f"gunicorn -w {args.workers}"
         )
-        print(f"unlocks/s: {rate:,.0f}  ({self.elapsed:.1f} s)")
+        print(f"unlocks/s accepted: {rate:,.0f}  ({self.elapsed:.1f} s)")
+        posted_rate = args.events / self.drained
+        lag_p99 = self.lags[max(0, int(len(self.lags) * 0.99) - 1)]
+        print(
+            f"posted to the ledger: all within {self.drained:.1f} s ({posted_rate:,.0f}/s);"
+            f" poster lag p99 {lag_p99:.1f} s, max {self.lags[-1]:.1f} s"
+        )
         print(f"request latency: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
         print(
             f"server RSS MB: peak worker {peak_worker:.0f}, peak total {peak_total:.0f}; "
@@ -355,12 +411,14 @@ class Run:
         cores = os.cpu_count() or 1
         cpu = {
             "workers": round(self.worker_cpu * per),
+            "poster": round(self.poster_cpu * per),
             "postgresql": round(self.database_cpu * per),
             "client": round(self.client_cpu * per),
             "available": round(self.elapsed * cores * per),
         }
         print(
-            f"CPU ms per 1,000 unlocks: gunicorn workers {cpu['workers']}, PostgreSQL backends"
+            f"CPU ms per 1,000 unlocks: gunicorn workers {cpu['workers']}, poster {cpu['poster']},"
+            f" PostgreSQL backends"
             f" {cpu['postgresql']}, this client {cpu['client']}"
             f" ({cores} cores: {cpu['available']} ms of CPU available)"
         )
@@ -378,6 +436,10 @@ class Run:
             "clients": args.clients,
             "unlocks_per_s": round(rate),
             "elapsed_s": round(self.elapsed, 1),
+            "posted_per_s": round(posted_rate),
+            "drained_s": round(self.drained, 1),
+            "lag_p99_s": round(lag_p99, 2),
+            "lag_max_s": round(self.lags[-1], 2),
             "p50_ms": round(p50 * 1000),
             "p99_ms": round(p99 * 1000),
             "rss_peak_total_mb": round(peak_total),
@@ -408,10 +470,13 @@ def bench(args: argparse.Namespace, sa_url: str) -> dict:
     run = Run(args, url, (key_id, secret), [(s.id, s.free_episodes) for s in world])
     port = args.port or free_port()
     server = start_server(sa_url, args.workers, port)
+    poster = start_poster(sa_url)
     try:
-        run.go(server, port)
+        run.go(server, port, poster)
     finally:
         stop_server(server)
+        poster.terminate()
+        poster.wait(30)
     with psycopg.connect(url) as conn:
         recorded = conn.execute("SELECT count(*) FROM partner_events").fetchone()[0]
         entries = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
