@@ -1,5 +1,6 @@
 """Statement downloads: CSV (one row per statement line, with the source event ids behind it;
-text cells that a spreadsheet would run as a formula are escaped) and PDF (fpdf2, pure Python, core fonts only: it installs anywhere).
+text cells that a spreadsheet would run as a formula are escaped) and PDF (fpdf2, pure Python,
+core fonts only: it installs anywhere).
 
 Amounts are written twice in the CSV: as integer minor units (to add up exactly) and formatted
 with their currency for the reader's locale. The PDF shows the same sections and balances.
