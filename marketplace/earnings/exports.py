@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledger.reports.statements import statement_events
 from marketplace.earnings.statements import LineView, StatementView
-from marketplace.formatting import format_money
-from marketplace.spreadsheets import SafeCSVWriter
+from marketplace.formatting import SafeCSVWriter, format_money
 
 CSV_COLUMNS = (
     "section", "series", "episode", "partner_app", "country", "event_kind", "count",

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.spreadsheets import SafeCSVWriter, safe_cell
+from marketplace.formatting import SafeCSVWriter, safe_cell
 from tests.statements.conftest import T0
 
 MONTH = {"currency": "USD", "month": "2026-01"}
