@@ -59,3 +59,16 @@ class LogoutForm(FlaskForm):
     """An empty form: logging out is a POST with a CSRF token."""
 
     submit = SubmitField("Log out")
+
+
+class LogoutEverywhereForm(FlaskForm):
+    """An empty form: ends every session of the user, this one included."""
+
+    submit = SubmitField("Log out everywhere")
+
+
+class ConfirmSignupForm(FlaskForm):
+    """An empty form: the emailed link's page creates the account with a POST (a link scanner
+    that only GETs the link creates nothing)."""
+
+    submit = SubmitField("Create my account")

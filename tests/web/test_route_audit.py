@@ -46,7 +46,7 @@ from marketplace.splits.models import TeamMember
 from marketplace.studio import series as series_service
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import MediaStorage
-from tests.helpers import PASSWORD, csrf_token_from
+from tests.helpers import PASSWORD, csrf_token_from, signup_link_path
 from tests.studio.conftest import MP4, PNG
 
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -64,6 +64,7 @@ PUBLIC = {
     "auth.login": "the way in",
     "auth.signup": "the way in",
     "auth.logout": "ends the caller's own session only",
+    "auth.confirm": "the signed sign-up link in the URL is the key",
     "api.docs": "the partner API's documentation",
     "api.openapi_json": "the partner API's schema",
     "api.not_found": "JSON 404/405 for unknown API paths",
@@ -78,13 +79,14 @@ CSRF_EXEMPT = (
 )
 """Signed by HMAC (partner API) or by Stripe, never authenticated by a cookie."""
 SECRET_HOLDERS = {
+    "auth.confirm": 404,
     "api.media": 404,
     "splits.invitation": 404,
     "payouts.dev_onboarding": 404,
     "stripe_webhooks.stripe_webhook": 400,
 }
 """Public endpoints whose key is in the request: what a made-up key gets."""
-ANY_USER = {"main.home", "auth.change_password"}
+ANY_USER = {"main.home", "auth.change_password", "auth.logout_everywhere"}
 PAYEES = ("creator", "participant")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -390,8 +392,9 @@ def test_production_settings_check_csrf_on_every_form(tmp_path, monkeypatch):
         "SECRET_KEY": "s" * 40,
         "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
         "MEDIA_ROOT": str(tmp_path / "media"),
-        "STRIPE_SECRET_KEY": "sk_test_not_used",
-        "STRIPE_WEBHOOK_SECRET": "whsec_not_used",
+        "STRIPE_SECRET_KEY": "sk_test_not_used_" + "x" * 20,
+        "STRIPE_WEBHOOK_SECRET": "whsec_not_used_" + "x" * 20,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "STRIPE_EMULATOR_PATH": str(tmp_path / "stripe.sqlite3"),
     }.items():
         monkeypatch.setenv(name, value)
@@ -699,6 +702,15 @@ OFF_SITE = ["//evil.example/x", "https://evil.example/", "/\\evil.example", "\\\
             "/%2F%2Fevil.example", "https:evil.example"]  # fmt: skip
 
 
+def confirmed_signup(client, db, target: str):
+    """Sign up with `next` set to `target`, then follow the emailed link: its answer."""
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    client.post("/auth/signup", query_string={"next": target}, data={
+        "email": email, "password": PASSWORD, "confirm": PASSWORD, "role": "participant",
+    })  # fmt: skip
+    return client.post(signup_link_path(db, email))
+
+
 def test_login_and_signup_never_send_the_user_off_site(client, db, make_creator):
     user = make_creator(email=f"back-{uuid.uuid4().hex[:8]}@example.com")
     answers = [
@@ -706,11 +718,7 @@ def test_login_and_signup_never_send_the_user_off_site(client, db, make_creator)
                     data={"email": user.email, "password": PASSWORD})
         for target in OFF_SITE
     ] + [
-        client.post("/auth/signup", data={
-            "email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
-            "confirm": PASSWORD, "role": "participant", "next": target,
-        })
-        for target in OFF_SITE[:3]
+        confirmed_signup(client, db, target) for target in OFF_SITE[:3]
     ]  # fmt: skip
     for response in answers:
         assert response.status_code == 302
@@ -856,12 +864,13 @@ def test_production_refuses_webhooks_signed_with_the_public_development_secret(
         "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
         "MEDIA_ROOT": str(tmp_path / "media"),
         "STRIPE_EMULATOR_PATH": str(tmp_path / "stripe.sqlite3"),
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
     }.items():
         monkeypatch.setenv(name, value)
     # Without its own webhook secret, production does not start (it would trust the public one).
     with pytest.raises(ConfigError, match="STRIPE_SECRET_KEY"):
         create_app()
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_audit")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_audit_" + "x" * 20)
     with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
         create_app()
     # With its own secret, an event signed with the public development secret is refused.
