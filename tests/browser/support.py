@@ -74,9 +74,8 @@ class SignedPartner:
         """POST JSON to /api/v1<path>, signed as docs/api.md says; (status, parsed body)."""
         body = json.dumps(payload).encode()
         stamp = str(int(time.time()))
-        signature = hmac.new(
-            self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
-        ).hexdigest()
+        signed = f"{stamp}\nPOST\n/api/v1{path}\n\n".encode() + body
+        signature = "v2=" + hmac.new(self.secret.encode(), signed, hashlib.sha256).hexdigest()
         request = urllib.request.Request(
             f"{self.base_url}/api/v1{path}",
             data=body,

@@ -47,6 +47,7 @@ EXPECTED = {
     ("admin.payout_execute", "POST"): ("/admin/payouts/{batch}/execute", ADMIN),
     ("admin.payout_reject", "POST"): ("/admin/payouts/lines/{line}/reject", ADMIN),
     ("admin.rotate_partner_key", "POST"): ("/admin/partners/{partner}/rotate", ADMIN),
+    ("admin.revoke_partner_key", "POST"): ("/admin/partners/{partner}/revoke", ADMIN),
     ("admin.users", "GET"): ("/admin/users", ADMIN),
     ("admin.ledger", "GET"): ("/admin/ledger", ADMIN),
     ("admin.ledger_accounts", "GET"): ("/admin/ledger/accounts", ADMIN),

@@ -29,7 +29,7 @@ from marketplace.accounts.models import User
 from marketplace.audit import AuditEvent
 from marketplace.chart import ledger_account
 from marketplace.extensions import db as _db
-from marketplace.ingest.auth import buckets, signature
+from marketplace.ingest.auth import signature
 from marketplace.ingest.catalog import media_signer
 from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.mail import OutboxMessage
@@ -46,6 +46,7 @@ from marketplace.splits.models import TeamMember
 from marketplace.studio import series as series_service
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import MediaStorage
+from tests.api.conftest import send_signed, v2_header
 from tests.helpers import PASSWORD, csrf_token_from, signup_link_path
 from tests.studio.conftest import MP4, PNG
 
@@ -191,10 +192,8 @@ def stripe_emulator(app):
         emulator, WEBHOOK_SECRET, max_network_retries=0, onboarding_url_base=ONBOARDING_BASE
     )
     install_gateway(app, gateway)
-    buckets.reset()
     yield emulator
     install_gateway(app, None)
-    buckets.reset()
 
 
 @pytest.fixture
@@ -792,17 +791,11 @@ def test_an_invitation_is_taken_once_and_never_when_expired_or_replaced(client, 
 
 
 def signed(client, key: tuple[str, str], method: str, path: str, payload=None):
-    """A request signed as the partner API wants: HMAC over timestamp + "." + body."""
+    """A request signed as the partner API wants (v2: over the timestamp, method, path, query
+    and body)."""
     key_id, secret = key
     body = b"" if payload is None else json.dumps(payload).encode()
-    stamp = str(int(time.time()))
-    headers = {
-        "X-Cliffhanger-Key": key_id,
-        "X-Cliffhanger-Timestamp": stamp,
-        "X-Cliffhanger-Signature": signature(secret, stamp, body),
-        "Content-Type": "application/json",
-    }
-    return client.open(path, method=method, data=body, headers=headers)
+    return send_signed(client, key_id, secret, method, path, body)
 
 
 def test_a_partner_app_reads_and_changes_only_its_own_events(client, db, cast):
@@ -829,19 +822,17 @@ def test_a_partner_app_reads_and_changes_only_its_own_events(client, db, cast):
     assert mine.status_code == 200 and mine.json["status"] == "accepted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="v1's signature is the issue's contract: HMAC over timestamp + '.' + body only, not "
-    "the method, path or query, so a captured signed GET authorises any GET of that key (its "
-    "own data) for 300 s; binding the request needs a v2 signature the partner apps adopt",
-)
 def test_a_partner_signature_is_good_only_for_the_request_it_signed(client, db, cast):
     key_id, secret = cast.partner_key
     stamp = str(int(time.time()))
     headers = {"X-Cliffhanger-Key": key_id, "X-Cliffhanger-Timestamp": stamp,
-               "X-Cliffhanger-Signature": signature(secret, stamp, b"")}  # fmt: skip
+               "X-Cliffhanger-Signature": v2_header(secret, stamp, "GET", "/api/v1/catalog")}
     assert client.get("/api/v1/catalog", headers=headers).status_code == 200
     assert client.get("/api/v1/events/someone-elses-guess", headers=headers).status_code == 401
+    assert client.get("/api/v1/catalog?limit=1", headers=headers).status_code == 401
+    # A v1 signature (timestamp and body only) from an app not flagged legacy is refused.
+    v1 = {**headers, "X-Cliffhanger-Signature": signature(secret, stamp, b"")}
+    assert client.get("/api/v1/catalog", headers=v1).status_code == 401
 
 
 PUBLIC_DEV_WEBHOOK_SECRET = "whsec_emulated_dev_only"
