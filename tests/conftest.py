@@ -48,6 +48,20 @@ def reset_postgres_public_schema(url: str) -> None:
     engine.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Without ffmpeg, skip (saying so) every test whose module uploads real videos."""
+    from tests import media
+
+    if media.HAVE_FFMPEG:
+        return
+    skip = pytest.mark.skip(reason=media.NO_FFMPEG)
+    for item in items:
+        module = getattr(item, "module", None)
+        names = vars(module) if module is not None else {}
+        if names.get("video") is media.video or names.get("MP4") is not None:
+            item.add_marker(skip)
+
+
 def rate_limit_storage() -> str:
     """Redis when one answers (TEST_REDIS_URL, default the local one; CI has it), else memory."""
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

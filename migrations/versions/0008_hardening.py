@@ -2,6 +2,7 @@
 
 - user_sessions: one row per logged-in browser session (log out ends it on the server).
 - signup_requests: sign-ups waiting for their emailed link (the account is created then).
+- episodes.media_width, media_height: an upload's picture size, read by ffprobe.
 - partner_apps.legacy_signatures: v1 signatures (timestamp and body only) are accepted only for
   apps flagged legacy. Apps that exist now signed v1 until today: they are flagged, so nobody
   breaks; apps created from now on sign v2.
@@ -48,6 +49,11 @@ def upgrade():
     with op.batch_alter_table('signup_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signup_requests_email'), ['email'], unique=False)
 
+    # An upload's picture size, as ffprobe reads it (NULL for links and older uploads).
+    with op.batch_alter_table('episodes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('media_width', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('media_height', sa.Integer(), nullable=True))
+
     # Existing apps keep v1 (legacy); the column's default for new rows is false.
     with op.batch_alter_table('partner_apps', schema=None) as batch_op:
         batch_op.add_column(sa.Column('legacy_signatures', sa.Boolean(), nullable=False,
@@ -58,6 +64,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('partner_apps', schema=None) as batch_op:
         batch_op.drop_column('legacy_signatures')
+    with op.batch_alter_table('episodes', schema=None) as batch_op:
+        batch_op.drop_column('media_height')
+        batch_op.drop_column('media_width')
     with op.batch_alter_table('signup_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signup_requests_email'))
     op.drop_table('signup_requests')
