@@ -9,7 +9,10 @@ from typing import Any
 from flask import Flask, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from marketplace.config import load_config
 from marketplace.extensions import csrf, db, limiter, login_manager, migrate
@@ -141,8 +144,17 @@ BLUEPRINTS = (
 )
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in URLs: at most a 32-bit row id, so a 40-digit id is a 404, not a number no
+    column can hold."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
+    app.url_map.converters["int"] = RowIdConverter
     for module_name, attribute, prefix in BLUEPRINTS:
         blueprint = getattr(importlib.import_module(module_name), attribute)
         app.register_blueprint(blueprint, url_prefix=prefix)
@@ -169,6 +181,27 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)
+
+    def out_of_range(error: Exception):
+        # A value the database (or Python) cannot hold came from the request: a 40-digit
+        # number in a query string or form, text PostgreSQL refuses. The request is at fault:
+        # 400, never 500 (views validate what they know; this is the net under them).
+        db.session.rollback()
+        app.logger.warning("input out of range: %s", type(error).__name__)
+        return render_error(BadRequest("A value in the request is out of range."))
+
+    app.register_error_handler(DataError, out_of_range)
+    app.register_error_handler(OverflowError, out_of_range)
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text with NUL reaches a view: PostgreSQL refuses it in text columns, and no
+        name, title or email holds one."""
+        if request.path.startswith("/api/") or request.endpoint == "stripe_webhooks.stripe_webhook":
+            return  # signed raw bodies: their own checks, and the form parser must not eat them
+        values = [*request.args.keys(), *request.args.values(), *request.form.values()]
+        if any("\x00" in value for value in values):
+            raise BadRequest("The request holds a NUL character.")
 
 
 def register_template_helpers(app: Flask) -> None:
