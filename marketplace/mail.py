@@ -7,6 +7,7 @@ exactly when the change that caused it was committed; SMTP delivery happens afte
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -40,11 +41,28 @@ class OutboxMessage(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """Text safe in a mail header: control characters and line separators become one space."""
+    return _CONTROL.sub(" ", value).strip()
+
+
 def queue_mail(
     session: Session, *, to: str, subject: str, body: str, kind: str = ""
 ) -> OutboxMessage:
-    """Record a message to send (the caller commits); `deliver_pending` sends it by SMTP."""
-    message = OutboxMessage(to_address=to, subject=subject, body_text=body, kind=kind)
+    """Record a message to send (the caller commits); `deliver_pending` sends it by SMTP.
+
+    The subject and address become headers: line breaks and other control characters (from a
+    series title, say) are replaced by spaces, so no header can be added through them, and the
+    subject is cut to its column's 200 characters."""
+    message = OutboxMessage(
+        to_address=header_text(to)[:254],
+        subject=header_text(subject)[:200],
+        body_text=body.replace("\x00", ""),
+        kind=kind,
+    )
     session.add(message)
     return message
 

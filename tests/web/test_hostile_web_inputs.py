@@ -80,3 +80,19 @@ def test_a_form_posted_without_some_fields_is_a_form_error(client, db, login_as,
     del form[missing]
     response = client.post(f"/studio/series/{cast.series.id}/pricing", data=form)
     assert response.status_code in (302, 422)
+
+
+def test_mail_headers_hold_no_line_breaks(db):
+    from email.message import EmailMessage
+
+    from marketplace.mail import queue_mail
+
+    message = queue_mail(db.session, to="a@example.com\r\nBcc: all@example.com",
+                         subject="You are invited to \"Night\r\nBcc: x@evil.example\" " + "y" * 300,
+                         body="hello")  # fmt: skip
+    assert "\r" not in message.subject and "\n" not in message.subject
+    assert "\n" not in message.to_address and len(message.subject) == 200
+    email = EmailMessage()
+    email["Subject"] = message.subject  # raised ValueError (CR/LF in a header) before
+    email["To"] = message.to_address
+    assert email["Bcc"] is None
