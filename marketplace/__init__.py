@@ -199,7 +199,12 @@ def register_errorhandlers(app: Flask) -> None:
         name, title or email holds one."""
         if request.path.startswith("/api/") or request.endpoint == "stripe_webhooks.stripe_webhook":
             return  # signed raw bodies: their own checks, and the form parser must not eat them
-        values = [*request.args.keys(), *request.args.values(), *request.form.values()]
+        values = [*request.args.keys(), *request.args.values()]
+        # Multipart bodies are left to their views, which set their own size cap before the
+        # form is read (an import may be larger than an upload); a NUL that reaches
+        # PostgreSQL from one is still a 400 (out_of_range above).
+        if request.mimetype == "application/x-www-form-urlencoded":
+            values += request.form.values()
         if any("\x00" in value for value in values):
             raise BadRequest("The request holds a NUL character.")
 

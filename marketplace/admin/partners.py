@@ -12,10 +12,10 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from marketplace.accounts.access import role_required
 from marketplace.accounts.models import Role
 from marketplace.admin import bp
+from marketplace.clock import utcnow
 from marketplace.errors import ServiceError, apply_service_error
 from marketplace.extensions import db
 from marketplace.partners.models import PartnerApp
-from marketplace.clock import utcnow
 from marketplace.partners.services import create_partner, list_partners, revoke_key, rotate_key
 
 

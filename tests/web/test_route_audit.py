@@ -5,8 +5,8 @@ the partner API's and Stripe's signatures.
 
 tests/statements/test_authorization.py holds the hand-written table of every route's status
 per role; this file checks the rules that table cannot: the guard runs before any look-up,
-nothing is written on GET, forged requests change nothing. A test marked
-xfail(strict=True) pins a weakness the audit found; its reason says which.
+nothing is written on GET, forged requests change nothing, a partner signature (v2) is good
+for the one request it signed.
 """
 
 from __future__ import annotations
