@@ -122,3 +122,10 @@ def test_sign_ups_are_throttled_per_email_and_per_address(client, db, per):
     statuses = [sign_up(n) for n in range(12)]
     allowed = 3 if per == "email" else 10
     assert statuses[:allowed] == [200] * allowed and set(statuses[allowed:]) == {429}
+
+
+def test_invitation_acceptance_is_throttled_per_account(client, db, login_as, cast):
+    login_as(cast.other_participant)
+    statuses = [client.post(f"/studio/invitations/guess-{n}/accept").status_code
+                for n in range(22)]  # fmt: skip
+    assert statuses[:20] == [404] * 20 and set(statuses[20:]) == {429}
