@@ -1,4 +1,6 @@
-# Cliffhanger: the README's two commands, plus helpers.
+# Cliffhanger: the README's two commands, plus helpers. Debian packages the site uses:
+# ffmpeg (ffprobe checks uploaded videos), redis-server (shared rate limits; optional in
+# development), chromium (browser tests).
 #   make run    set everything up and serve the demo on http://127.0.0.1:5000
 #   make test   set everything up, lint (ruff, mypy, import contracts) and run the test suite
 #   make serve / make scheduler   the web server or the scheduler alone (no demo data)
@@ -59,6 +61,7 @@ lint: $(STAMP)
 
 test: lint
 	@command -v chromium >/dev/null || echo "NOTE: no Chromium (apt-get install chromium): the browser journeys in tests/browser are SKIPPED"
+	@command -v ffprobe >/dev/null || echo "NOTE: no ffprobe (apt-get install ffmpeg): uploads are refused and the tests that upload videos are SKIPPED"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

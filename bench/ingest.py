@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 from scratch import own_database, psycopg_url  # noqa: E402
 from world import build_world  # noqa: E402
 
-from marketplace.ingest.api.auth import signature  # noqa: E402
+from marketplace.ingest.api.auth import signature_header_v2  # noqa: E402
 
-SECRET_KEY = "bench-secret-key"
+SECRET_KEY = "bench-secret-key-not-for-production-use"
 COUNTRIES = ["US", "GB", "DE", "FR", "JP", "BR", "IN", "MX", "KR", "ID"]
 
 
@@ -81,8 +81,10 @@ def server_env(url: str) -> dict[str, str]:
         SECRET_KEY=SECRET_KEY,
         CLIFFHANGER_ENV="production",
         # Production refuses to start without Stripe's keys; ingestion never calls Stripe.
-        STRIPE_SECRET_KEY="sk_test_bench_never_called",
-        STRIPE_WEBHOOK_SECRET="whsec_bench_never_called",
+        STRIPE_SECRET_KEY="sk_test_bench_never_called_" + "x" * 16,
+        STRIPE_WEBHOOK_SECRET="whsec_bench_never_called_" + "x" * 16,
+        # Production keeps rate limits in a shared storage: the local Redis.
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"),
         FLASK_APP="wsgi:app",
     )
 
@@ -280,7 +282,9 @@ def client(port, key_id, secret, jobs, latencies, failures, series):
         headers = {
             "X-Cliffhanger-Key": key_id,
             "X-Cliffhanger-Timestamp": stamp,
-            "X-Cliffhanger-Signature": signature(secret, stamp, body),
+            "X-Cliffhanger-Signature": signature_header_v2(
+                secret, stamp, "POST", "/api/v1/unlocks", b"", body
+            ),
             "Content-Type": "application/json",
         }
         for _attempt in range(3):  # as the API asks: a 409 (concurrent request) is retried

@@ -369,6 +369,7 @@ def percentile(values: list[float], q: float) -> float:
 def measure(url: str, args) -> dict:
     from ledger.reports.statements import EVENT_FIELDS, accounts_statement
     from marketplace.accounts.models import User
+    from marketplace.accounts.sessions import start_session
     from marketplace.earnings.statements import PAGE_FIELDS, user_accounts
     from marketplace.extensions import db
 
@@ -410,10 +411,13 @@ def measure(url: str, args) -> dict:
                 service[name].append((time.perf_counter() - began) * 1000)
                 db.session.rollback()
         session_id = user.get_id()  # Flask-Login's id:fingerprint
+        token = start_session(db.session, user)  # the server-side session it needs
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = session_id
         session["_fresh"] = True
+        session["_sid"] = token
+        session["_seen"] = int(time.time())
     page = []
     for n in range(args.requests + 10):
         month = month_start(n % MONTHS).strftime("%Y-%m")

@@ -9,9 +9,13 @@ from typing import Any
 from flask import Flask, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from marketplace.config import load_config
-from marketplace.extensions import csrf, db, login_manager, migrate
+from marketplace.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.logs import configure_logging, register_request_ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +38,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_security_headers(app)
     register_request_ids(app)
+    register_proxy_fix(app)
     return app
 
 
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        # Scripts and styles are files under /static: no inline script, handler or style
+        # attribute runs, so an injected one does nothing.
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        # No page may be framed: its approve, send, withdraw and accept buttons would be
+        # clickjackable whatever their CSRF tokens.
+        "frame-ancestors 'none'",
+    ]
+)
 SECURITY_HEADERS = {
-    # No page may be framed: its approve, send, withdraw and accept buttons would be
-    # clickjackable whatever their CSRF tokens.
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     # Invitation and media links carry tokens: never send them to another site as Referer.
     "Referrer-Policy": "same-origin",
@@ -49,13 +67,37 @@ SECURITY_HEADERS = {
 
 
 def register_security_headers(app: Flask) -> None:
-    """Headers every response carries (unless a view set its own)."""
+    """Headers every response carries (unless a view set its own); HSTS when HSTS_SECONDS is
+    set (production); no-store on every page seen by a logged-in user (balances, statements,
+    secrets shown once must not stay in a shared browser's or proxy's cache)."""
+    from flask import request
+    from flask_login import current_user
+
+    hsts = app.config.get("HSTS_SECONDS", 0)
 
     @app.after_request
     def security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if hsts:
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"
+            )
+        if request.endpoint != "static" and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+            response.vary.add("Cookie")
         return response
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address, scheme and host from
+    their X-Forwarded-* headers (so Stripe return URLs are https and rate limits see the
+    client); with 0 (the default) those headers are ignored, as anyone can send them."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
@@ -75,6 +117,7 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
     )
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
@@ -102,8 +145,17 @@ BLUEPRINTS = (
 )
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in URLs: at most a 32-bit row id, so a 40-digit id is a 404, not a number no
+    column can hold."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount each feature's blueprint."""
+    app.url_map.converters["int"] = RowIdConverter
     for module_name, attribute, prefix in BLUEPRINTS:
         blueprint = getattr(importlib.import_module(module_name), attribute)
         app.register_blueprint(blueprint, url_prefix=prefix)
@@ -130,6 +182,32 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)
+
+    def out_of_range(error: Exception):
+        # A value the database (or Python) cannot hold came from the request: a 40-digit
+        # number in a query string or form, text PostgreSQL refuses. The request is at fault:
+        # 400, never 500 (views validate what they know; this is the net under them).
+        db.session.rollback()
+        app.logger.warning("input out of range: %s", type(error).__name__)
+        return render_error(BadRequest("A value in the request is out of range."))
+
+    app.register_error_handler(DataError, out_of_range)
+    app.register_error_handler(OverflowError, out_of_range)
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text with NUL reaches a view: PostgreSQL refuses it in text columns, and no
+        name, title or email holds one."""
+        if request.path.startswith("/api/") or request.endpoint == "stripe_webhooks.stripe_webhook":
+            return  # signed raw bodies: their own checks, and the form parser must not eat them
+        values = [*request.args.keys(), *request.args.values()]
+        # Multipart bodies are left to their views, which set their own size cap before the
+        # form is read (an import may be larger than an upload); a NUL that reaches
+        # PostgreSQL from one is still a 400 (out_of_range above).
+        if request.mimetype == "application/x-www-form-urlencoded":
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            raise BadRequest("The request holds a NUL character.")
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,7 +1,9 @@
 """Configuration read from the environment.
 
 Development has safe defaults so `make run` works on a bare machine; production
-(`CLIFFHANGER_ENV=production`) refuses to start without its secrets.
+(`CLIFFHANGER_ENV=production`) refuses to start without its secrets, with the published
+development ones, with secrets shorter than 32 bytes or only whitespace, and without a shared
+rate-limit storage.
 """
 
 from __future__ import annotations
@@ -36,6 +38,23 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+MIN_SECRET_BYTES = 32
+PUBLISHED_SECRETS = {DEV_SECRET_KEY, DEV_WEBHOOK_SECRET}
+"""Values printed in this repository: whoever reads it could sign sessions or webhooks."""
+
+
+def check_production_secret(name: str, value: str) -> None:
+    """Refuse a production secret that is missing, published, whitespace only or short."""
+    if not value:
+        raise ConfigError(f"{name} must be set when CLIFFHANGER_ENV=production")
+    if value in PUBLISHED_SECRETS:
+        raise ConfigError(f"{name} is the published development value; set a secret of your own")
+    if not value.strip():
+        raise ConfigError(f"{name} is only whitespace")
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+
+
 def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -47,14 +66,17 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
     production = mode == "production"
 
     secret_key = env.get("SECRET_KEY", "")
-    if production and not secret_key:
-        raise ConfigError("SECRET_KEY must be set when CLIFFHANGER_ENV=production")
-    # The emulated Stripe (no key) pays nobody and checks webhooks against a secret printed
-    # in the README: development and tests only.
-    if production and not env.get("STRIPE_SECRET_KEY"):
-        raise ConfigError("STRIPE_SECRET_KEY must be set when CLIFFHANGER_ENV=production")
-    if production and not env.get("STRIPE_WEBHOOK_SECRET"):
-        raise ConfigError("STRIPE_WEBHOOK_SECRET must be set when CLIFFHANGER_ENV=production")
+    if production:
+        # The emulated Stripe (no key) pays nobody and checks webhooks against a secret printed
+        # in the README: development and tests only.
+        for name in ("SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+            check_production_secret(name, env.get(name, ""))
+        storage = env.get("RATELIMIT_STORAGE_URI", "")
+        if not storage or storage.startswith("memory://"):
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URI must name a shared storage (redis://host:6379) when "
+                "CLIFFHANGER_ENV=production: in-memory limits are per process"
+            )
 
     log_format = env.get("LOG_FORMAT") or ("json" if production else "text")
     if log_format not in {"json", "text"}:
@@ -122,4 +144,24 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "API_RATE_BURST": _int(env, "API_RATE_BURST", 200),
         "API_MAX_BODY_BYTES": _int(env, "API_MAX_BODY_BYTES", 2 * 1024 * 1024),
         "MEDIA_LINK_SECONDS": _int(env, "MEDIA_LINK_SECONDS", 6 * 3600),
+        "API_KEY_GRACE_HOURS": _int(env, "API_KEY_GRACE_HOURS", 24),
+        # Rate limits (Flask-Limiter): one storage shared by every worker; Redis in production.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "cliffhanger"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour"),
+        "SIGNUP_LIMIT_PER_IP": env.get("SIGNUP_LIMIT_PER_IP", "10 per hour"),
+        "SIGNUP_LIMIT_PER_EMAIL": env.get("SIGNUP_LIMIT_PER_EMAIL", "3 per hour"),
+        "INVITATION_LIMIT": env.get("INVITATION_LIMIT", "20 per hour"),
+        "API_FAILED_AUTH_LIMIT": env.get("API_FAILED_AUTH_LIMIT", "60 per minute"),
+        # Sessions: absolute and idle lifetimes, in seconds (checked on every request).
+        "SESSION_MAX_SECONDS": _int(env, "SESSION_MAX_SECONDS", 14 * 24 * 3600),
+        "SESSION_IDLE_SECONDS": _int(env, "SESSION_IDLE_SECONDS", 2 * 3600),
+        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_MAX_SECONDS", 14 * 24 * 3600),
+        # Behind N reverse proxies (TLS terminated there), trust N X-Forwarded-* hops.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "HSTS_SECONDS": _int(env, "HSTS_SECONDS", 365 * 24 * 3600 if production else 0),
     }

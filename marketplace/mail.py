@@ -23,6 +23,7 @@ kind its recipient turned off is recorded as "suppressed" and never sent.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -104,9 +105,13 @@ class MailOptOut(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+
+
 def header_value(value: str) -> str:
-    """A header value on one line: CR, LF and other line breaks become spaces."""
-    return " ".join(str(value).splitlines()).replace("\r", " ").replace("\n", " ").strip()
+    """Text safe in a mail header, on one line: line breaks and other control characters (from
+    a series title, say) become one space, so no header can be added through them."""
+    return _CONTROL.sub(" ", str(value)).strip()
 
 
 def queue_mail(
@@ -130,7 +135,7 @@ def queue_mail(
     message = OutboxMessage(
         to_address=address,
         subject=header_value(subject)[:200],
-        body_text=body,
+        body_text=body.replace("\x00", ""),
         kind=kind,
         status=status,
         dedupe_key=dedupe_key,

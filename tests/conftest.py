@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
+import uuid
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
 from marketplace import create_app
+from marketplace.accounts.sessions import start_session
 from marketplace.extensions import db as _db
+from marketplace.extensions import limiter
 
 PASSWORD = "correct horse battery"
 
@@ -43,6 +48,30 @@ def reset_postgres_public_schema(url: str) -> None:
     engine.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Without ffmpeg, skip (saying so) every test whose module uploads real videos."""
+    from tests import media
+
+    if media.HAVE_FFMPEG:
+        return
+    skip = pytest.mark.skip(reason=media.NO_FFMPEG)
+    for item in items:
+        module = getattr(item, "module", None)
+        names = vars(module) if module is not None else {}
+        if names.get("video") is media.video or names.get("MP4") is not None:
+            item.add_marker(skip)
+
+
+def rate_limit_storage() -> str:
+    """Redis when one answers (TEST_REDIS_URL, default the local one; CI has it), else memory."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except (redis.RedisError, OSError):
+        return "memory://"
+    return url
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """The site, configured for tests, its schema built by `flask db upgrade`."""
@@ -61,12 +90,27 @@ def app(tmp_path_factory):
             "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
             "SERVER_NAME_FOR_LINKS": "http://localhost",
             "PUBLIC_URL": "http://localhost",
+            # Rate limits in Redis under keys of this run only (other runs share the server).
+            "RATELIMIT_STORAGE_URI": rate_limit_storage(),
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"cliffhanger-test-{uuid.uuid4().hex}"},
         }
     )
     with app.app_context():
         upgrade()
         _db.engine.dispose()
     return app
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Every test starts with no request counted against any rate limit."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        limiter.reset()
+    yield
 
 
 @pytest.fixture
@@ -162,13 +206,16 @@ def make_admin(make_user):
 
 
 @pytest.fixture
-def login_as(client):
-    """Log the test client in as `user` (through Flask-Login's session keys)."""
+def login_as(client, db):
+    """Log the test client in as `user`: a server-side session, and Flask-Login's keys."""
 
     def login(user):
+        token = start_session(db.session, user)
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
+            session["_sid"] = token
+            session["_seen"] = int(time.time())
         return user
 
     return login

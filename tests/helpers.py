@@ -53,3 +53,21 @@ def ref_of(key: str) -> int:
     """A stable int ref for a named event posted straight to the ledger in a test (the
     partner API's events use their event log row id); the same name gives the same ref."""
     return _REFS.setdefault(key, 10_000_000 + len(_REFS))
+
+
+SIGNUP_LINK = re.compile(r"https?://\S+(/auth/confirm/\S+)")
+
+
+def signup_link_path(db, email: str) -> str:
+    """The path of the newest sign-up link mailed to `email` (read from the outbox)."""
+    from marketplace.mail import OutboxMessage
+
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == email, OutboxMessage.kind == "signup.confirm")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None, f"no sign-up link was mailed to {email}"
+    match = SIGNUP_LINK.search(message.body_text)
+    assert match, message.body_text
+    return match.group(1)

@@ -5,7 +5,9 @@ port and a local SMTP server."""
 from __future__ import annotations
 
 import smtplib
+import time
 
+from marketplace.accounts.sessions import start_session
 from marketplace.demo.devserver import child_environment
 from marketplace.navigation import absolute
 from tests.payouts import conftest as payout_fixtures
@@ -36,8 +38,10 @@ def test_the_stripe_return_url_uses_the_serving_port(
     try:
         served = "http://127.0.0.1:5077"  # as served on port 5077
         user = make_participant()
+        token = start_session(db.session, user)  # as tests/conftest.py's login_as does
         with client.session_transaction(base_url=served) as session:
             session["_user_id"], session["_fresh"] = user.get_id(), True
+            session["_sid"], session["_seen"] = token, int(time.time())
         started = client.post("/payouts/connect", data={"country": "US"}, base_url=served)
         link = emulator.lookup_account_link(started.headers["Location"])
         assert started.headers["Location"].startswith(ONBOARDING_BASE)

@@ -82,3 +82,16 @@ class NotificationsForm(FlaskForm):
 
 for _kind in NON_ESSENTIAL:
     setattr(NotificationsForm, field_name(_kind), BooleanField(KINDS[_kind]))
+
+
+class LogoutEverywhereForm(FlaskForm):
+    """An empty form: ends every session of the user, this one included."""
+
+    submit = SubmitField("Log out everywhere")
+
+
+class ConfirmSignupForm(FlaskForm):
+    """An empty form: the emailed link's page creates the account with a POST (a link scanner
+    that only GETs the link creates nothing)."""
+
+    submit = SubmitField("Create my account")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -73,3 +73,43 @@ class User(UserMixin, Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class UserSession(Model):
+    """One logged-in browser session, so it can be ended on the server: log out ends it, "log
+    out everywhere" ends all of a user's, and none outlives SESSION_MAX_SECONDS.
+
+    Fields: user_id; token_hash (SHA-256 of the random token kept in the signed session cookie:
+    a database dump alone opens no session); created_at; ended_at (NULL while it may be used).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignupRequest(Model):
+    """A sign-up waiting for its emailed link to be followed; the account is created then, so
+    the sign-up page says the same whether the address has an account or not.
+
+    Fields: email (normalised), role, display_name, password_hash (scrypt, as on users),
+    next_path (where to go once confirmed), created_at, confirmed_at (NULL until used).
+    """
+
+    __tablename__ = "signup_requests"
+    __table_args__ = (
+        CheckConstraint("role IN ('creator', 'participant')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    next_path: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,40 +1,67 @@
-"""Account routes: thin views over services.accounts."""
+"""Account routes: thin views over the accounts services (sign-up, log-in, sessions)."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import bp
 from marketplace.accounts import services as accounts
 from marketplace.accounts.forms import (
     ChangePasswordForm,
+    ConfirmSignupForm,
     LoginForm,
+    LogoutEverywhereForm,
     LogoutForm,
     NotificationsForm,
     SignupForm,
     field_name,
 )
-from marketplace.errors import ServiceError, apply_service_error
-from marketplace.extensions import db
+from marketplace.accounts.models import User
+from marketplace.accounts.sessions import SESSION_KEYS, end_all_sessions, end_session, start_session
+from marketplace.accounts.signups import confirm_signup, pending_signup, request_signup
+from marketplace.errors import NotFound, ServiceError, apply_service_error
+from marketplace.extensions import db, limiter
 from marketplace.mail import KINDS, NON_ESSENTIAL, opted_out_kinds, set_mail_preferences
 
 
-def safe_next(default: str) -> str:
+def safe_next(default: str, target: str | None = None) -> str:
     """The `next` target if it stays on this site, else `default` (no open redirects)."""
-    target = request.values.get("next", "")
+    target = request.values.get("next", "") if target is None else target
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+    local = target.startswith("/") and not target.startswith("//") and not parts.netloc
+    if local and "\\" not in target and target.isprintable():
         return target
     return default
 
 
+def begin_session(user: User, *, fresh: bool = True) -> None:
+    """Log `user` in on this browser: a server-side session row, then Flask-Login's keys."""
+    token = start_session(db.session(), user)
+    login_user(user, fresh=fresh)
+    session["_sid"] = token
+    session["_seen"] = int(time.time())
+
+
+def _config(name: str):
+    return lambda: current_app.config[name]
+
+
+def _form_email() -> str:
+    """The rate-limit key of the account a form names (its email as typed, lower-cased)."""
+    return "email:" + request.form.get("email", "").strip().lower()[:254]
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_config("SIGNUP_LIMIT_PER_IP"), methods=["POST"])
+@limiter.limit(_config("SIGNUP_LIMIT_PER_EMAIL"), key_func=_form_email, methods=["POST"])
 def signup():
-    """Create an account, then log in. An invitation's link fills in its email and the team
-    member role (?email=&role=participant); the person can still change both."""
+    """Ask for an account: the address gets a link that creates it (or, if it has an account,
+    a note saying so); the page says the same either way. An invitation's link fills in its
+    email and the team member role (?email=&role=participant); both can still be changed."""
     form = SignupForm()
     if request.method == "GET":
         if request.args.get("role") in {"creator", "participant"}:
@@ -42,46 +69,96 @@ def signup():
         form.email.data = request.args.get("email", "")[:254]
     if form.validate_on_submit():
         try:
-            user = accounts.register_user(
+            email = request_signup(
                 db.session(),
-                email=form.email.data,
-                password=form.password.data,
-                role=form.role.data,
+                email=form.email.data or "",
+                password=form.password.data or "",
+                role=form.role.data or "",
                 display_name=form.display_name.data or "",
+                next_path=safe_next(""),
             )
         except ServiceError as error:
             apply_service_error(form, error)
         else:
-            login_user(user)
-            flash("Welcome to Cliffhanger.", "success")
-            return redirect(safe_next(url_for("main.home")))
+            return render_template("auth/signup_sent.html", email=email)
     return render_template("auth/signup.html", form=form), 200 if not form.errors else 422
 
 
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_config("SIGNUP_LIMIT_PER_IP"), methods=["POST"])
+def confirm(token: str):
+    """The emailed sign-up link: a button that creates the account and logs in."""
+    try:
+        pending = pending_signup(db.session(), token)
+    except NotFound as error:
+        return render_template("errors/404.html", error=error), 404
+    form = ConfirmSignupForm()
+    if form.validate_on_submit():
+        try:
+            user = confirm_signup(db.session(), token)
+        except ServiceError as error:
+            flash(error.message, "error")
+            return redirect(url_for("auth.login"))
+        begin_session(user)
+        flash("Welcome to Cliffhanger.", "success")
+        return redirect(safe_next(url_for("main.home"), pending.next_path))
+    return render_template("auth/confirm.html", form=form, email=pending.email)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_config("LOGIN_LIMIT_PER_IP"), methods=["POST"])
+@limiter.limit(
+    _config("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=_form_email,
+    methods=["POST"],
+    # Failed attempts count against the account, wherever they come from; once over the
+    # limit, even the right password waits until the window has passed.
+    deduct_when=lambda response: response.status_code == 401,
+)
 def login():
     """Log in; a wrong email or password gets one generic message."""
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(
-            db.session(), email=form.email.data, password=form.password.data
+            db.session(), email=form.email.data or "", password=form.password.data or ""
         )
         if user is None:
             form.form_errors.append("Email or password is not correct.")
         else:
-            login_user(user)
+            begin_session(user)
             return redirect(safe_next(url_for("main.home")))
     status = 401 if form.form_errors else 200
     return render_template("auth/login.html", form=form), status
 
 
+def _end_this_session() -> None:
+    token = session.get("_sid")
+    logout_user()
+    for key in SESSION_KEYS:
+        session.pop(key, None)
+    end_session(db.session(), token)
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (POST with CSRF, so no other site can log you out)."""
+    """Log out (POST with CSRF, so no other site can log you out): the session ends on the
+    server too, so a copy of the cookie stops working."""
     form = LogoutForm()
     if form.validate_on_submit():
-        logout_user()
+        _end_this_session()
         flash("You are logged out.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every session of the user, on every device, this one included."""
+    form = LogoutEverywhereForm()
+    if form.validate_on_submit():
+        end_all_sessions(db.session(), current_user._get_current_object())
+        _end_this_session()
+        flash("You are logged out on every device.", "info")
     return redirect(url_for("main.index"))
 
 
@@ -95,8 +172,8 @@ def change_password():
             accounts.change_password(
                 db.session(),
                 current_user,
-                current=form.current_password.data,
-                new=form.new_password.data,
+                current=form.current_password.data or "",
+                new=form.new_password.data or "",
             )
         except ServiceError as error:
             apply_service_error(form, error)
@@ -105,7 +182,12 @@ def change_password():
             login_user(current_user._get_current_object(), fresh=True)
             flash("Your password was changed.", "success")
             return redirect(url_for("main.home"))
-    return render_template("auth/change_password.html", form=form), 200 if not form.errors else 422
+    status = 200 if not form.errors else 422
+    page = render_template(
+        "auth/change_password.html", form=form, everywhere_form=LogoutEverywhereForm()
+    )
+    return page, status
+
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import Conflict, ServiceError
@@ -55,10 +59,23 @@ def register_user(
     return user
 
 
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A scrypt hash of a random password, checked when the email is unknown."""
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
-    """The user if the credentials match; None otherwise (callers give one generic error)."""
+    """The user if the credentials match; None otherwise (callers give one generic error).
+
+    An unknown email still costs one scrypt check (against a dummy hash), so the answer takes
+    as long as for a known email with a wrong password: timing does not tell which emails have
+    accounts."""
     user = find_user_by_email(session, email)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password):
         return None
     return user
 

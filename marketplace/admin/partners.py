@@ -1,20 +1,22 @@
-"""Admin pages for partner apps: list, create, rotate keys; a secret is shown once only."""
+"""Admin pages for partner apps: list, create, rotate and revoke keys; a secret is shown once
+only."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, SubmitField
+from wtforms import HiddenField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from marketplace.accounts.access import role_required
 from marketplace.accounts.models import Role
 from marketplace.admin import bp
+from marketplace.clock import utcnow
 from marketplace.errors import ServiceError, apply_service_error
 from marketplace.extensions import db
 from marketplace.partners.models import PartnerApp
-from marketplace.partners.services import create_partner, list_partners, rotate_key
+from marketplace.partners.services import create_partner, list_partners, revoke_key, rotate_key
 
 
 class PartnerForm(FlaskForm):
@@ -30,9 +32,17 @@ class PartnerForm(FlaskForm):
 
 
 class RotateForm(FlaskForm):
-    """Issue a new key; the current one keeps working for 24 hours."""
+    """Issue a new key; the current one keeps working for API_KEY_GRACE_HOURS."""
 
     submit = SubmitField("Rotate key")
+
+
+class RevokeForm(FlaskForm):
+    """Revoke one key at once (a leaked key), saying why."""
+
+    key_id = HiddenField(validators=[DataRequired(), Length(max=40)])
+    reason = StringField("Why", validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField("Revoke now")
 
 
 @bp.route("/partners", methods=["GET", "POST"])
@@ -61,6 +71,9 @@ def partners():
         partners=list_partners(db.session()),
         form=form,
         rotate_form=RotateForm(),
+        revoke_form=RevokeForm(formdata=None),
+        grace_hours=current_app.config["API_KEY_GRACE_HOURS"],
+        now=utcnow(),
     )
 
 
@@ -77,3 +90,25 @@ def rotate_partner_key(partner_id: int):
     return render_template(
         "admin/partners_secret.html", partner=partner, key_id=key_id, secret=secret, rotated=True
     )
+
+
+@bp.post("/partners/<int:partner_id>/revoke")
+@role_required(Role.ADMIN)
+def revoke_partner_key(partner_id: int):
+    """Revoke one of a partner app's keys at once; requests signed with it are refused."""
+    partner = db.session.get(PartnerApp, partner_id)
+    if partner is None:
+        abort(404)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash("Say why the key is revoked.", "error")
+        return redirect(url_for("admin.partners"))
+    if form.key_id.data not in {key.key_id for key in partner.keys}:
+        abort(404)
+    try:
+        revoke_key(db.session(), form.key_id.data, current_user, reason=form.reason.data or "")
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Key {form.key_id.data} of {partner.name} is revoked.", "success")
+    return redirect(url_for("admin.partners"))

@@ -1,5 +1,6 @@
-"""Statement downloads: CSV (one row per statement line, with the source event ids behind it)
-and PDF (fpdf2, pure Python, core fonts only: it installs anywhere).
+"""Statement downloads: CSV (one row per statement line, with the source event ids behind it;
+text cells that a spreadsheet would run as a formula are escaped) and PDF (fpdf2, pure Python,
+core fonts only: it installs anywhere).
 
 Amounts are written twice in the CSV: as integer minor units (to add up exactly) and formatted
 with their currency for the reader's locale. The PDF shows the same sections and balances.
@@ -7,7 +8,6 @@ with their currency for the reader's locale. The PDF shows the same sections and
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from decimal import Decimal
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledger.reports.statements import statement_events
 from marketplace.earnings.statements import LineView, StatementView, event_sources
-from marketplace.formatting import format_money
+from marketplace.formatting import SafeCSVWriter, format_money
 
 CSV_COLUMNS = (
     "section", "series", "episode", "partner_app", "country", "event_kind", "count",
@@ -68,7 +68,7 @@ def statement_csv(session: Session, view: StatementView, locale: str) -> str:
     currency = view.currency
     sources = source_ids_by_line(session, view)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeCSVWriter(out)  # titles and names are the creators' and partners' text
     writer.writerow(CSV_COLUMNS)
     st = view.statement
     blank = ["", "", "", "", "", ""]

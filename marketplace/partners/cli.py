@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from marketplace.errors import CommandFailed, ServiceError
 from marketplace.extensions import db
 from marketplace.partners.models import PartnerApp
-from marketplace.partners.services import create_partner, rotate_key
+from marketplace.partners.services import create_partner, revoke_key, rotate_key
 
 partners_cli = AppGroup("partners", help="Manage partner apps and their API keys.")
 
@@ -34,10 +35,33 @@ def create(name: str, currency: str, share_bps: int, hold_days: int) -> None:
 
 @partners_cli.command("rotate-key")
 @click.option("--name", required=True)
-def rotate(name: str) -> None:
-    """Issue a new key (the old one works 24 h more); prints {"id", "key_id", "secret"}."""
+@click.option(
+    "--grace-hours",
+    type=click.IntRange(min=0),
+    default=None,
+    help="how long the old key keeps working (default API_KEY_GRACE_HOURS, 24)",
+)
+def rotate(name: str, grace_hours: int | None) -> None:
+    """Issue a new key (the old one works API_KEY_GRACE_HOURS more); prints {"id", "key_id",
+    "secret"}."""
     partner = db.session.scalar(select(PartnerApp).where(PartnerApp.name == name))
     if partner is None:
         raise CommandFailed(f"no partner app named {name!r}")
-    key_id, secret = rotate_key(db.session(), partner, None)
+    grace = None if grace_hours is None else timedelta(hours=grace_hours)
+    key_id, secret = rotate_key(db.session(), partner, None, grace=grace)
     click.echo(json.dumps({"id": partner.id, "key_id": key_id, "secret": secret}))
+
+
+@partners_cli.command("revoke-key")
+@click.option("--key-id", required=True, help="the key id (ck_...) to refuse from now on")
+@click.option("--reason", required=True, help="why (kept in the audit log)")
+def revoke(key_id: str, reason: str) -> None:
+    """Revoke a key at once: requests signed with it are refused; prints {"key_id",
+    "revoked_at"}."""
+    try:
+        key = revoke_key(db.session(), key_id, None, reason=reason)
+    except ServiceError as error:
+        raise CommandFailed(error.message) from None
+    revoked_at = key.revoked_at
+    assert revoked_at is not None  # revoke_key just set it
+    click.echo(json.dumps({"key_id": key.key_id, "revoked_at": revoked_at.isoformat()}))

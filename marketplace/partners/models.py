@@ -17,7 +17,8 @@ class PartnerApp(Model):
 
     Fields: name (unique), currency (contract currency, ISO 4217), share_bps (the partner's
     share of each unlock's gross, basis points), hold_days (days before participants' earnings
-    from this partner become available), active.
+    from this partner become available), active, legacy_signatures (v1 signatures, over the
+    timestamp and body only, are still accepted; apps made before v2 existed, until they move).
     """
 
     __tablename__ = "partner_apps"
@@ -33,6 +34,7 @@ class PartnerApp(Model):
     share_bps: Mapped[int] = mapped_column(Integer)
     hold_days: Mapped[int] = mapped_column(Integer, default=7)
     active: Mapped[bool] = mapped_column(default=True)
+    legacy_signatures: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     keys: Mapped[list[PartnerApiKey]] = relationship(
@@ -45,7 +47,8 @@ class PartnerApiKey(Model):
 
     Fields: key_id (public, sent in X-Cliffhanger-Key), secret_encrypted (the shared secret,
     encrypted at rest; HMAC verification needs the secret itself), expires_at (NULL = valid
-    until rotated; a rotated key stays valid for 24 hours), revoked_at.
+    until rotated; a rotated key stays valid for API_KEY_GRACE_HOURS), revoked_at (set by a
+    revocation: refused at once).
     """
 
     __tablename__ = "partner_api_keys"

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import User
 from marketplace.audit import record_audit
 from marketplace.clock import utcnow
-from marketplace.errors import Conflict, ServiceError
+from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.partners.models import PartnerApiKey, PartnerApp
 
-ROTATION_GRACE = timedelta(hours=24)
-"""How long a rotated key keeps working, so partners can deploy the new one."""
+DEFAULT_GRACE = timedelta(hours=24)
+"""How long a rotated key keeps working by default (API_KEY_GRACE_HOURS), so partners can
+deploy the new one."""
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -122,15 +123,31 @@ def create_partner(
     return partner, key_id, secret
 
 
+def rotation_grace() -> timedelta:
+    """How long a rotated key keeps working: API_KEY_GRACE_HOURS (0: it stops at once)."""
+    try:
+        return timedelta(hours=current_app.config["API_KEY_GRACE_HOURS"])
+    except (RuntimeError, KeyError):  # outside an app (scripts): the default
+        return DEFAULT_GRACE
+
+
 def rotate_key(
-    session: Session, partner: PartnerApp, actor: User | None, now: datetime | None = None
+    session: Session,
+    partner: PartnerApp,
+    actor: User | None,
+    now: datetime | None = None,
+    grace: timedelta | None = None,
 ) -> tuple[str, str]:
-    """Issue a new key; keys still valid now expire in 24 hours. Returns (key_id, secret)."""
+    """Issue a new key; keys still valid now expire after the grace period (API_KEY_GRACE_HOURS
+    unless `grace` is given). Returns (key_id, secret)."""
     now = now or utcnow()
+    grace = rotation_grace() if grace is None else grace
+    if grace < timedelta(0):
+        raise ServiceError("The grace period cannot be negative.", field="grace")
     expiring = []
     for key in partner.keys:
         if key.revoked_at is None and (key.expires_at is None or key.expires_at > now):
-            key.expires_at = min(key.expires_at or now + ROTATION_GRACE, now + ROTATION_GRACE)
+            key.expires_at = min(key.expires_at or now + grace, now + grace)
             expiring.append(key.key_id)
     key_id, secret = _new_key(session, partner)
     record_audit(
@@ -139,10 +156,40 @@ def rotate_key(
         action="partner.rotate_key",
         subject_type="partner_app",
         subject_id=partner.id,
-        details={"key_id": key_id, "expiring": expiring},
+        details={"key_id": key_id, "expiring": expiring, "grace_hours": grace / timedelta(hours=1)},
     )
     session.commit()
     return key_id, secret
+
+
+def revoke_key(
+    session: Session, key_id: str, actor: User | None, *, reason: str, now: datetime | None = None
+) -> PartnerApiKey:
+    """Revoke a key at once (a leaked key): every request signed with it is refused from now
+    on. Audit-logged with the reason; commits. NotFound for an unknown key, Conflict when it
+    is revoked already."""
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("Say why the key is revoked.", field="reason")
+    key = session.scalars(
+        select(PartnerApiKey).where(PartnerApiKey.key_id == key_id).with_for_update()
+    ).first()
+    if key is None:
+        raise NotFound("No such API key.", field="key_id")
+    if key.revoked_at is not None:
+        raise Conflict("This key is revoked already.", field="key_id")
+    key.revoked_at = now or utcnow()
+    record_audit(
+        session,
+        actor_id=actor.id if actor else None,
+        action="partner.revoke_key",
+        subject_type="partner_app",
+        subject_id=key.partner_id,
+        reason=reason[:500],
+        details={"key_id": key.key_id},
+    )
+    session.commit()
+    return key
 
 
 def signing_secret(

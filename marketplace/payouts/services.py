@@ -177,8 +177,19 @@ def get_batch(session: Session, batch_id: int) -> PayoutBatch:
 def approve_batch(
     session: Session, batch_id: int, *, admin_id: int, reason: str = ""
 ) -> PayoutBatch:
-    """Record one admin's approval; with enough different admins, approve every proposed line."""
-    batch = get_batch(session, batch_id)
+    """Record one admin's approval; with enough different admins, approve every proposed line.
+
+    The batch row is locked first (FOR UPDATE on PostgreSQL; SQLite has one writer at a time),
+    so concurrent approvals are counted one after the other and the last one needed always
+    approves the batch."""
+    batch = session.scalars(
+        select(PayoutBatch)
+        .where(PayoutBatch.id == batch_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if batch is None:
+        raise NotFound("No such payout batch.")
     admin = session.get(User, admin_id)
     if admin is None or not admin.is_admin:
         raise Forbidden("Only admins approve payouts.")
@@ -195,10 +206,13 @@ def approve_batch(
     )
     if pays_admin:
         raise Forbidden("You cannot approve a batch that pays you; another admin must.")
-    if any(a.admin_id == admin_id for a in batch.approvals):
+    approvers = set(
+        session.scalars(select(PayoutApproval.admin_id).where(PayoutApproval.batch_id == batch.id))
+    )
+    if admin_id in approvers:
         raise Conflict("You already approved this batch; a different admin must approve it too.")
     session.add(PayoutApproval(batch_id=batch.id, admin_id=admin_id))
-    count = len(batch.approvals) + 1
+    count = len(approvers) + 1
     record_audit(
         session,
         actor_id=admin_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime
 from typing import Any, cast
 
@@ -50,6 +51,49 @@ def reversal_key(line_id: int) -> str:
     return f"payout-line-{line_id}-reversal"
 
 
+class MalformedEvent(ServiceError):
+    """A correctly signed payload that is not a Stripe event (no id, no data object)."""
+
+    code = "malformed_event"
+    status = 400
+
+
+def signed_at(header: str) -> int:
+    """The `t=` timestamp of a Stripe-Signature header (checked by construct_event already)."""
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and value.isascii() and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _text(value: Any, limit: int) -> bool:
+    """Whether a value fits a text column of `limit` characters (PostgreSQL refuses NUL)."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit or "\x00" in value:
+        return False
+    return value.isascii() or not any("\ud800" <= c <= "\udfff" for c in value)
+
+
+def check_event_shape(event: Any) -> str:
+    """The event's id, once the event has the shape every handler reads (an object with a
+    string id and type, data.object a mapping with a string id, the columns' sizes);
+    MalformedEvent otherwise."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("The payload is not a Stripe event object.")
+    if not _text(event.get("id"), 255):
+        raise MalformedEvent("The event has no id.", field="id")
+    if not _text(event.get("type"), 100):
+        raise MalformedEvent("The event has no type.", field="type")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("The event has no data.object.", field="data")
+    if not _text(data["object"].get("id"), 255):
+        raise MalformedEvent("The event's data.object has no id.", field="data")
+    if event.get("account") is not None and not _text(event["account"], 64):
+        raise MalformedEvent("The event's account is not an account id.", field="account")
+    return event["id"]
+
+
 def receive_webhook(
     session: Session,
     gateway: StripeGateway,
@@ -58,16 +102,25 @@ def receive_webhook(
     now: datetime | None = None,
 ) -> str:
     """Verify, deduplicate and handle one delivery; returns "handled", "ignored" or
-    "duplicate". Raises BadSignature for anything not signed with STRIPE_WEBHOOK_SECRET."""
+    "duplicate". Raises BadSignature for anything not signed with STRIPE_WEBHOOK_SECRET (or
+    signed more than the tolerance away from our clock, either way) and MalformedEvent for a
+    signed payload that is not an event."""
     try:
-        gateway.client.construct_event(
+        # stripe-python's own check; the event is read here, not by construct_event, which
+        # fails on a signed payload that is valid JSON but not an object.
+        stripe.WebhookSignature.verify_header(
             payload, signature, gateway.webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
         )
         event = json.loads(payload)
     except (ValueError, stripe.SignatureVerificationError):
         log.warning("stripe webhook refused: bad signature")
         raise BadSignature("The Stripe-Signature header does not match this payload.") from None
-    event_id = event["id"]
+    # stripe-python only refuses signatures older than the tolerance; one dated far ahead of
+    # our clock would stay replayable for as long, so the window applies both ways.
+    if signed_at(signature) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        log.warning("stripe webhook refused: signed in the future")
+        raise BadSignature("The Stripe-Signature timestamp is ahead of our clock.")
+    event_id = check_event_shape(event)
     seen = select(StripeWebhookEvent.id).where(StripeWebhookEvent.event_id == event_id)
     if session.scalar(seen) is not None:
         log.info("stripe webhook %s: duplicate", event_id)

@@ -105,6 +105,8 @@ def parse_manifest(raw: bytes | str | Mapping) -> tuple[dict[str, Any] | None, l
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         return None, [("manifest", f"The manifest is not valid JSON: {error}.")]
+    except RecursionError:  # e.g. 50,000 nested arrays: no manifest nests deeper than 3
+        return None, [("manifest", "The manifest is nested too deeply to be a manifest.")]
     if not isinstance(data, dict):
         return None, [("manifest", "The manifest must be a JSON object.")]
     return data, []
@@ -147,6 +149,13 @@ def _episode_rows(data: dict, files: FileSource) -> tuple[list[tuple[str, dict]]
             text = stream.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             return [], [(episodes, "The CSV file must be UTF-8 text.")]
+    try:
+        return _csv_rows(episodes, text)
+    except csv.Error as error:  # a field over csv's limit (128 KiB), a NUL, a bad quote
+        return [], [(episodes, f"The CSV file cannot be read: {error}.")]
+
+
+def _csv_rows(episodes: str, text: str) -> tuple[list[tuple[str, dict]], list[Problem]]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("title", "media") if c not in (reader.fieldnames or [])]
     if missing:

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from marketplace.accounts.access import role_required
 from marketplace.errors import NotFound, ServiceError, ValidationFailed
-from marketplace.extensions import db
+from marketplace.extensions import db, limiter
 from marketplace.formatting import percent
 from marketplace.splits import bp, invitations
 from marketplace.splits import services as splits
@@ -133,7 +133,20 @@ def _current_share(found: invitations.Invitation) -> int | None:
     return next((s.bps for s in version.shares if s.member_id == found.member.id), None)
 
 
+def _account_key() -> str:
+    """Rate-limit key of the logged-in account (the client address for anonymous requests)."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{request.remote_addr}"
+
+
+def _invitation_limit() -> str:
+    return current_app.config["INVITATION_LIMIT"]
+
+
 @bp.route("/invitations/<token>/accept", methods=["POST"])
+@limiter.limit(_invitation_limit)
+@limiter.limit(_invitation_limit, key_func=_account_key)
 @role_required(CREATOR, "participant")
 def accept_invitation(token: str):
     """Accept an invitation as the logged-in user (whatever email they signed up with)."""

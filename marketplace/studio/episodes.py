@@ -11,6 +11,7 @@ from marketplace.extensions import db
 from marketplace.studio import bp
 from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm, EpisodeForm
+from marketplace.studio.models import Episode
 from marketplace.studio.storage import MediaStorage, human_size, media_type_of
 from marketplace.studio.support import (
     CREATOR,
@@ -50,6 +51,16 @@ def _episode_form_response(form: EpisodeForm, series, episode, error: ServiceErr
     )
 
 
+def _with_orientation(episode: Episode, message: str) -> str:
+    """The saved message, plus a warning when the uploaded video is landscape."""
+    if episode.landscape:
+        return (
+            f"{message} Note: this video is landscape ({episode.media_width}x"
+            f"{episode.media_height}); partner apps show micro dramas vertically."
+        )
+    return message
+
+
 def _saved(series_id: int, message: str):
     target = url_for("publishing.series_detail", series_id=series_id)
     flash(message, "success")  # shown on the page the upload script goes to next
@@ -80,7 +91,8 @@ def new_episode(series_id: int):
             error = caught
             apply_problems(form, caught)
         else:
-            return _saved(series.id, f"Episode {episode.number} added.")
+            added = _with_orientation(episode, f"Episode {episode.number} added.")
+            return _saved(series.id, added)
     elif form.errors and wants_json():
         field, messages = next(iter(form.errors.items()))
         error = ServiceError(messages[0], field=field)
@@ -113,7 +125,8 @@ def edit_episode(episode_id: int):
             db.session.rollback()
             apply_problems(form, caught)
         else:
-            return _saved(episode.series_id, f"Episode {episode.number} saved.")
+            saved = _with_orientation(episode, f"Episode {episode.number} saved.")
+            return _saved(episode.series_id, saved)
     return _episode_form_response(form, episode.series, episode, error)
 
 

@@ -77,7 +77,11 @@ class EpisodeForm(FlaskForm):
     """An episode: title, duration, and a video upload or an https link."""
 
     title = StringField("Title", validators=[Length(max=200)])
-    duration_seconds = IntegerField("Duration (seconds)", validators=[Optional()])
+    duration_seconds = IntegerField(
+        "Duration (seconds)",
+        validators=[Optional()],
+        description="Read from the video itself when you upload one; type it for a link.",
+    )
     media = FileField("Video file (mp4, mov or webm)")
     media_url = URLField("…or an https link to the video", validators=[Optional()])
     submit = SubmitField("Save episode")

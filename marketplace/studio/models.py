@@ -74,7 +74,8 @@ class Episode(Model):
 
     Fields: number, title, duration_seconds, media_path (storage key of an upload),
     media_url (https URL the creator hosts), media_type (mp4, mov or webm, from the content),
-    media_bytes (size of an upload).
+    media_bytes (size of an upload), media_width and media_height (pixels as shown, read from an
+    upload by ffprobe; NULL for links and uploads stored before they were read).
     """
 
     __tablename__ = "episodes"
@@ -96,9 +97,17 @@ class Episode(Model):
     media_url: Mapped[str | None] = mapped_column(String(1000))
     media_type: Mapped[str | None] = mapped_column(String(10))
     media_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    media_width: Mapped[int | None] = mapped_column(Integer)
+    media_height: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     series: Mapped[Series] = relationship(back_populates="episodes")
+
+    @property
+    def landscape(self) -> bool:
+        """An uploaded video wider than tall (micro dramas are vertical: a warning, not a rule)."""
+        width, height = self.media_width, self.media_height
+        return bool(width and height and width >= height)
 
     @property
     def has_media(self) -> bool:

@@ -260,9 +260,13 @@ def _apply_media(episode: Episode, stored: StoredFile | None, media_url: str | N
     if stored is not None:
         episode.media_path, episode.media_url = stored.key, None
         episode.media_type, episode.media_bytes = stored.media_type, stored.size
+        episode.media_width, episode.media_height = stored.width, stored.height
+        if stored.duration_seconds:  # the file's own duration wins over a typed one
+            episode.duration_seconds = stored.duration_seconds
     elif media_url:
         episode.media_path, episode.media_url = None, media_url
         episode.media_type, episode.media_bytes = None, None
+        episode.media_width, episode.media_height = None, None
 
 
 def update_episode(

@@ -1,11 +1,12 @@
 """Media storage: uploaded videos and posters on the local filesystem under MEDIA_ROOT.
 
 A stored file is named by a key ("episodes/12/3f9c....mp4"); keys are made here, never taken
-from a client's file name. A file's type is decided by its first bytes (magic numbers), never by
-its name: ISO BMFF ("ftyp" box) with a known brand for mp4/mov, an EBML header with DocType
-"webm" for webm; PNG, JPEG and WebP signatures for posters. Uploads are streamed into a
-temporary file inside MEDIA_ROOT and moved into place only when valid, so nothing is stored
-for a rejected file.
+from a client's file name. A file's type is decided by its content, never by its name: first
+its first bytes (magic numbers: ISO BMFF "ftyp" box with a known brand for mp4/mov, an EBML
+header with DocType "webm" for webm; PNG, JPEG and WebP signatures for posters), then the whole
+file (studio.probe: ffprobe parses a video, which gives its duration and size; Pillow decodes a
+poster). Uploads are streamed into a temporary file inside MEDIA_ROOT and moved into place only
+when valid, so nothing is stored for a rejected file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import BinaryIO
 
 from flask import current_app
 
-from marketplace.errors import NotFound, ServiceError
+from marketplace.errors import NotFound
+from marketplace.studio.probe import MediaRejected, check_poster, probe_video
+
+__all__ = ["MediaRejected", "MediaStorage", "StoredFile", "media_type_of", "open_media"]
 
 CHUNK = 1024 * 1024
 HEAD_BYTES = 64
@@ -35,12 +39,6 @@ MP4_BRANDS = {
     b"avc1", b"dash", b"M4V ", b"M4VH", b"M4VP", b"3gp4", b"3gp5", b"3gp6", b"3g2a",
     b"f4v ", b"MSNV", b"NDAS", b"mmp4",
 }  # fmt: skip
-
-
-class MediaRejected(ServiceError):
-    """An upload is not an accepted type or is too large; nothing was stored."""
-
-    code = "media_rejected"
 
 
 def sniff_video(head: bytes) -> str | None:
@@ -83,11 +81,32 @@ def human_size(size: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
-    """A file now in storage: key (relative path under MEDIA_ROOT), media_type, size (bytes)."""
+    """A file now in storage: key (relative path under MEDIA_ROOT), media_type, size (bytes),
+    and what its content says: width and height in pixels (as shown), duration_seconds (videos).
+    """
 
     key: str
     media_type: str
     size: int
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    width: int
+    height: int
+    duration_seconds: int | None
+
+
+def _verify(path: Path, kind: str, media_type: str, field: str) -> _Content:
+    """Parse the whole file (ffprobe for videos, Pillow for posters); MediaRejected if not."""
+    if kind == "video":
+        info = probe_video(path, media_type, field)
+        return _Content(info.width, info.height, info.duration_seconds)
+    width, height = check_poster(path, media_type, field)
+    return _Content(width, height, None)
 
 
 class MediaStorage:
@@ -119,7 +138,8 @@ class MediaStorage:
         )
 
     def check(self, stream: BinaryIO, *, kind: str = "video", field: str = "media") -> str:
-        """Check a seekable stream's type and size without storing it; returns the type."""
+        """Check a seekable stream's type, content and size without storing it; returns the
+        type (the content is parsed from a temporary copy, removed at once)."""
         stream.seek(0)
         head = stream.read(HEAD_BYTES)
         size = stream.seek(0, os.SEEK_END)
@@ -128,7 +148,19 @@ class MediaStorage:
             raise MediaRejected("The file is empty.", field=field)
         if size > self.max_bytes:
             raise self._too_large(field)
-        return self._sniff(head, kind, field)
+        media_type = self._sniff(head, kind, field)
+        tmp_dir = self.root / ".incoming"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(dir=tmp_dir)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    out.write(chunk)
+            _verify(Path(tmp_name), kind, media_type, field)
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+            stream.seek(0)
+        return media_type
 
     def save(
         self, stream: BinaryIO, *, folder: str, kind: str = "video", field: str = "media"
@@ -151,6 +183,7 @@ class MediaStorage:
             if size == 0:
                 raise MediaRejected("The file is empty.", field=field)
             media_type = self._sniff(head, kind, field)
+            content = _verify(Path(tmp_name), kind, media_type, field)
             key = f"{folder.strip('/')}/{secrets.token_hex(16)}.{media_type}"
             target = self.path_of(key)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +191,14 @@ class MediaStorage:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        return StoredFile(key=key, media_type=media_type, size=size)
+        return StoredFile(
+            key=key,
+            media_type=media_type,
+            size=size,
+            width=content.width,
+            height=content.height,
+            duration_seconds=content.duration_seconds,
+        )
 
     def save_path(self, path: Path, *, folder: str, kind: str = "video") -> StoredFile:
         """Copy a local file (CLI imports) into storage through the same checks."""

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from werkzeug.test import EnvironBuilder
 
-from marketplace.ingest.api.auth import buckets, signature
+from marketplace.ingest.api.auth import signature_header_v2
 from marketplace.ingest.poster import post_pending
 from marketplace.partners.models import PartnerApp
 from marketplace.partners.services import create_partner
@@ -43,20 +44,17 @@ class Partner:
         headers=None,
         post=True,
     ):
-        """Send a signed request (payload as JSON, or a raw body); then, unless post=False, run
-        the ledger poster as its own process would, so the ledger holds what was accepted."""
+        """Send a request signed with v2 (payload as JSON, or a raw body); then, unless
+        post=False, run the ledger poster as its own process would, so the ledger holds what
+        was accepted."""
         raw = (
             body if body is not None else (b"" if payload is None else json.dumps(payload).encode())
         )
         stamp = str(int(time.time())) if timestamp is None else str(timestamp)
-        sent = {
-            "X-Cliffhanger-Key": key_id or self.key_id,
-            "X-Cliffhanger-Timestamp": stamp,
-            "X-Cliffhanger-Signature": signature(secret or self.secret, stamp, raw),
-            "Content-Type": "application/json",
-        }
-        sent.update(headers or {})
-        response = self.client.open(path, method=method, data=raw, headers=sent)
+        response = send_signed(
+            self.client, key_id or self.key_id, secret or self.secret, method, path, raw,
+            stamp=stamp, headers=headers,
+        )  # fmt: skip
         if post and self.poster is not None:
             self.poster()
         return response
@@ -70,11 +68,26 @@ class Partner:
         return self.request("GET", path, **kw)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    buckets.reset()
-    yield
-    buckets.reset()
+def v2_header(secret, stamp, method, path, body=b""):
+    """The v2 X-Cliffhanger-Signature for a request to `path` (query string included), over the
+    path and query the server will see (werkzeug's test client encodes them as a server would)."""
+    environ = EnvironBuilder(path=path, method=method).get_environ()
+    seen_path = environ["PATH_INFO"].encode("latin-1").decode("utf-8", "replace")
+    query = environ["QUERY_STRING"].encode("latin-1")
+    return signature_header_v2(secret, stamp, method, seen_path, query, body)
+
+
+def send_signed(client, key_id, secret, method, path, body=b"", *, stamp=None, headers=None):
+    """Send `body` to `path` signed with v2 as a partner app would."""
+    stamp = str(int(time.time())) if stamp is None else stamp
+    sent = {
+        "X-Cliffhanger-Key": key_id,
+        "X-Cliffhanger-Timestamp": stamp,
+        "X-Cliffhanger-Signature": v2_header(secret, stamp, method, path, body),
+        "Content-Type": "application/json",
+    }
+    sent.update(headers or {})
+    return client.open(path, method=method, data=body, headers=sent)
 
 
 @pytest.fixture

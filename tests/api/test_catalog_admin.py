@@ -165,3 +165,40 @@ def test_incremental_sync_reports_withdrawn_series(db, make_partner, make_live_s
     assert [s["id"] for s in partner.get("/api/v1/catalog").get_json()["series"]] == [kept.id]
     later = (listing.withdrawn_at + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
     assert partner.get(f"/api/v1/catalog?updated_since={later}").get_json()["series"] == []
+
+
+def test_an_admin_revokes_a_leaked_key_at_once(db, client, login_as, make_admin, make_partner):
+    partner = make_partner()
+    admin = login_as(make_admin())
+    page = client.get("/admin/partners").get_data(as_text=True)
+    assert "Revoke now" in page and partner.key_id in page
+    path = f"/admin/partners/{partner.app.id}/revoke"
+    assert client.post(path, data={"key_id": partner.key_id, "reason": ""}).status_code == 302
+    assert partner.get("/api/v1/catalog").status_code == 200  # no reason, nothing revoked
+    other = make_partner()
+    wrong = client.post(path, data={"key_id": other.key_id, "reason": "not this app's key"})
+    assert wrong.status_code == 404
+    done = client.post(path, data={"key_id": partner.key_id, "reason": "posted in a forum"})
+    assert done.status_code == 302
+    assert partner.get("/api/v1/catalog").status_code == 401
+    assert other.get("/api/v1/catalog").status_code == 200
+    audit = db.session.query(AuditEvent).filter_by(action="partner.revoke_key").one()
+    assert (audit.actor_id, audit.reason) == (admin.id, "posted in a forum")
+    assert "revoked" in client.get("/admin/partners").get_data(as_text=True)
+
+
+def test_cli_revokes_a_key_and_rotates_with_a_grace_period(runner, db, make_partner):
+    partner = make_partner()
+    rotated = runner.invoke(args=["partners", "rotate-key", "--name", partner.app.name,
+                                  "--grace-hours", "0"])  # fmt: skip
+    assert rotated.exit_code == 0, rotated.output
+    assert partner.get("/api/v1/catalog").status_code == 401  # no grace: the old key stopped
+    new_key = json.loads(rotated.output)["key_id"]
+    result = runner.invoke(args=["partners", "revoke-key", "--key-id", new_key,
+                                 "--reason", "leaked"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["key_id"] == new_key
+    again = runner.invoke(args=["partners", "revoke-key", "--key-id", new_key, "--reason", "x"])
+    assert again.exit_code == 1 and "revoked already" in again.output
+    unknown = runner.invoke(args=["partners", "revoke-key", "--key-id", "ck_nope", "--reason", "x"])
+    assert unknown.exit_code == 1

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from bench.world import build_world
 from ledger.allocation.engine import largest_remainder
-from marketplace.ingest.api.auth import signature
+from marketplace.ingest.api.auth import signature_header_v2
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -85,7 +85,7 @@ def post(port, key_id, secret, body: bytes, path: str = "/api/v1/unlocks"):
         headers={
             "X-Cliffhanger-Key": key_id,
             "X-Cliffhanger-Timestamp": stamp,
-            "X-Cliffhanger-Signature": signature(secret, stamp, body),
+            "X-Cliffhanger-Signature": signature_header_v2(secret, stamp, "POST", path, b"", body),
             "Content-Type": "application/json",
         },
     )

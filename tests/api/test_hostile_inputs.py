@@ -19,8 +19,7 @@ import pytest
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
 from marketplace.chart import ledger_account
-from marketplace.ingest.api.auth import signature
-from tests.api.conftest import T0, unlock
+from tests.api.conftest import T0, unlock, v2_header
 
 
 def codes(response) -> list[str]:
@@ -260,15 +259,20 @@ def test_a_batch_of_1000_passes_and_1001_refunds_are_413(make_partner, make_live
         ("key", lambda now, key, good: key.upper(), "unknown_key"),
         ("signature", lambda now, key, good: good[:-1], "bad_signature"),
         ("signature", lambda now, key, good: good + "0", "bad_signature"),
-        ("signature", lambda now, key, good: "z" * 64, "bad_signature"),
-        ("signature", lambda now, key, good: "sha256=" + good, "bad_signature"),
-        ("signature", lambda now, key, good: "\u00e9" * 64, "bad_signature"),
+        ("signature", lambda now, key, good: "v2=" + "z" * 64, "bad_signature"),
+        ("signature", lambda now, key, good: "v2=\u00e9" * 64, "bad_signature"),
+        ("signature", lambda now, key, good: "v2=", "bad_signature"),
+        # Not v2: refused as such from an app that is not flagged legacy.
+        ("signature", lambda now, key, good: "z" * 64, "signature_version"),
+        ("signature", lambda now, key, good: "sha256=" + good, "signature_version"),
+        ("signature", lambda now, key, good: "\u00e9" * 64, "signature_version"),
+        ("signature", lambda now, key, good: good.removeprefix("v2="), "signature_version"),
     ],
 )
 def test_hostile_signing_headers_are_401(client, make_partner, header, value, code):
     partner = make_partner()
     now = str(int(time.time()))
-    good = signature(partner.secret, now, b"")
+    good = v2_header(partner.secret, now, "GET", "/api/v1/catalog")
     headers = {"key": partner.key_id, "timestamp": now, "signature": good}
     headers[header] = value(now, partner.key_id, good)
     response = client.get(
@@ -282,8 +286,8 @@ def test_hostile_signing_headers_are_401(client, make_partner, header, value, co
 def test_an_uppercase_or_padded_signature_is_accepted(client, make_partner):
     partner = make_partner()
     now = str(int(time.time()))
-    good = signature(partner.secret, now, b"")
-    for sent in (good.upper(), f"  {good} "):
+    good = v2_header(partner.secret, now, "GET", "/api/v1/catalog")
+    for sent in (good.upper(), f"  {good} ", "V2=" + good.removeprefix("v2=")):
         headers = {
             "X-Cliffhanger-Key": partner.key_id,
             "X-Cliffhanger-Timestamp": now,
@@ -560,13 +564,14 @@ def test_a_chunked_body_over_the_limit_is_413(client, make_partner, make_live_se
     series = make_live_series(partner.app)
     body = json.dumps({"events": [unlock("big", series)]}).encode() + b" " * (3 * 1024 * 1024)
     stamp = str(int(time.time()))
+    sig = v2_header(partner.secret, stamp, "POST", "/api/v1/unlocks", body)
     response = client.post(
         "/api/v1/unlocks",
         input_stream=io.BytesIO(body),
         headers={
             "X-Cliffhanger-Key": partner.key_id,
             "X-Cliffhanger-Timestamp": stamp,
-            "X-Cliffhanger-Signature": signature(partner.secret, stamp, body),
+            "X-Cliffhanger-Signature": sig,
             "Content-Type": "application/json",
             "Transfer-Encoding": "chunked",
         },

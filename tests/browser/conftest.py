@@ -125,13 +125,27 @@ def _phone_context(browser, live_server):
     return context
 
 
+def _watch_policy(page, violations: list[str]) -> None:
+    """Collect what the Content-Security-Policy blocked on this page (Chromium logs each)."""
+    page.on(
+        "console",
+        lambda message: violations.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+
+
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh phone-sized browser context per test (creators live on their phones)."""
+    """A fresh phone-sized browser context per test (creators live on their phones); the test
+    fails if the Content-Security-Policy blocked anything the pages use."""
     context = _phone_context(browser, live_server)
     page = context.new_page()
+    violations: list[str] = []
+    _watch_policy(page, violations)
     yield page
     context.close()
+    assert violations == [], "the Content-Security-Policy blocked: " + "; ".join(violations)
 
 
 @pytest.fixture

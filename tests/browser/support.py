@@ -24,6 +24,7 @@ from marketplace.publishing.services import publish_series
 from marketplace.splits.services import save_split
 from marketplace.studio.models import Series
 from marketplace.studio.series import add_episode, create_series, set_pricing
+from tests.media import video
 
 PASSWORD = "a good long password"
 PLATFORM_FEE_BPS = 1000
@@ -52,13 +53,10 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
 
 
-def small_mp4(size: int = 3 * 1024 * 1024) -> bytes:
-    """An ISO BMFF file: an 'ftyp' box (brand isom, compatible isom/mp42) then an 'mdat' box
-    filling up to `size` bytes (enough for the upload's progress events)."""
-    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isommp42"
-    payload = bytes(range(256)) * ((size - len(ftyp) - 8) // 256 + 1)
-    mdat_body = payload[: size - len(ftyp) - 8]
-    return ftyp + (len(mdat_body) + 8).to_bytes(4, "big") + b"mdat" + mdat_body
+def small_mp4() -> bytes:
+    """A real 3-second vertical MP4 of about 3 MB (noise compresses badly), so an upload on a
+    slow uplink shows a few progress events; made by ffmpeg (tests/media.py)."""
+    return video("mp4", 360, 640, 3, noise=True)
 
 
 @dataclass
@@ -76,9 +74,8 @@ class SignedPartner:
         """POST JSON to /api/v1<path>, signed as docs/api.md says; (status, parsed body)."""
         body = json.dumps(payload).encode()
         stamp = str(int(time.time()))
-        signature = hmac.new(
-            self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
-        ).hexdigest()
+        signed = f"{stamp}\nPOST\n/api/v1{path}\n\n".encode() + body
+        signature = "v2=" + hmac.new(self.secret.encode(), signed, hashlib.sha256).hexdigest()
         request = urllib.request.Request(
             f"{self.base_url}/api/v1{path}",
             data=body,
@@ -166,3 +163,20 @@ def published_series(
     partner = session.get(PartnerApp, partner_id)
     publish_series(session, series, owner, [partner], now=since + timedelta(seconds=1))
     return series
+
+
+def signup_link_from_mail(live_session, email: str) -> str:
+    """The link of the newest sign-up email to `email` (what its owner would click)."""
+    from sqlalchemy import select
+
+    from marketplace.mail import OutboxMessage
+
+    body = live_session.scalars(
+        select(OutboxMessage.body_text)
+        .where(OutboxMessage.to_address == email, OutboxMessage.kind == "signup.confirm")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    live_session.rollback()  # end the read before the browser writes (SQLite)
+    assert body, f"no sign-up email to {email}"
+    [link] = [word for word in body.split() if "/auth/confirm/" in word]
+    return link

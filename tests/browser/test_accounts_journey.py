@@ -6,8 +6,10 @@ import uuid
 
 from playwright.sync_api import expect
 
+from tests.browser.support import signup_link_from_mail
 
-def test_sign_up_log_out_and_log_in_again(page):
+
+def test_sign_up_log_out_and_log_in_again(page, live_session):
     email = f"journey-{uuid.uuid4().hex[:6]}@example.com"
     page.goto("/")
     page.get_by_role("link", name="Create an account").click()
@@ -17,6 +19,9 @@ def test_sign_up_log_out_and_log_in_again(page):
     page.get_by_label("Repeat password").fill("a good long password")
     page.get_by_text("A creator: I publish series").click()
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(signup_link_from_mail(live_session, email))
+    page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_text("Welcome to Cliffhanger.")).to_be_visible()
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
 

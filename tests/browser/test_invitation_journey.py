@@ -8,7 +8,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import PASSWORD, log_in, make_account, published_series, unique_email
+from tests.browser.support import (
+    PASSWORD,
+    log_in,
+    make_account,
+    published_series,
+    signup_link_from_mail,
+    unique_email,
+)
 
 TITLE = "Ninety Days to Forget Him"
 
@@ -51,7 +58,9 @@ def invitation_link_from_outbox(page, admin_email: str, to: str) -> str:
     return link
 
 
-def test_invitee_signs_up_from_the_emailed_link_and_accepts(page, another_person, invited):
+def test_invitee_signs_up_from_the_emailed_link_and_accepts(
+    page, another_person, invited, live_session
+):
     link = invitation_link_from_outbox(another_person(), invited["admin"], invited["invitee"])
 
     page.goto(link)
@@ -64,6 +73,9 @@ def test_invitee_signs_up_from_the_emailed_link_and_accepts(page, another_person
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_text("On a team: actor, writer, director...").click()
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(signup_link_from_mail(live_session, invited["invitee"]))
+    page.get_by_role("button", name="Create my account").click()
 
     # Back on the invitation, now signed in.
     expect(page.get_by_role("heading", name=f"Join the team of “{TITLE}”")).to_be_visible()

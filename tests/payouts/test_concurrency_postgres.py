@@ -229,3 +229,44 @@ def test_two_execute_processes_on_one_batch_pay_each_line_once(world):
         assert entries == MEMBERS
         assert check_ledger(_db.session) == []
         _db.session.remove()
+
+
+def test_two_admins_approving_at_once_approve_a_two_approval_batch(world):
+    app, _, _, _, admin_id = world
+    with app.app_context():
+        second = User(email="second-admin@example.com", role="admin", password_hash="x")
+        _db.session.add(second)
+        _db.session.commit()
+        admins = [admin_id, second.id]
+        _db.session.remove()
+    for attempt in range(5):
+        with app.app_context():
+            batch = PayoutBatch(period_key=f"two-approvals-{attempt}", as_of=AFTER_HOLD,
+                                approvals_required=2)  # fmt: skip
+            _db.session.add(batch)
+            _db.session.commit()
+            batch_id = batch.id
+            _db.session.remove()
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def approve(who, batch_id=batch_id, barrier=barrier, errors=errors):
+            with app.app_context():
+                try:
+                    barrier.wait()
+                    approve_batch(_db.session(), batch_id, admin_id=who)
+                except Exception as error:  # pragma: no cover - reported below
+                    errors.append(error)
+                finally:
+                    _db.session.remove()
+
+        threads = [threading.Thread(target=approve, args=(who,)) for who in admins]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with app.app_context():
+            batch = _db.session.get(PayoutBatch, batch_id)
+            assert (batch.status, len(batch.approvals)) == ("approved", 2), attempt
+            _db.session.remove()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 
 from sqlalchemy import func, select
 
@@ -71,3 +74,51 @@ def test_the_dev_onboarding_route_is_not_mounted_with_a_real_key(tmp_path):
     from marketplace.payouts.gateway import get_gateway
 
     assert not get_gateway(real).emulated and get_gateway(real).label == "Stripe (test mode)"
+
+
+def test_a_webhook_signed_in_the_future_is_refused(db, client, gateway, emulator):
+    event = {"id": "evt_future", "object": "event", "type": "charge.dispute.created",
+             "data": {"object": {"id": "dp_1"}}}  # fmt: skip
+    ahead, ahead_header = emulator.signed_payload(
+        event, WEBHOOK_SECRET, timestamp=int(time.time()) + 3600
+    )
+    response = post(client, ahead, ahead_header)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_signature"
+    nearly, nearly_header = emulator.signed_payload(
+        event, WEBHOOK_SECRET, timestamp=int(time.time()) + 60
+    )
+    assert post(client, nearly, nearly_header).get_json()["outcome"] == "ignored"
+
+
+def test_signed_payloads_that_are_not_events_are_400(db, client, gateway, emulator):
+    good = {"id": "evt_shape", "object": "event", "type": "payout.paid",
+            "data": {"object": {"id": "po_1"}}}  # fmt: skip
+    shapes = [
+        {k: v for k, v in good.items() if k != "id"},
+        {**good, "id": ""},
+        {**good, "id": 42},
+        {**good, "id": "evt_\x00"},
+        {**good, "id": "evt_" + "x" * 300},
+        {**good, "type": None},
+        {**good, "type": "t" * 101},
+        {**good, "data": None},
+        {**good, "data": {"object": ["po_1"]}},
+        {**good, "data": {"object": {}}},
+        {**good, "data": {"object": {"id": 7}}},
+        {**good, "account": {"id": "acct_1"}},
+        {**good, "account": "acct_" + "x" * 64},
+    ]
+    for shape in shapes:
+        body, header = emulator.signed_payload(shape, WEBHOOK_SECRET)
+        response = post(client, body, header)
+        assert response.status_code == 400, shape
+        assert response.get_json()["error"]["code"] == "malformed_event", shape
+    for raw in (b"[]", b'"evt"', b"null"):
+        body, header = emulator.signed_payload({}, WEBHOOK_SECRET)
+        stamp = header.split(",")[0].removeprefix("t=")
+        mac = hmac.new(WEBHOOK_SECRET.encode(), stamp.encode() + b"." + raw, hashlib.sha256)
+        assert post(client, raw, f"t={stamp},v1={mac.hexdigest()}").status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(StripeWebhookEvent)) == 0
+    body, header = emulator.signed_payload(good, WEBHOOK_SECRET)
+    assert post(client, body, header).get_json()["outcome"] == "ignored"

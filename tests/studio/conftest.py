@@ -1,4 +1,4 @@
-"""Studio fixtures: tiny video files by their magic bytes, partner apps, media listings."""
+"""Studio fixtures: tiny real video and poster files, partner apps, media listings."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from sqlalchemy import select
 
 from marketplace.mail import OutboxMessage
 from marketplace.partners.models import PartnerApp
+from tests.media import image, video
 
-MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x08free" + b"\0" * 200
-MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\0" * 200
-WEBM = (
-    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
-    b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\0" * 200
-)
+# Real files (ffmpeg and Pillow): uploads are parsed, not only sniffed (studio.probe).
+MP4 = video("mp4")
+MOV = video("mov")
+WEBM = video("webm")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + b"\0" * 200
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+PNG = image("png")
 LINK = re.compile(r"https?://[^/\s]+(/studio/invitations/\S+)")
 
 

@@ -11,18 +11,21 @@ from marketplace.accounts.models import User
 from marketplace.audit import AuditEvent
 from marketplace.splits.models import SplitVersion, TeamMember
 from marketplace.studio.models import Series
-from tests.helpers import split_form
+from tests.helpers import signup_link_path, split_form
 from tests.studio.conftest import MP4, invitation_path, upload
 
 PASSWORD = "a long enough password"
 
 
-def signup(client, email, role, next_path=None):
+def signup(client, db, email, role, next_path=None):
+    """Sign up, then follow the emailed link: the answer of the link's button."""
     url = "/auth/signup" + (f"?next={next_path}" if next_path else "")
-    return client.post(
+    sent = client.post(
         url,
         data={"email": email, "password": PASSWORD, "confirm": PASSWORD, "role": role},
     )
+    assert sent.status_code == 200 and "Check your email" in sent.get_data(as_text=True)
+    return client.post(signup_link_path(db, email))
 
 
 def test_signup_to_published_series_with_an_invited_participant(
@@ -32,7 +35,7 @@ def test_signup_to_published_series_with_an_invited_participant(
     partner = make_partner("ReelBox")
 
     # A creator signs up and creates a series.
-    assert signup(client, "maya@example.com", "creator").status_code == 302
+    assert signup(client, db, "maya@example.com", "creator").status_code == 302
     response = client.post(
         "/studio/series/new",
         data={
@@ -108,7 +111,7 @@ def test_signup_to_published_series_with_an_invited_participant(
     client.post("/auth/logout")
     page = client.get(link).get_data(as_text=True)
     assert "alex.actor@example.com" in page and "Sign up" in page
-    response = signup(client, "alex@elsewhere.example", "participant", next_path=link)
+    response = signup(client, db, "alex@elsewhere.example", "participant", next_path=link)
     assert response.status_code == 302 and response.headers["Location"] == link
     response = client.post(link + "/accept")
     assert response.status_code == 302

@@ -32,9 +32,9 @@ from marketplace.splits import services as splits
 from marketplace.splits.models import SplitVersion, TeamMember
 from marketplace.studio import series as series_service
 from marketplace.studio.models import Episode, Series
-from marketplace.studio.storage import MediaStorage
+from marketplace.studio.storage import MediaStorage, human_size
 from tests.helpers import split_form
-from tests.studio.conftest import MP4, PDF, PNG, WEBM, invitation_path, stored_files, upload
+from tests.studio.conftest import MOV, MP4, PDF, PNG, WEBM, invitation_path, stored_files, upload
 
 FAR = datetime.now(UTC) + timedelta(days=365)
 MOV_HEAD = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\0" * 20
@@ -104,7 +104,7 @@ def test_upload_limit_is_inclusive_one_byte_over_is_refused(
     assert exact.status_code == 302
     over = post_upload(client, series.id, {"media": upload(MP4 + b"\0", "over.mp4")})
     assert over.status_code == 422
-    assert f"larger than the {len(MP4)} bytes limit" in over.get_data(as_text=True)
+    assert f"larger than the {human_size(len(MP4))} limit" in over.get_data(as_text=True)
     db.session.expire_all()
     assert [e.media_bytes for e in series.episodes] == [len(MP4)]
     assert len(new_files(app, before)) == 1
@@ -792,11 +792,11 @@ def test_cli_import_refuses_files_outside_the_manifest_folder(
 
 
 def test_storage_limit_is_inclusive_for_stream_and_check(tmp_path):
-    storage = MediaStorage(tmp_path, max_bytes=len(MOV_HEAD))
-    assert storage.check(io.BytesIO(MOV_HEAD)) == "mov"
-    assert storage.save(io.BytesIO(MOV_HEAD), folder="episodes/1").size == len(MOV_HEAD)
+    storage = MediaStorage(tmp_path, max_bytes=len(MOV))
+    assert storage.check(io.BytesIO(MOV)) == "mov"
+    assert storage.save(io.BytesIO(MOV), folder="episodes/1").size == len(MOV)
     with pytest.raises(ServiceError, match="larger than"):
-        storage.check(io.BytesIO(MOV_HEAD + b"\0"))
+        storage.check(io.BytesIO(MOV + b"\0"))
     with pytest.raises(ServiceError, match="larger than"):
-        storage.save(io.BytesIO(MOV_HEAD + b"\0"), folder="episodes/1")
+        storage.save(io.BytesIO(MOV + b"\0"), folder="episodes/1")
     assert [p.suffix for p in tmp_path.rglob("*") if p.is_file()] == [".mov"]

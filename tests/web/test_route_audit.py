@@ -5,8 +5,8 @@ the partner API's and Stripe's signatures.
 
 tests/statements/test_authorization.py holds the hand-written table of every route's status
 per role; this file checks the rules that table cannot: the guard runs before any look-up,
-nothing is written on GET, forged requests change nothing. A test marked
-xfail(strict=True) pins a weakness the audit found; its reason says which.
+nothing is written on GET, forged requests change nothing, a partner signature (v2) is good
+for the one request it signed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from marketplace.accounts.models import User
 from marketplace.audit import AuditEvent
 from marketplace.chart import ledger_account
 from marketplace.extensions import db as _db
-from marketplace.ingest.api.auth import buckets, signature
+from marketplace.ingest.api.auth import signature
 from marketplace.ingest.api.catalog import media_signer
 from marketplace.ingest.revenue import RevenueFacts, post_revenue
 from marketplace.mail import OutboxMessage
@@ -47,7 +47,8 @@ from marketplace.studio import series as series_service
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import MediaStorage
 from marketplace.tax.services import W9, submit_w9
-from tests.helpers import PASSWORD, csrf_token_from, ref_of
+from tests.api.conftest import send_signed, v2_header
+from tests.helpers import PASSWORD, csrf_token_from, ref_of, signup_link_path
 from tests.studio.conftest import MP4, PNG
 
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -65,6 +66,7 @@ PUBLIC = {
     "auth.login": "the way in",
     "auth.signup": "the way in",
     "auth.logout": "ends the caller's own session only",
+    "auth.confirm": "the signed sign-up link in the URL is the key",
     "api.docs": "the partner API's documentation",
     "api.openapi_json": "the partner API's schema",
     "api.not_found": "JSON 404/405 for unknown API paths",
@@ -79,13 +81,14 @@ CSRF_EXEMPT = (
 )
 """Signed by HMAC (partner API) or by Stripe, never authenticated by a cookie."""
 SECRET_HOLDERS = {
+    "auth.confirm": 404,
     "api.media": 404,
     "splits.invitation": 404,
     "payouts.dev_onboarding": 404,
     "stripe_webhooks.stripe_webhook": 400,
 }
 """Public endpoints whose key is in the request: what a made-up key gets."""
-ANY_USER = {"main.home", "auth.change_password", "auth.notifications"}
+ANY_USER = {"main.home", "auth.change_password", "auth.notifications", "auth.logout_everywhere"}
 PAYEES = ("creator", "participant")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -191,10 +194,8 @@ def stripe_emulator(app):
         emulator, WEBHOOK_SECRET, max_network_retries=0, onboarding_url_base=ONBOARDING_BASE
     )
     install_gateway(app, gateway)
-    buckets.reset()
     yield emulator
     install_gateway(app, None)
-    buckets.reset()
 
 
 @pytest.fixture
@@ -400,8 +401,9 @@ def test_production_settings_check_csrf_on_every_form(tmp_path, monkeypatch):
         "SECRET_KEY": "s" * 40,
         "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
         "MEDIA_ROOT": str(tmp_path / "media"),
-        "STRIPE_SECRET_KEY": "sk_test_not_used",
-        "STRIPE_WEBHOOK_SECRET": "whsec_not_used",
+        "STRIPE_SECRET_KEY": "sk_test_not_used_" + "x" * 20,
+        "STRIPE_WEBHOOK_SECRET": "whsec_not_used_" + "x" * 20,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "STRIPE_EMULATOR_PATH": str(tmp_path / "stripe.sqlite3"),
     }.items():
         monkeypatch.setenv(name, value)
@@ -709,6 +711,15 @@ OFF_SITE = ["//evil.example/x", "https://evil.example/", "/\\evil.example", "\\\
             "/%2F%2Fevil.example", "https:evil.example"]  # fmt: skip
 
 
+def confirmed_signup(client, db, target: str):
+    """Sign up with `next` set to `target`, then follow the emailed link: its answer."""
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    client.post("/auth/signup", query_string={"next": target}, data={
+        "email": email, "password": PASSWORD, "confirm": PASSWORD, "role": "participant",
+    })  # fmt: skip
+    return client.post(signup_link_path(db, email))
+
+
 def test_login_and_signup_never_send_the_user_off_site(client, db, make_creator):
     user = make_creator(email=f"back-{uuid.uuid4().hex[:8]}@example.com")
     answers = [
@@ -716,11 +727,7 @@ def test_login_and_signup_never_send_the_user_off_site(client, db, make_creator)
                     data={"email": user.email, "password": PASSWORD})
         for target in OFF_SITE
     ] + [
-        client.post("/auth/signup", data={
-            "email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
-            "confirm": PASSWORD, "role": "participant", "next": target,
-        })
-        for target in OFF_SITE[:3]
+        confirmed_signup(client, db, target) for target in OFF_SITE[:3]
     ]  # fmt: skip
     for response in answers:
         assert response.status_code == 302
@@ -794,17 +801,11 @@ def test_an_invitation_is_taken_once_and_never_when_expired_or_replaced(client, 
 
 
 def signed(client, key: tuple[str, str], method: str, path: str, payload=None):
-    """A request signed as the partner API wants: HMAC over timestamp + "." + body."""
+    """A request signed as the partner API wants (v2: over the timestamp, method, path, query
+    and body)."""
     key_id, secret = key
     body = b"" if payload is None else json.dumps(payload).encode()
-    stamp = str(int(time.time()))
-    headers = {
-        "X-Cliffhanger-Key": key_id,
-        "X-Cliffhanger-Timestamp": stamp,
-        "X-Cliffhanger-Signature": signature(secret, stamp, body),
-        "Content-Type": "application/json",
-    }
-    return client.open(path, method=method, data=body, headers=headers)
+    return send_signed(client, key_id, secret, method, path, body)
 
 
 def test_a_partner_app_reads_and_changes_only_its_own_events(client, db, cast):
@@ -831,19 +832,17 @@ def test_a_partner_app_reads_and_changes_only_its_own_events(client, db, cast):
     assert mine.status_code == 200 and mine.json["status"] == "accepted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="v1's signature is the issue's contract: HMAC over timestamp + '.' + body only, not "
-    "the method, path or query, so a captured signed GET authorises any GET of that key (its "
-    "own data) for 300 s; binding the request needs a v2 signature the partner apps adopt",
-)
 def test_a_partner_signature_is_good_only_for_the_request_it_signed(client, db, cast):
     key_id, secret = cast.partner_key
     stamp = str(int(time.time()))
     headers = {"X-Cliffhanger-Key": key_id, "X-Cliffhanger-Timestamp": stamp,
-               "X-Cliffhanger-Signature": signature(secret, stamp, b"")}  # fmt: skip
+               "X-Cliffhanger-Signature": v2_header(secret, stamp, "GET", "/api/v1/catalog")}
     assert client.get("/api/v1/catalog", headers=headers).status_code == 200
     assert client.get("/api/v1/events/someone-elses-guess", headers=headers).status_code == 401
+    assert client.get("/api/v1/catalog?limit=1", headers=headers).status_code == 401
+    # A v1 signature (timestamp and body only) from an app not flagged legacy is refused.
+    v1 = {**headers, "X-Cliffhanger-Signature": signature(secret, stamp, b"")}
+    assert client.get("/api/v1/catalog", headers=v1).status_code == 401
 
 
 PUBLIC_DEV_WEBHOOK_SECRET = "whsec_emulated_dev_only"
@@ -866,12 +865,13 @@ def test_production_refuses_webhooks_signed_with_the_public_development_secret(
         "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
         "MEDIA_ROOT": str(tmp_path / "media"),
         "STRIPE_EMULATOR_PATH": str(tmp_path / "stripe.sqlite3"),
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
     }.items():
         monkeypatch.setenv(name, value)
     # Without its own webhook secret, production does not start (it would trust the public one).
     with pytest.raises(ConfigError, match="STRIPE_SECRET_KEY"):
         create_app()
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_audit")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_audit_" + "x" * 20)
     with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
         create_app()
     # With its own secret, an event signed with the public development secret is refused.

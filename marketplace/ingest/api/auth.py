@@ -1,8 +1,21 @@
-"""Request signing (HMAC-SHA256 over timestamp + "." + raw body) and per-key rate limits.
+"""Request signing and the partner API's rate limits.
 
-The rate limit is an in-process token bucket: each gunicorn worker keeps its own buckets, so
-the effective limit of a key is API_RATE_LIMIT x workers requests per second. That is
-documented in docs/api.md; a shared limiter (Redis) can replace `TokenBuckets` later.
+Signature v2 (every app created from now on): hex HMAC-SHA256 with the key's secret over
+
+    timestamp "\\n" METHOD "\\n" path "\\n" query "\\n" raw body
+
+sent as `X-Cliffhanger-Signature: v2=<hex>`. `path` is the request's path percent-encoded as
+`canonical_path` does (every byte but letters, digits, "/", "-", ".", "_", "~"), `query` the
+query string exactly as sent (without "?"; empty when there is none). A signature is therefore
+good for one request only: its method, path and query, within the timestamp's window.
+
+Signature v1 (timestamp "." body, plain hex) is accepted only from apps flagged
+`legacy_signatures` (those created before v2); it does not bind the method, path or query.
+
+Rate limits live in the app's limiter storage (Redis in production), shared by every worker:
+failed authentications per client address (API_FAILED_AUTH_LIMIT) are counted before the key is
+looked up, and each key may send API_RATE_BURST requests in any API_RATE_BURST/API_RATE_LIMIT
+seconds (on average API_RATE_LIMIT a second).
 """
 
 from __future__ import annotations
@@ -10,11 +23,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import threading
 import time
-from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import current_app
+from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
 
 from marketplace.errors import ServiceError
+from marketplace.extensions import limiter
 
 WINDOW_SECONDS = 300
 """How far a request's timestamp may be from our clock."""
@@ -28,8 +44,29 @@ class Unauthorized(ServiceError):
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The hex HMAC-SHA256 a request must carry: over timestamp + "." + raw body."""
+    """The v1 signature (legacy apps only): hex HMAC-SHA256 over timestamp + "." + raw body."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def canonical_path(path: str) -> str:
+    """The path as v2 signs it: percent-encoded UTF-8, every byte but unreserved ones and "/"."""
+    return quote(path, safe="/-._~", encoding="utf-8", errors="surrogatepass")
+
+
+def signature_v2(
+    secret: str, timestamp: str, method: str, path: str, query: bytes | str, body: bytes
+) -> str:
+    """The v2 signature's hex: HMAC-SHA256 over timestamp, method, path, query and body."""
+    raw_query = query.encode("latin-1") if isinstance(query, str) else query
+    head = f"{timestamp}\n{method.upper()}\n{canonical_path(path)}\n".encode()
+    return hmac.new(secret.encode(), head + raw_query + b"\n" + body, hashlib.sha256).hexdigest()
+
+
+def signature_header_v2(
+    secret: str, timestamp: str, method: str, path: str, query: bytes | str, body: bytes
+) -> str:
+    """The X-Cliffhanger-Signature value of a v2-signed request: "v2=<hex>"."""
+    return "v2=" + signature_v2(secret, timestamp, method, path, query, body)
 
 
 def check_timestamp(raw: str | None, now: float) -> None:
@@ -48,51 +85,101 @@ def check_timestamp(raw: str | None, now: float) -> None:
         )
 
 
-def check_signature(secret: str, timestamp: str, body: bytes, given: str | None) -> None:
-    """Compare the request's signature with ours in constant time."""
-    expected = signature(secret, timestamp, body)
-    given = (given or "").strip().lower()
+def _bad_signature(message: str = "The signature does not match the request.") -> Unauthorized:
+    return Unauthorized(message, field="X-Cliffhanger-Signature", code="bad_signature")
+
+
+def _same(expected: str, given: str) -> bool:
     # compare_digest refuses non-ASCII str: compare bytes.
-    if not given or not hmac.compare_digest(expected.encode(), given.encode()):
+    return bool(given) and hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def check_request_signature(
+    secret: str,
+    *,
+    timestamp: str,
+    method: str,
+    path: str,
+    query: bytes,
+    body: bytes,
+    given: str | None,
+    legacy: bool,
+) -> None:
+    """Check a request's signature in constant time: v2 (`v2=<hex>`) for every app; v1 (plain
+    hex, or `v1=<hex>`) only when the app is flagged legacy."""
+    given = (given or "").strip()
+    scheme, sep, value = given.partition("=")
+    if sep and scheme.lower() == "v2":
+        expected = signature_v2(secret, timestamp, method, path, query, body)
+        if not _same(expected, value.strip().lower()):
+            raise _bad_signature()
+        return
+    v1 = value if sep and scheme.lower() == "v1" else given
+    if not legacy:
         raise Unauthorized(
-            "The signature does not match the body.",
+            "Sign requests with v2: X-Cliffhanger-Signature: v2=<hex HMAC-SHA256 of timestamp, "
+            "method, path, query and body> (see /api/v1/docs).",
             field="X-Cliffhanger-Signature",
-            code="bad_signature",
+            code="signature_version",
         )
+    if not _same(signature(secret, timestamp, body), v1.strip().lower()):
+        raise _bad_signature("The signature does not match the body.")
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    stamp: float
+def check_signature(secret: str, timestamp: str, body: bytes, given: str | None) -> None:
+    """Compare a v1 signature (timestamp and body only) with ours in constant time."""
+    given = (given or "").strip().lower()
+    if not _same(signature(secret, timestamp, body), given):
+        raise _bad_signature("The signature does not match the body.")
 
 
-class TokenBuckets:
-    """Per-key token buckets of this process: `rate` requests/s, bursts up to `burst`."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, rate: float, burst: int, now: float | None = None) -> float:
-        """Take one token; 0.0 if allowed, else the seconds to wait before retrying."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = self._buckets[key] = _Bucket(burst, now)
-            bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
-            bucket.stamp = now
-            if bucket.tokens >= 1:
-                bucket.tokens -= 1
-                return 0.0
-            return (1 - bucket.tokens) / rate if rate > 0 else math.inf
-
-    def reset(self) -> None:
-        """Forget every bucket (tests)."""
-        with self._lock:
-            self._buckets.clear()
+# --- rate limits (in the limiter's shared storage) --------------------------------------------
 
 
-buckets = TokenBuckets()
-"""This process's buckets."""
+def _failure_limits() -> list[RateLimitItem]:
+    return list(parse_many(current_app.config["API_FAILED_AUTH_LIMIT"]))
+
+
+def _key_limit() -> RateLimitItem:
+    """API_RATE_BURST requests per API_RATE_BURST/API_RATE_LIMIT seconds (moving window)."""
+    config = current_app.config
+    rate, burst = float(config["API_RATE_LIMIT"]), max(1, int(config["API_RATE_BURST"]))
+    window = max(1, round(burst / rate)) if rate > 0 else 24 * 3600
+    return RateLimitItemPerSecond(burst, window)
+
+
+def _enabled() -> bool:
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True)) and limiter.enabled
+
+
+def _retry_after(item: RateLimitItem, *identifiers: str) -> int:
+    stats = limiter.limiter.get_window_stats(item, *identifiers)
+    return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def failed_auth_wait(address: str) -> int:
+    """Seconds until this address may try again after too many failed authentications (0: it
+    may now). Checked before the key is looked up, so guessing keys costs the database nothing."""
+    if not _enabled():
+        return 0
+    for item in _failure_limits():
+        if not limiter.limiter.test(item, "api-auth-failures", address):
+            return _retry_after(item, "api-auth-failures", address)
+    return 0
+
+
+def count_failed_auth(address: str) -> None:
+    """Count one failed authentication against the address."""
+    if _enabled():
+        for item in _failure_limits():
+            limiter.limiter.hit(item, "api-auth-failures", address)
+
+
+def take_key_request(key_id: str) -> int:
+    """Count one request against a key: 0 if allowed, else the seconds to wait."""
+    if not _enabled():
+        return 0
+    item = _key_limit()
+    if limiter.limiter.hit(item, "api-key", key_id):
+        return 0
+    return _retry_after(item, "api-key", key_id)

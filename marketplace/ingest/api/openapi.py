@@ -288,9 +288,11 @@ _ERRORS = {
     }
     for code, text in (
         (400, "Malformed JSON or a body that does not match the schema"),
-        (401, "Unknown key, bad signature, or timestamp more than 300 s away"),
+        (401, "Unknown, expired or revoked key, bad signature, v1 signature from an app not "
+              "flagged legacy, or timestamp more than 300 s away"),
         (413, f"More than {MAX_EVENTS} events, or a body over the size limit"),
-        (429, "Rate limit of the key exceeded; see Retry-After"),
+        (429, "Rate limit of the key, or of failed authentications from the address, "
+              "exceeded; see Retry-After"),
     )
 }
 
@@ -370,9 +372,13 @@ PATHS: dict[str, Any] = {
 
 SIGNING = (
     "Sign every request: `X-Cliffhanger-Key: <key id>`, `X-Cliffhanger-Timestamp: <unix "
-    "seconds>`, `X-Cliffhanger-Signature: hex(HMAC-SHA256(secret, timestamp + '.' + raw body))`"
-    " (empty body for GET). Timestamps more than 300 s from our clock are refused. Rate limits "
-    "are per key and per server process (429 with Retry-After)."
+    "seconds>`, `X-Cliffhanger-Signature: v2=<hex>` where hex is HMAC-SHA256 with the key's "
+    "secret over timestamp + '\\n' + METHOD + '\\n' + path + '\\n' + query + '\\n' + raw body "
+    "(path percent-encoded except letters, digits and `/-._~`; query exactly as sent, without "
+    "'?', empty when none; empty body for GET). Timestamps more than 300 s from our clock are "
+    "refused. v1 signatures (hex over timestamp + '.' + body) are accepted only from apps "
+    "flagged legacy. Rate limits are per key, shared by every server process, and per client "
+    "address for failed authentications (429 with Retry-After)."
 )
 
 
@@ -394,7 +400,12 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                 "securitySchemes": {
                     "key": header | {"name": "X-Cliffhanger-Key"},
                     "timestamp": header | {"name": "X-Cliffhanger-Timestamp"},
-                    "signature": header | {"name": "X-Cliffhanger-Signature"},
+                    "signature": header
+                    | {
+                        "name": "X-Cliffhanger-Signature",
+                        "description": "v2=<hex HMAC-SHA256 of timestamp, method, path, query "
+                        "and body>",
+                    },
                 },
             },
         }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ingest import bp
-from marketplace.ingest.api.auth import Unauthorized, buckets, check_signature, check_timestamp
+from marketplace.ingest.api.auth import (
+    Unauthorized,
+    check_request_signature,
+    check_timestamp,
+    count_failed_auth,
+    failed_auth_wait,
+    take_key_request,
+)
 from marketplace.ingest.api.catalog import catalog_page, media_signer
 from marketplace.ingest.api.openapi import (
     MAX_EVENTS,
@@ -31,6 +37,7 @@ from marketplace.ingest.pools import PoolIn, ingest_pool
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks, rejected
 from marketplace.logs import current_request_id
+from marketplace.partners.models import PartnerApp
 from marketplace.partners.services import signing_secret
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import media_type_of, open_media
@@ -87,9 +94,33 @@ def answer_options():
 
 @bp.before_request
 def authenticate():
-    """Check the key, timestamp and signature of every non-public request; rate-limit keys."""
+    """Check the key, timestamp and signature of every non-public request; rate-limit failed
+    authentications per client address (before any look-up) and requests per key."""
     if request.endpoint in PUBLIC:
         return None
+    address = request.remote_addr or ""
+    wait = failed_auth_wait(address)
+    if wait:
+        return _rate_limited(wait, "Too many failed authentications from this address")
+    try:
+        g.partner = _authenticated_partner()
+    except Unauthorized:
+        count_failed_auth(address)
+        raise
+    wait = take_key_request(request.headers.get("X-Cliffhanger-Key", ""))
+    if wait:
+        return _rate_limited(wait, "Too many requests")
+    return None
+
+
+def _rate_limited(wait: int, why: str) -> Response:
+    return error_response(
+        "rate_limited", f"{why}; retry in {wait} s.", 429, headers={"Retry-After": str(wait)}
+    )
+
+
+def _authenticated_partner() -> PartnerApp:
+    """The partner app whose usable key signed this request; Unauthorized otherwise."""
     limit = current_app.config["API_MAX_BODY_BYTES"]
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
@@ -102,6 +133,7 @@ def authenticate():
     if not key_id:
         raise Unauthorized("X-Cliffhanger-Key is missing.", field="X-Cliffhanger-Key")
     check_timestamp(timestamp, time.time())
+    assert timestamp is not None  # check_timestamp refuses a missing one
     # No key id is longer or holds anything but printable ASCII; such a header never reaches
     # the look-up (PostgreSQL text refuses NUL).
     usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
@@ -112,19 +144,17 @@ def authenticate():
     body = request.get_data(cache=True)
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    check_signature(secret, timestamp, body, request.headers.get("X-Cliffhanger-Signature"))
-    config = current_app.config
-    wait = buckets.take(key_id, config["API_RATE_LIMIT"], config["API_RATE_BURST"])
-    if wait:
-        seconds = str(max(1, math.ceil(wait)))
-        return error_response(
-            "rate_limited",
-            f"Too many requests; retry in {seconds} s.",
-            429,
-            headers={"Retry-After": seconds},
-        )
-    g.partner = partner
-    return None
+    check_request_signature(
+        secret,
+        timestamp=timestamp,
+        method=request.method,
+        path=request.path,
+        query=request.query_string,
+        body=body,
+        given=request.headers.get("X-Cliffhanger-Signature"),
+        legacy=partner.legacy_signatures,
+    )
+    return partner
 
 
 @bp.errorhandler(ServiceError)
