@@ -34,6 +34,7 @@ from marketplace.earnings.statements import (
 from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.formatting import percent, user_locale
+from marketplace.ingest.poster import poster_position
 from marketplace.splits.models import TeamMember
 from marketplace.splits.services import current_split
 from marketplace.studio.models import Series
@@ -82,7 +83,10 @@ def dashboard():
     """Available, pending (by day) and paid money per currency, and a 90-day chart."""
     balances = participant_dashboard(db.session(), current_user.id, utcnow())
     return render_template(
-        "earnings/dashboard.html", balances=balances, lines=my_series_lines(current_user)
+        "earnings/dashboard.html",
+        balances=balances,
+        lines=my_series_lines(current_user),
+        posted_through=poster_position(db.session()),
     )
 
 
@@ -130,6 +134,7 @@ def statement():
         # A refused period is shown as typed, beside its error (the statement is this month's).
         typed={"start": request.args.get("start", ""), "end": request.args.get("end", "")},
         query_base=urlencode({**_period_args(start, end), "currency": currency}),
+        posted_through=poster_position(db.session()),
     ), status
 
 

@@ -223,3 +223,26 @@ def test_the_ledger_refuses_to_post_an_event_twice(db, make_partner, make_live_s
     with pytest.raises(IntegrityError), db.session.begin_nested():
         post_revenue(db.session(), partner.app, [again], version_ids=[row.split_version_id])
     assert check_ledger(db.session) == []
+
+
+def test_earnings_pages_say_which_reports_their_balances_include(
+    db, client, login_as, make_partner, make_live_series
+):
+    from marketplace.accounts.models import User
+    from marketplace.splits.models import TeamMember
+
+    partner = make_partner()
+    series = make_live_series(partner.app)
+    member = db.session.scalars(select(TeamMember).where(TeamMember.series_id == series.id)).first()
+    user = User(email="payee-asof@example.com", role="participant")
+    user.set_password("correct horse battery")
+    db.session.add(user)
+    db.session.flush()
+    member.user_id, member.accepted_at = user.id, T0
+    db.session.flush()
+    partner.post("/api/v1/unlocks", {"events": [unlock("asof-1", series)]})
+    through = db.session.scalars(select(PartnerEvent.created_at)).one()
+    login_as(user)
+    for path in ("/earnings/", "/earnings/statement"):
+        page = client.get(path).get_data(as_text=True)
+        assert f"received up to {through:%Y-%m-%d %H:%M:%S} UTC" in page, path
