@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from marketplace import create_app
 from marketplace.extensions import db as _db
 from marketplace.partners.services import create_partner
-from tests.browser.support import SignedPartner
+from tests.browser.support import SignedPartner, run_poster
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -207,14 +207,6 @@ def partner_apps(live_app, live_server) -> dict[str, SignedPartner]:
         _db.session.remove()
     return apps
 
-
-def run_poster(app) -> None:
-    """What `flask ledger post` does beside the web server: post the accepted events."""
-    from marketplace.ingest.poster import post_pending
-
-    with app.app_context():
-        post_pending(_db.session())
-        _db.session.remove()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.accounts.services import register_user
+from marketplace.extensions import db
 from marketplace.partners.models import PartnerApp
 from marketplace.publishing.services import publish_series
 from marketplace.splits.services import save_split
@@ -180,3 +181,12 @@ def signup_link_from_mail(live_session, email: str) -> str:
     assert body, f"no sign-up email to {email}"
     [link] = [word for word in body.split() if "/auth/confirm/" in word]
     return link
+
+
+def run_poster(app) -> None:
+    """What `flask ledger post` does beside the web server: post the accepted events."""
+    from marketplace.ingest.poster import post_pending
+
+    with app.app_context():
+        post_pending(db.session())
+        db.session.remove()
