@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from flask import Response, current_app, g, render_template, request, send_file
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
@@ -221,24 +222,37 @@ def unexpected_error(error: Exception):
     return error_response("internal_error", "Something went wrong; nothing was applied.", 500)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+_DECODER = msgspec.json.Decoder()
+_BOM = b"\xef\xbb\xbf"
 
 
 def json_body() -> Any:
-    """The request's JSON (strict: no NaN/Infinity), or a 400 ServiceError."""
+    """The request's JSON, or a 400 ServiceError.
+
+    msgspec decodes the usual body in half json.loads' time (a batch of 1,000 unlocks: 0.9 ms
+    against 1.8 ms; docs/benchmarks.md) and refuses what no digest or database could store
+    (lone surrogates), NaN and Infinity. What it refuses although JSON allows it (integers
+    beyond 64 bits, exponents beyond a float, UTF-16 or -32 text) is read again by json.loads,
+    so that those events are refused one by one as every other invalid value is."""
+    raw = request.get_data(cache=True)
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
     try:
-        raw = request.get_data(cache=True)
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    try:
         body = json.loads(raw, parse_constant=_reject_constant)
         # json.loads lets lone surrogates through (a "\ud800" escape, or those bytes, which it
-        # decodes with surrogatepass); no digest or database can encode them. Refuse the body
-        # here: UnicodeEncodeError is a ValueError. Only a \u escape or a non-ASCII byte (UTF-8,
-        # -16 or -32) can carry one, so the usual ASCII body skips the ~1.5 ms re-encoding.
-        if not raw.isascii() or b"\\u" in raw:
-            json.dumps(body, ensure_ascii=False).encode()
+        # decodes with surrogatepass): refuse them here (UnicodeEncodeError is a ValueError).
+        json.dumps(body, ensure_ascii=False).encode()
         return body
     except (ValueError, RecursionError):
         raise ServiceError("The body is not valid JSON.", code="invalid_json") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def batch_events(body: Any, schema: str) -> list:
