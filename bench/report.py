@@ -91,14 +91,20 @@ def ingest_rows(r: dict) -> list[list[str]]:
         [
             n(r["events"]),
             f"{n(r['unlocks_per_s'])}/s",
+            f"{n(r['posted_per_s'])}/s; lag p99 {r['lag_p99_s']} s, max {r['lag_max_s']} s",
             f"{r['p50_ms']} / {r['p99_ms']} ms",
-            f"{cpu['workers']} / {cpu['postgresql']} / {cpu['client']} of {cpu['available']} ms",
+            f"{cpu['workers']} / {cpu['poster']} / {cpu['postgresql']} / {cpu['client']}"
+            f" of {cpu['available']} ms",
             f"{r['rss_peak_total_mb']} MB",
             f"{r['failed']} / {r['retried']}",
             check,
             f"{n(r['copy_rows_per_s'])} rows/s",
         ]
     ]
+
+
+def json_decode_rows(r: dict) -> list[list[str]]:
+    return [[f"{n(r['bytes'])} bytes", f"{r['json_ms']:.2f} ms", f"{r['msgspec_ms']:.2f} ms"]]
 
 
 def statement_rows(r: dict) -> list[list[str]]:
@@ -166,15 +172,23 @@ BENCHES = {
         ("--check",),
         (
             "events",
-            "unlocks end to end",
+            "unlocks accepted",
+            "posted to the ledger (all), poster lag",
             "request p50 / p99",
-            "CPU per 1,000 unlocks: workers / PostgreSQL / client",
+            "CPU per 1,000 unlocks: workers / poster / PostgreSQL / client",
             "server RSS peak",
             "failed / retried requests",
             "ledger check",
             "baseline: raw COPY",
         ),
         ingest_rows,
+    ),
+    "json_decode": Bench(
+        "json_decode.py",
+        (),
+        ("--repeat", "2000"),
+        ("batch of 1,000 unlocks", "json.loads", "msgspec"),
+        json_decode_rows,
     ),
     "statement": Bench(
         "statement.py",
