@@ -262,6 +262,8 @@ class AllocationBucket(LedgerBase):
         cumulative_gross: sum of every applied event's gross.
         allocated: JSON {account_id: minor units} credited so far: target(cumulative) after
             an unlock; after refunds, what the remaining events paid (within a few units).
+        waterfall: NULL for a split by the parties' weights; else the revenue waterfall
+            (ledger.allocation.waterfall.Waterfall.to_json()) whose target the bucket follows.
     """
 
     __tablename__ = "ledger_allocation_buckets"
@@ -275,6 +277,7 @@ class AllocationBucket(LedgerBase):
     parties_hash: Mapped[str] = mapped_column(String(64))
     cumulative_gross: Mapped[int] = mapped_column(BigInteger, default=0)
     allocated: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    waterfall: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AllocationRun(LedgerBase):

@@ -19,7 +19,7 @@ in the same transaction); an entry's idempotency key (bucket and first event) re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -46,6 +46,7 @@ from ledger.allocation.store import (
     reversed_amounts,
     update_buckets,
 )
+from ledger.allocation.waterfall import Waterfall, common_denominator, waterfall_target
 from ledger.errors import BucketMismatch, LedgerError
 from ledger.journal import NewEntry, lock_accounts, reserve_entry_ids, write_entries
 from ledger.json_text import compact_list
@@ -79,7 +80,13 @@ class AllocationEvent:
             a refund passes its unlock's available_at. None: available at once.
         attributes: facts for statements (series_id, episode, partner_id, country, kind).
         reverses: for a refund, the ref of the event of the same bucket it gives back in
-            full (gross == -that event's gross); its parties give back exactly what it paid.
+            full (gross == -that event's gross); its parties give back exactly what it paid
+            (in a waterfall's bucket: what the waterfall gives back from the top, see below).
+        waterfall: None for a split by weights; else the bucket's revenue waterfall (its
+            parties must be waterfall.parties()). Every event of such a bucket, refunds too,
+            pays target(C + g) - target(C) of the waterfall: a refund walks the waterfall back
+            from where the bucket stands, so one below break-even takes money back from the
+            tier it falls into, and every party always holds exactly target(C).
     """
 
     ref: int
@@ -92,6 +99,7 @@ class AllocationEvent:
     available_at: datetime | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     reverses: int | None = None
+    waterfall: Waterfall | None = None
 
 
 class AllocationResult(NamedTuple):
@@ -144,13 +152,25 @@ def _specs(events: Sequence[AllocationEvent]) -> dict[str, BucketSpec]:
             parties = canonical_parties(event.parties)
             check_currency(event.currency)
             digest = parties_hash(event.currency, event.debit_account_id, parties)
+            if event.waterfall is not None:
+                if parties != event.waterfall.parties():
+                    raise ValueError(
+                        f"event {event.ref}: a waterfall's parties are waterfall.parties()"
+                    )
+                digest = waterfall_hash(digest, event.waterfall)
             spec = specs[event.bucket_key] = BucketSpec(
-                event.bucket_key, event.currency, event.debit_account_id, parties, digest
+                event.bucket_key,
+                event.currency,
+                event.debit_account_id,
+                parties,
+                digest,
+                event.waterfall,
             )
             sources[event.bucket_key] = event.parties
         elif (
             event.currency != spec.currency
             or event.debit_account_id != spec.debit_account_id
+            or (event.waterfall is not spec.waterfall and event.waterfall != spec.waterfall)
             or (
                 event.parties is not sources[event.bucket_key]
                 and canonical_parties(event.parties) != spec.parties
@@ -244,21 +264,23 @@ def _walk(
     line_keys: dict[tuple[Any, ...], str] = {}
     for group in groups:
         spec = group.bucket
-        weights = tuple(p.weight for p in spec.parties)
+        target = bucket_target(spec.parties, spec.waterfall)
         start, allocated_from = spec.cumulative, list(spec.allocated)
         cumulative, allocated = start, spec.allocated
         month, day = month_of(group.hour), day_of(group.hour)
         hour_us = int(group.hour.timestamp()) * 1_000_000
         flat: list[int] = []
         offsets, grosses, refs, reverses, lines = [], [], [], [], []
-        totals = [0] * len(weights)
-        rounding = [0] * len(weights)
+        totals = [0] * len(spec.parties)
+        rounding = [0] * len(spec.parties)
         current: list[int] | None = None  # target(cumulative), while no refund moved it
         for event in group.events:
             gross = event.gross
-            if event.reverses is None:
-                before = current if current is not None else target_of_weights(weights, cumulative)
-                after = target_of_weights(weights, cumulative + gross)
+            if event.reverses is None or spec.waterfall is not None:
+                if event.reverses is not None:
+                    _reversal(spec, event, paid)  # checks it; the waterfall decides the money
+                before = current if current is not None else target(cumulative)
+                after = target(cumulative + gross)
                 amounts = tuple(new - old for new, old in zip(after, before, strict=True))
                 if allocated != before:
                     rounding = [
@@ -312,6 +334,22 @@ def _walk(
             )
         )
     return entries, runs, deltas, results
+
+
+def bucket_target(
+    parties: tuple[Party, ...], waterfall: Waterfall | None
+) -> Callable[[int], list[int]]:
+    """target(C) of a bucket: its waterfall's, or the split of its parties' weights."""
+    if waterfall is None:
+        weights = tuple(p.weight for p in parties)
+        return lambda cumulative: target_of_weights(weights, cumulative)
+    q = common_denominator(waterfall)
+    return lambda cumulative: waterfall_target(waterfall, cumulative, q)
+
+
+def waterfall_hash(digest: str, waterfall: Waterfall) -> str:
+    """A bucket's hash with its waterfall: a waterfall bucket's terms never change either."""
+    return hashlib.sha256(f"{digest}|waterfall:{waterfall.digest()}".encode()).hexdigest()
 
 
 def _micros(moment: datetime) -> int:
@@ -382,10 +420,12 @@ __all__ = [
     "AllocationResult",
     "Party",
     "allocate_batch",
+    "bucket_target",
     "canonical_parties",
     "largest_remainder",
     "parties_from_json",
     "parties_hash",
     "party_amounts",
     "split_parties",
+    "waterfall_hash",
 ]

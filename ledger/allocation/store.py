@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger.allocation.splits import Party
+from ledger.allocation.waterfall import Waterfall
 from ledger.errors import BucketMismatch, LedgerError
 from ledger.journal import NULL, copy_text, escape, is_postgresql, pg_array
 from ledger.schema import AllocationBucket, AllocationRun, BucketParty
@@ -48,6 +49,7 @@ class BucketSpec:
     debit_account_id: int
     parties: tuple[Party, ...]
     digest: str
+    waterfall: Waterfall | None = None
     id: int = 0
     cumulative: int = 0
     allocated: list[int] = field(default_factory=list)
@@ -111,6 +113,7 @@ def ensure_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
                         "parties_hash": specs[key].digest,
                         "cumulative_gross": 0,
                         "allocated": {},
+                        "waterfall": _waterfall_json(specs[key].waterfall),
                     }
                     for key in missing
                 ]
@@ -138,6 +141,10 @@ def ensure_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:
                 " a new split version needs a new bucket key"
             )
         spec.id = row.id
+
+
+def _waterfall_json(waterfall: Waterfall | None) -> dict[str, Any] | None:
+    return None if waterfall is None else waterfall.to_json()
 
 
 def lock_buckets(session: Session, specs: dict[str, BucketSpec]) -> None:

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts import normal_sign
-from ledger.allocation.splits import parties_from_json, target_of_weights
+from ledger.allocation.engine import bucket_target
+from ledger.allocation.splits import parties_from_json
+from ledger.allocation.waterfall import waterfall_from_json
 from ledger.schema import (
     Account,
     AllocationBucket,
@@ -186,12 +188,14 @@ def _check_bucket(
     bucket: AllocationBucket, runs: list[Run], legs: dict[int, dict[int, int]]
 ) -> list[Problem]:
     """Walk the bucket's runs in order: each starts where the last ended, every event pays its
-    step target(C + g) - target(C) (a refund: exactly minus what the event it reverses paid),
+    step target(C + g) - target(C) (a refund: exactly minus what the event it reverses paid;
+    in a waterfall's bucket, a refund steps back like any event),
     each run's rounding is what brought `allocated` back to target(C) before its events that
     are not refunds, each entry's legs are its run's sums, and the bucket's totals are where
     the walk ends."""
     parties = parties_from_json(bucket.parties)
-    weights = tuple(p.weight for p in parties)
+    waterfall = None if bucket.waterfall is None else waterfall_from_json(bucket.waterfall)
+    target_at = bucket_target(parties, waterfall)
     width = len(parties)
     name = f"bucket {bucket.key!r}"
     problems: list[Problem] = []
@@ -212,13 +216,13 @@ def _check_bucket(
             zip(run.refs, run.grosses, run.reverses, strict=True)
         ):
             amounts = list(run.party_amounts[i * width : (i + 1) * width])
-            if reverses:
+            if reverses and waterfall is None:
                 want = [-a for a in paid.get(reverses, [])]
             else:
-                before = target_of_weights(weights, cumulative)
+                before = target_at(cumulative)
                 rounding = [r + b - a for r, b, a in zip(rounding, before, allocated, strict=True)]
                 allocated = before
-                target = target_of_weights(weights, cumulative + gross)
+                target = target_at(cumulative + gross)
                 want = [t - b for t, b in zip(target, before, strict=True)]
             if amounts != want:
                 problems.append(
