@@ -1,10 +1,11 @@
-"""Who shares a series' revenue: team members, split versions and their shares."""
+"""Who shares a series' revenue: team members, split versions and their shares; revenue
+plans (recoupment waterfalls) and the budget lines they repay."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.schema import UTCDateTime
@@ -95,3 +96,144 @@ class SplitShare(Model):
 
     version: Mapped[SplitVersion] = relationship(back_populates="shares")
     member: Mapped[TeamMember] = relationship()
+
+
+class BudgetLine(Model):
+    """A cost of a series the creator recorded, repaid in a recoupment tier to its holder.
+
+    Fields: tier (the recoupment tier it is repaid in, 1 = first), description, amount
+    (positive minor units of `currency`, the series' currency), holder_id (the team member
+    who carries the cost: the creator's own membership or an investor's), receipt_url
+    (optional), created_by_id, created_at. A plan copies the lines into its tiers' holders.
+    """
+
+    __tablename__ = "budget_lines"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("tier >= 1", name="tier_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    description: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    receipt_url: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    holder: Mapped[TeamMember] = relationship()
+
+
+class RevenuePlan(Model):
+    """One version of a series' revenue waterfall: recoupment tiers, advances, profit split.
+
+    Like split versions, a plan takes effect in the future only (effective_from >= the moment
+    it is made) and is never rewritten: a change is a new version, which starts its own
+    waterfall (its tiers carry what is still to be repaid). Events of the series in the plan's
+    currency that happen from effective_from go through it (marketplace.ingest.revenue).
+    Fields: number (1, 2, ...), currency (the series' currency), effective_from, created_by_id.
+    """
+
+    __tablename__ = "revenue_plans"
+    __table_args__ = (
+        UniqueConstraint("series_id", "number"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tiers: Mapped[list[PlanTier]] = relationship(
+        order_by="PlanTier.position", cascade="all, delete-orphan"
+    )
+    shares: Mapped[list[PlanShare]] = relationship(
+        order_by="PlanShare.member_id", cascade="all, delete-orphan"
+    )
+    advances: Mapped[list[PlanAdvance]] = relationship(
+        order_by="PlanAdvance.id", cascade="all, delete-orphan"
+    )
+
+
+class PlanTier(Model):
+    """A recoupment tier of a plan: position (1 = repaid first), premium_bps (10000-100000)."""
+
+    __tablename__ = "plan_tiers"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "position"),
+        CheckConstraint("position >= 1", name="position_positive"),
+        CheckConstraint("premium_bps >= 10000 AND premium_bps <= 100000", name="premium_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("revenue_plans.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    premium_bps: Mapped[int] = mapped_column(Integer, default=10_000)
+
+    holders: Mapped[list[PlanHolder]] = relationship(
+        order_by="PlanHolder.member_id", cascade="all, delete-orphan"
+    )
+
+
+class PlanHolder(Model):
+    """A cost holder of a tier: the member and the costs (summed from budget lines) repaid."""
+
+    __tablename__ = "plan_holders"
+    __table_args__ = (
+        UniqueConstraint("tier_id", "member_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier_id: Mapped[int] = mapped_column(ForeignKey("plan_tiers.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    member: Mapped[TeamMember] = relationship()
+
+
+class PlanShare(Model):
+    """A member's basis points of a plan's profit split (a plan's shares sum to 10000)."""
+
+    __tablename__ = "plan_shares"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "member_id"),
+        CheckConstraint("bps > 0 AND bps <= 10000", name="bps_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("revenue_plans.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    bps: Mapped[int] = mapped_column(Integer)
+
+    member: Mapped[TeamMember] = relationship()
+
+
+class PlanAdvance(Model):
+    """Money paid up front to a member (recipient) by another (payer), recovered from the
+    recipient's earnings under the plan. Posted to the ledger when the plan is made (entry
+    kind "advance": the payer's earnings to the recipient's); entry_id is that entry."""
+
+    __tablename__ = "plan_advances"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("recipient_id <> payer_id", name="payer_not_recipient"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("revenue_plans.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    payer_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    recipient: Mapped[TeamMember] = relationship(foreign_keys=[recipient_id])
+    payer: Mapped[TeamMember] = relationship(foreign_keys=[payer_id])
