@@ -15,6 +15,9 @@ Accounts (owner_type, owner_id, purpose), one per currency:
                                    when paying payees, per currency (what went in, came out)
 - user U     "payouts_converted"   equity (memo): user U's payouts Stripe converted: credited
                                    in the currency sent, debited in the currency received
+- series S   "pool"                liability (clearing): the participants' pool of a series with
+                                   a revenue plan, credited by the first allocation of each
+                                   unlock and debited by its waterfall in the same transaction
 A conversion is one balanced entry per payout line (kind "payout_fx"): the sent currency
 moves fx_conversion -> payouts_converted, the received one payouts_converted -> fx_conversion.
 """
@@ -41,6 +44,7 @@ ACCOUNT_KINDS: dict[str, tuple[str, str, AccountType, bool]] = {
     "tax_withheld": ("user", "tax_withheld", AccountType.LIABILITY, False),
     "fx_conversion": ("platform", "fx_conversion", AccountType.EQUITY, False),
     "payouts_converted": ("user", "payouts_converted", AccountType.EQUITY, False),
+    "series_pool": ("series", "pool", AccountType.LIABILITY, False),
 }
 PLATFORM_OWNER_ID = "0"
 

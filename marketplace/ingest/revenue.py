@@ -26,6 +26,7 @@ from ledger.allocation.engine import (
 )
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
+from marketplace.ingest.waterfalls import PlanRouter
 from marketplace.partners.models import PartnerApp
 from marketplace.splits.models import SplitShare, SplitVersion
 
@@ -251,7 +252,9 @@ def post_revenue(
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
     split under its series' split version in force at occurred_at (or the version id given for
-    it: what was decided when it was accepted). The caller posts each event once, and commits."""
+    it: what was decided when it was accepted). Events of a series with a revenue plan in force
+    go through it (marketplace.ingest.waterfalls; the results are their first stage's). The
+    caller posts each event once, and commits."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
@@ -272,4 +275,19 @@ def post_revenue(
                 f"series {fact.series_id} has no split in force at {fact.occurred_at}"
             )
         events.append(router.event(fact, version))
-    return allocate_batch(session, events, now=now)
+    planned = PlanRouter.load(session, router.currency, router.account_id, facts)
+    if planned is None:
+        return allocate_batch(session, events, now=now)
+    plans = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
+    events = [
+        event if plan is None else planned.first_stage(event, plan)
+        for event, plan in zip(events, plans, strict=True)
+    ]
+    results = allocate_batch(session, events, now=now)
+    staged = [
+        (event, plan, result)
+        for event, plan, result in zip(events, plans, results, strict=True)
+        if plan is not None
+    ]
+    allocate_batch(session, planned.second_stage(staged), now=now)
+    return results
