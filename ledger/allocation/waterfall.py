@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 from math import lcm
 from typing import Any
 
@@ -271,3 +272,51 @@ def step(plan: Waterfall, pool_before: int, gross: int) -> dict[int, int]:
     before = waterfall_target(plan, pool_before)
     after = waterfall_target(plan, pool_before + gross)
     return {a: y - x for a, x, y in zip(plan.accounts(), before, after, strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """Where each party of a waterfall stands at a cumulative pool, exactly (for statements:
+    the money itself is what target() posted, within one unit of these).
+
+    Fields:
+        pool: the cumulative pool.
+        tiers: per tier, (repaid so far, cap).
+        holders: per tier, per holder account, (repaid so far, owed in all).
+        profit: per profit account, its share of the profit so far.
+        advances: per advance, how much of it is recovered.
+    """
+
+    pool: int
+    tiers: tuple[tuple[Fraction, Fraction], ...]
+    holders: tuple[dict[int, tuple[Fraction, Fraction]], ...]
+    profit: dict[int, Fraction]
+    advances: tuple[Fraction, ...]
+
+
+def positions(plan: Waterfall, pool: int) -> Positions:
+    """Each party's exact position at cumulative pool `pool` (see exact_numerators)."""
+    left = Fraction(pool)
+    earned = dict.fromkeys(plan.accounts(), Fraction(0))
+    tiers, holders = [], []
+    for tier in plan.tiers:
+        cost = tier.cost
+        cap = Fraction(cost * tier.premium_bps, BPS)
+        take = max(Fraction(0), min(left, cap))
+        tiers.append((take, cap))
+        shares = {}
+        for holder in tier.holders:
+            shares[holder.account_id] = (take * holder.amount / cost, cap * holder.amount / cost)
+            earned[holder.account_id] += take * holder.amount / cost
+        holders.append(shares)
+        left -= take
+    profit = {account: max(left, Fraction(0)) * bps / BPS for account, bps in plan.profit}
+    for account, amount in profit.items():
+        earned[account] += amount
+    recovered = []
+    for advance in plan.advances:
+        taken = min(Fraction(advance.amount), max(earned[advance.recipient], Fraction(0)))
+        earned[advance.recipient] -= taken
+        earned[advance.payer] += taken
+        recovered.append(taken)
+    return Positions(pool, tuple(tiers), tuple(holders), profit, tuple(recovered))

@@ -36,6 +36,7 @@ from marketplace.extensions import db
 from marketplace.formatting import percent, user_locale
 from marketplace.ingest.poster import poster_position
 from marketplace.splits.models import TeamMember
+from marketplace.splits.positions import member_plan_positions
 from marketplace.splits.services import current_split
 from marketplace.studio.models import Series
 
@@ -135,6 +136,7 @@ def statement():
         typed={"start": request.args.get("start", ""), "end": request.args.get("end", "")},
         query_base=urlencode({**_period_args(start, end), "currency": currency}),
         posted_through=poster_position(db.session()),
+        deal_positions=member_plan_positions(db.session(), current_user.id),
     ), status
 
 

@@ -29,18 +29,13 @@ from ledger.allocation.waterfall import Waterfall
 from marketplace.ingest.models import PartnerEvent
 from marketplace.splits.models import RevenuePlan
 from marketplace.splits.plans import plan_waterfall, plans_by_series
+from marketplace.splits.positions import waterfall_bucket_key
 
 if TYPE_CHECKING:
     from marketplace.ingest.revenue import RevenueFacts
 
 AccountIds = Callable[[str, int], int]
 """(chart kind, owner id) -> account id in the partner's currency (SplitRouter.account_id)."""
-
-
-def waterfall_bucket_key(series_id: int, currency: str, plan_id: int) -> str:
-    """The waterfall bucket of one plan version of a series (not "series:...": the
-    dashboard's gross figures read the first stage's buckets only)."""
-    return f"waterfall:series:{series_id}|{currency}|plan:{plan_id}"
 
 
 class PlanRouter:

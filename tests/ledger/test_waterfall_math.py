@@ -12,6 +12,7 @@ from ledger.allocation.waterfall import (
     Tier,
     Waterfall,
     break_even,
+    positions,
     recovered_advances,
     step,
     tier_positions,
@@ -138,3 +139,22 @@ def test_an_advance_is_recovered_before_the_recipient_earns():
 def test_bad_terms_are_refused(tiers, profit, advances, message):
     with pytest.raises(ValueError, match=message):
         Waterfall(tiers, profit, advances)
+
+
+@given(plans(), st.integers(0, 40_000))
+def test_positions_add_up_to_the_exact_waterfall(plan, pool):
+    where = positions(plan, pool)
+    exact = oracle(plan, pool)
+    earned = dict.fromkeys(plan.accounts(), Fraction(0))
+    for tier in where.holders:
+        for account, (repaid, owed) in tier.items():
+            assert 0 <= repaid <= owed
+            earned[account] += repaid
+    for account, amount in where.profit.items():
+        earned[account] += amount
+    assert sum(earned.values()) == pool
+    for advance, recovered in zip(plan.advances, where.advances, strict=True):
+        assert 0 <= recovered <= advance.amount
+        earned[advance.recipient] -= recovered
+        earned[advance.payer] += recovered
+    assert earned == exact
