@@ -9,11 +9,12 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from marketplace.accounts.access import role_required
 from marketplace.errors import NotFound, ServiceError, ValidationFailed
 from marketplace.extensions import db
-from marketplace.formatting import percent
+from marketplace.formatting import format_money, percent
 from marketplace.publishing import bp, manifest
 from marketplace.publishing import services as publishing
 from marketplace.publishing.forms import ImportForm, PublishForm
 from marketplace.splits import services as splits
+from marketplace.splits.positions import explain_plan, latest_plan
 from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
 from marketplace.studio.storage import MediaStorage, human_size
@@ -124,4 +125,13 @@ def series_detail(series_id: int):
         if series.original_series_id
         else None,
         action_form=ActionForm(),
+        plan_explanation=_plan_explanation(series),
     )
+
+
+def _plan_explanation(series) -> list[str]:
+    """The series' newest revenue plan in plain words (none without a plan)."""
+    plan = latest_plan(db.session(), series.id)
+    if plan is None:
+        return []
+    return explain_plan(plan, lambda amount: format_money(amount, series.currency, "en"))

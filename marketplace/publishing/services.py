@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import User
 from marketplace.audit import record_audit
 from marketplace.errors import NotFound, ServiceError
+from marketplace.formatting import format_money
 from marketplace.partners.models import PartnerApp
+from marketplace.splits.positions import describe_plan
 from marketplace.splits.services import current_split, split_is_complete
 from marketplace.studio.models import Listing, ListingWindow, Series
 
@@ -175,6 +177,9 @@ def describe_series(session: Session, series: Series) -> dict:
                 for share in version.shares
             ],
         }
+    plan = describe_plan(
+        session, series.id, lambda amount: format_money(amount, series.currency, "en")
+    )
     return {
         "id": series.id,
         "title": series.title,
@@ -202,6 +207,7 @@ def describe_series(session: Session, series: Series) -> dict:
             for e in series.episodes
         ],
         "split": split,
+        "revenue_plan": plan,
         "listings": [
             {
                 "id": listing.id,

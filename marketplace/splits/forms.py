@@ -40,3 +40,31 @@ class SplitForm(FlaskForm):
     rows = FieldList(FormField(SplitRowForm), min_entries=1, max_entries=50)
     add_row = SubmitField("Add a row")
     submit = SubmitField("Save split")
+
+
+class BudgetLineForm(FlaskForm):
+    """A cost of the series: who carries it, in which recoupment tier, how much (typed in the
+    currency's main unit, "2000.00"; `amount_minor` holds it in minor units after validation)."""
+
+    holder_id = SelectField("Carried by", coerce=int)
+    tier = SelectField(
+        "Repaid in tier", coerce=int, choices=[SelectChoice(n, str(n)) for n in range(1, 5)]
+    )
+    description = StringField("What it paid for", validators=[Length(max=200)])
+    amount = StringField("Amount")
+    receipt_url = StringField("Receipt link (optional)", validators=[Optional(), Length(max=500)])
+    add_line = SubmitField("Add the cost")
+
+
+class PlanForm(FlaskForm):
+    """A new plan version: each tier's premium (whole percent, 100 to 1,000), an optional
+    advance (typed in the main unit; `advance_minor` after validation)."""
+
+    premium_1 = IntegerField("Premium of tier 1 (%)", default=100, validators=[Optional()])
+    premium_2 = IntegerField("Premium of tier 2 (%)", default=100, validators=[Optional()])
+    premium_3 = IntegerField("Premium of tier 3 (%)", default=100, validators=[Optional()])
+    premium_4 = IntegerField("Premium of tier 4 (%)", default=100, validators=[Optional()])
+    advance_recipient = SelectField("Advance paid to", coerce=int)
+    advance_payer = SelectField("Advance paid by", coerce=int)
+    advance_amount = StringField("Advance amount (optional)")
+    publish = SubmitField("Publish the plan")

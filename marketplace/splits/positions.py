@@ -186,3 +186,59 @@ def _join(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def latest_plan(session: Session, series_id: int) -> RevenuePlan | None:
+    """The series' newest plan version (possibly not in force yet), or None."""
+    return session.scalars(
+        select(RevenuePlan)
+        .where(RevenuePlan.series_id == series_id)
+        .order_by(RevenuePlan.number.desc())
+        .limit(1)
+    ).first()
+
+
+def describe_plan(
+    session: Session, series_id: int, money: Callable[[int], str]
+) -> dict[str, Any] | None:
+    """The series' newest plan as plain data (`flask series show --format json`), with where
+    each member stands and the plan in plain words; None without a plan."""
+    plan = latest_plan(session, series_id)
+    if plan is None:
+        return None
+    position = plan_position(session, plan)
+    return {
+        "number": plan.number,
+        "plan_id": plan.id,
+        "currency": plan.currency,
+        "effective_from": plan.effective_from.isoformat(),
+        "tiers": [
+            {
+                "position": tier.position,
+                "premium_bps": tier.premium_bps,
+                "holders": [
+                    {
+                        "member_id": h.member_id,
+                        "credit_name": h.member.credit_name,
+                        "amount": h.amount,
+                    }
+                    for h in tier.holders
+                ],
+            }
+            for tier in plan.tiers
+        ],
+        "advances": [
+            {
+                "recipient_member_id": a.recipient_id,
+                "payer_member_id": a.payer_id,
+                "amount": a.amount,
+            }
+            for a in plan.advances
+        ],
+        "profit_split": [{"member_id": s.member_id, "bps": s.bps} for s in plan.shares],
+        "pool": position.pool,
+        "break_even": position.break_even,
+        "to_break_even": position.to_break_even,
+        "positions": [p.as_json() for _, p in sorted(position.members.items())],
+        "explanation": explain_plan(plan, money),
+    }

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 
 from marketplace.accounts.access import role_required
-from marketplace.errors import NotFound, ServiceError, ValidationFailed
+from marketplace.errors import NotFound, ServiceError, ValidationFailed, apply_service_error
 from marketplace.extensions import db, limiter
-from marketplace.formatting import percent
+from marketplace.formatting import format_money, percent
 from marketplace.splits import bp, invitations
+from marketplace.splits import plans as revenue_plans
 from marketplace.splits import services as splits
-from marketplace.splits.forms import SplitForm
+from marketplace.splits.forms import BudgetLineForm, PlanForm, SplitForm
 from marketplace.splits.models import TeamMember
+from marketplace.splits.positions import explain_plan, latest_plan, plan_position
 from marketplace.studio.forms import ActionForm
+from marketplace.studio.rules import parse_price
 from marketplace.studio.support import CREATOR, ROW_FIELD, owned_series_or_404
 
 
@@ -84,6 +89,92 @@ def split(series_id: int):
         action_form=ActionForm(),
         percent=percent,
     ), status
+
+
+def _amount(text: str | None, currency: str, field: str) -> int | None:
+    """Money typed in the main unit, in minor units (None when left blank)."""
+    if not (text or "").strip():
+        return None
+    return parse_price(text or "", currency, field)
+
+
+@bp.route("/series/<int:series_id>/plan", methods=["GET", "POST"])
+@role_required(CREATOR)
+def plan(series_id: int):
+    """The revenue plan: the budget (costs and who carries them), tiers' premiums, an
+    advance, and publishing a new plan version (effective now)."""
+    series = owned_series_or_404(series_id)
+    members = db.session.scalars(
+        select(TeamMember).where(TeamMember.series_id == series.id).order_by(TeamMember.id)
+    ).all()
+    choices = [SelectChoice(m.id, f"{m.credit_name} ({m.role})") for m in members]
+    line_form, plan_form = BudgetLineForm(), PlanForm()
+    line_form.holder_id.choices = choices
+    plan_form.advance_recipient.choices = [SelectChoice(0, "No advance"), *choices]
+    plan_form.advance_payer.choices = [SelectChoice(0, "-"), *choices]
+    lines = revenue_plans.budget_lines(db.session(), series.id)
+    refused = False
+    try:
+        if line_form.add_line.data and line_form.validate_on_submit():
+            revenue_plans.record_budget_line(
+                db.session(),
+                series,
+                current_user,
+                holder_id=line_form.holder_id.data,
+                description=line_form.description.data or "",
+                amount=_amount(line_form.amount.data, series.currency, "amount") or 0,
+                tier=line_form.tier.data,
+                receipt_url=line_form.receipt_url.data or None,
+            )
+            flash("Cost added to the budget.", "success")
+            return redirect(url_for("splits.plan", series_id=series.id))
+        if plan_form.publish.data and plan_form.validate_on_submit():
+            used = max((line.tier for line in lines), default=0)
+            tiers = [
+                revenue_plans.TierTerms(n, (getattr(plan_form, f"premium_{n}").data or 100) * 100)
+                for n in range(1, used + 1)
+            ]
+            advances = []
+            if plan_form.advance_recipient.data:
+                advances.append(
+                    revenue_plans.AdvanceTerms(
+                        plan_form.advance_recipient.data,
+                        plan_form.advance_payer.data,
+                        _amount(plan_form.advance_amount.data, series.currency, "advance_amount")
+                        or 0,
+                    )
+                )
+            saved = revenue_plans.create_revenue_plan(
+                db.session(), series, current_user, tiers=tiers, advances=advances
+            )
+            flash(f"Plan version {saved.number} published, effective now.", "success")
+            return redirect(url_for("splits.plan", series_id=series.id))
+    except ServiceError as error:
+        db.session.rollback()
+        refused = True
+        target = line_form if line_form.add_line.data else plan_form
+        if isinstance(error, ValidationFailed):
+            for field, message in error.problems:
+                apply_service_error(target, ServiceError(message, field=field))
+        else:
+            apply_service_error(target, error)
+    current = latest_plan(db.session(), series.id)
+    status = 422 if refused or line_form.errors or plan_form.errors else 200
+    return render_template(
+        "splits/plan.html",
+        series=series,
+        lines=lines,
+        line_form=line_form,
+        plan_form=plan_form,
+        plan=current,
+        position=plan_position(db.session(), current) if current else None,
+        explanation=explain_plan(current, _money(series.currency)) if current else [],
+        percent=percent,
+    ), status
+
+
+def _money(currency: str):
+    return lambda amount: format_money(amount, currency, "en")
 
 
 @bp.route("/members/<int:member_id>/resend", methods=["POST"])
