@@ -2,8 +2,8 @@
 
 Everything is checked first (fields, pricing, split, every episode line and media file by
 content, partner names) and every problem is reported with its field or CSV line; only when
-nothing is wrong are the files stored and the series, episodes, split, invitations and
-listings created, in one transaction. The format is documented in docs/manifest.md.
+nothing is wrong are the files stored and the series, episodes, split, revenue plan,
+invitations and listings created, in one transaction. The format is documented in docs/manifest.md.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.errors import Problem, ValidationFailed
+from marketplace.publishing.manifest_plan import plan_problems, stage_manifest_plan
 from marketplace.publishing.services import partners_named, publish_problems, stage_publish
 from marketplace.splits.services import stage_split, validate_split_rows
 from marketplace.studio.models import Episode, Series
@@ -36,7 +37,7 @@ from marketplace.studio.storage import MediaRejected, MediaStorage, StoredFile
 
 TOP_LEVEL = {
     "title", "synopsis", "language", "genres", "tags", "poster",
-    "pricing", "split", "episodes", "publish_to",
+    "pricing", "split", "episodes", "publish_to", "revenue_plan",
 }  # fmt: skip
 SPLIT_FIELDS = {"email", "role", "credit_name", "bps"}
 CSV_COLUMNS = ("title", "duration_seconds", "media")
@@ -95,6 +96,7 @@ class Plan:
     episodes: list[dict[str, Any]] = field(default_factory=list)
     poster: str | None = None
     partners: list = field(default_factory=list)
+    revenue_plan: dict[str, Any] | None = None
 
 
 def parse_manifest(raw: bytes | str | Mapping) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -237,6 +239,9 @@ def validate_manifest(
                 for key in sorted(set(row) - SPLIT_FIELDS)
             ]
             problems += unknown_fields or validate_split_rows(split, prefix="split")
+    revenue_plan = data.get("revenue_plan")
+    if revenue_plan is not None:
+        problems += plan_problems(revenue_plan, split if isinstance(split, list) else None)
     rows, row_problems = _episode_rows(data, files)
     problems += row_problems
     if not rows and not row_problems:
@@ -256,7 +261,8 @@ def validate_manifest(
             problems.append(("publish_to", "Publishing needs pricing and a split."))
     if problems:
         return None, problems
-    return Plan(series, pricing, split, [row for _, row in rows], poster, partners), []
+    episodes = [row for _, row in rows]
+    return Plan(series, pricing, split, episodes, poster, partners, revenue_plan), []
 
 
 @contextlib.contextmanager
@@ -337,6 +343,8 @@ def _create(session, plan: Plan, files, owner, storage, stored, platform_fee_bps
     session.flush()
     if plan.split is not None:
         stage_split(session, series, owner, plan.split, platform_fee_bps=platform_fee_bps, now=now)
+    if plan.revenue_plan is not None:
+        stage_manifest_plan(session, series, owner, plan.revenue_plan, now)
     if plan.partners:
         problems = publish_problems(session, series)
         if problems:

@@ -85,6 +85,32 @@ def record_budget_line(
 ) -> BudgetLine:
     """Record a cost of the series, carried by a team member (the creator or an investor) and
     repaid in recoupment tier `tier`; amount in minor units of the series' currency. Commits."""
+    line = stage_budget_line(
+        session,
+        series,
+        actor,
+        holder_id=holder_id,
+        description=description,
+        amount=amount,
+        tier=tier,
+        receipt_url=receipt_url,
+    )
+    session.commit()
+    return line
+
+
+def stage_budget_line(
+    session: Session,
+    series: Series,
+    actor: User | None,
+    *,
+    holder_id: int,
+    description: str,
+    amount: int,
+    tier: int = 1,
+    receipt_url: str | None = None,
+) -> BudgetLine:
+    """record_budget_line without the commit (for the manifest import's one transaction)."""
     problems: list[Problem] = []
     if not is_int(amount) or amount <= 0:
         problems.append(("amount", "A cost is a positive amount."))
@@ -117,7 +143,6 @@ def record_budget_line(
         subject_id=series.id,
         details={"line": line.id, "amount": amount, "tier": tier, "holder": holder.id},
     )
-    session.commit()
     return line
 
 
@@ -186,6 +211,30 @@ def create_revenue_plan(
     holder), the profit split is the split sheet in force then, and each advance is posted
     (the payer's earnings to the recipient's). Refuses bad terms naming the field, with
     nothing saved; commits once."""
+    plan = stage_revenue_plan(
+        session,
+        series,
+        actor,
+        tiers=tiers,
+        advances=advances,
+        effective_from=effective_from,
+        now=now,
+    )
+    session.commit()
+    return plan
+
+
+def stage_revenue_plan(
+    session: Session,
+    series: Series,
+    actor: User | None,
+    *,
+    tiers: Sequence[TierTerms],
+    advances: Sequence[AdvanceTerms] = (),
+    effective_from: datetime | None = None,
+    now: datetime | None = None,
+) -> RevenuePlan:
+    """create_revenue_plan without the commit (for the manifest import's one transaction)."""
     now = now or utcnow()
     effective_from = effective_from or now
     if effective_from < now:
@@ -261,7 +310,6 @@ def create_revenue_plan(
         subject_id=series.id,
         details={"plan": plan.id, "number": number, "tiers": len(plan.tiers)},
     )
-    session.commit()
     return plan
 
 
