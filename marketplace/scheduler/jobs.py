@@ -6,6 +6,8 @@
   (marketplace.mail: retries with backoff, dead letters, at-least-once).
 - statements: on the 1st of each month at 07:00 UTC, "your statement is ready" for the month
   just ended (once per person and month).
+- plan consents: every 15 minutes, revenue plan versions whose members have not all answered
+  by the deadline expire (the current terms stay) and their creators are told.
 - emulated sandbox only: every few seconds the emulated bank pays pending payouts and the
   emulated Stripe's webhook events are delivered, signed, to POST /stripe/webhook.
 """
@@ -25,6 +27,7 @@ from marketplace.extensions import db
 from marketplace.mail import deliver_pending
 from marketplace.payouts.batches import BuildResult, build_batch
 from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
+from marketplace.splits.consent import expire_plans
 
 log = logging.getLogger(__name__)
 RELAY_SECONDS = 5
@@ -61,6 +64,12 @@ def mail_statements(app: Flask, now: datetime | None = None) -> int:
         return notify_statements_ready(db.session(), month)
 
 
+def expire_plan_consents(app: Flask, now: datetime | None = None) -> int:
+    """The scheduled job: pending revenue plans past their deadline expire."""
+    with app.app_context():
+        return expire_plans(db.session(), now)
+
+
 def create_scheduler(app: Flask) -> BlockingScheduler:
     """A BlockingScheduler with the payout and mail jobs (not started)."""
     scheduler = BlockingScheduler(timezone=UTC)
@@ -78,6 +87,9 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
         id="statement-ready-mail",
         misfire_grace_time=24 * 3600,
         **common,
+    )
+    scheduler.add_job(
+        expire_plan_consents, "interval", minutes=15, id="plan-consent-expiry", **common
     )
     if app.config.get("MAIL_SERVER"):
         scheduler.add_job(

@@ -135,13 +135,20 @@ class RevenuePlan(Model):
     it is made) and is never rewritten: a change is a new version, which starts its own
     waterfall (its tiers carry what is still to be repaid). Events of the series in the plan's
     currency that happen from effective_from go through it (marketplace.ingest.revenue).
-    Fields: number (1, 2, ...), currency (the series' currency), effective_from, created_by_id.
+    Fields: number (1, 2, ...), currency (the series' currency), effective_from, created_by_id,
+    status ("active"; "pending" while members whose share it lowers have not all accepted, until
+    `deadline`; "declined" or "expired" plans never take effect), deadline, decided_at (when
+    it became active, declined or expired). A pending plan's effective_from becomes the moment
+    the last acceptance arrives.
     """
 
     __tablename__ = "revenue_plans"
     __table_args__ = (
         UniqueConstraint("series_id", "number"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint(
+            "status IN ('pending', 'active', 'declined', 'expired')", name="status_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,7 +158,13 @@ class RevenuePlan(Model):
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    consents: Mapped[list[PlanConsent]] = relationship(
+        order_by="PlanConsent.member_id", cascade="all, delete-orphan"
+    )
     tiers: Mapped[list[PlanTier]] = relationship(
         order_by="PlanTier.position", cascade="all, delete-orphan"
     )
@@ -237,3 +250,27 @@ class PlanAdvance(Model):
 
     recipient: Mapped[TeamMember] = relationship(foreign_keys=[recipient_id])
     payer: Mapped[TeamMember] = relationship(foreign_keys=[payer_id])
+
+
+class PlanConsent(Model):
+    """A member's answer to a plan version that lowers her share or puts a tier ahead of her.
+
+    Fields: reason (what the plan changes for her, in words), status (pending, accepted,
+    declined), decided_at, decided_by_id (the user who answered).
+    """
+
+    __tablename__ = "plan_consents"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "member_id"),
+        CheckConstraint("status IN ('pending', 'accepted', 'declined')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("revenue_plans.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    member: Mapped[TeamMember] = relationship()

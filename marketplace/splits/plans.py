@@ -32,7 +32,8 @@ from marketplace.accounts.models import User
 from marketplace.audit import record_audit
 from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
-from marketplace.errors import Problem, ServiceError, is_int, raise_problems
+from marketplace.errors import Conflict, Problem, ServiceError, is_int, raise_problems
+from marketplace.splits.consent import affected_members, request_consents
 from marketplace.splits.models import (
     BudgetLine,
     PlanAdvance,
@@ -241,8 +242,19 @@ def stage_revenue_plan(
         raise ServiceError(
             "A plan takes effect from now on, never earlier.", field="effective_from"
         )
+    if session.scalar(
+        select(RevenuePlan.id).where(
+            RevenuePlan.series_id == series.id, RevenuePlan.status == "pending"
+        )
+    ):
+        raise Conflict(
+            "A plan version is waiting for its members' answers: wait for it, or its deadline.",
+            field="plan",
+        )
     latest = session.scalar(
-        select(func.max(RevenuePlan.effective_from)).where(RevenuePlan.series_id == series.id)
+        select(func.max(RevenuePlan.effective_from)).where(
+            RevenuePlan.series_id == series.id, RevenuePlan.status == "active"
+        )
     )
     if latest is not None and effective_from < latest:
         raise ServiceError(
@@ -298,10 +310,17 @@ def stage_revenue_plan(
         for (r, p), a in zip(recipients, advances, strict=True)
     ]
     plan_waterfall(plan, {m: m for m in _members(plan)})  # the ledger's own checks, too
+    reasons = affected_members(
+        plan, plan_in_force(session, series.id, effective_from), split, series.currency
+    )
+    deciding = {m.id for m in _team(session, series) if actor and m.user_id == actor.id}
+    reasons = {m: why for m, why in reasons.items() if m not in deciding}
     session.add(plan)
     session.flush()
-    for paid in plan.advances:
-        paid.entry_id = _post_advance(session, series, plan, paid, now)
+    if reasons:
+        request_consents(session, series, plan, reasons, actor, now)
+    else:
+        activate_plan(session, plan, now)
     record_audit(
         session,
         actor_id=actor.id if actor else None,
@@ -311,6 +330,19 @@ def stage_revenue_plan(
         details={"plan": plan.id, "number": number, "tiers": len(plan.tiers)},
     )
     return plan
+
+
+def activate_plan(session: Session, plan: RevenuePlan, now: datetime) -> None:
+    """Put a plan in force (from its effective_from, or now if later) and pay its advances."""
+    series = session.get_one(Series, plan.series_id)
+    plan.status, plan.decided_at = "active", now
+    plan.effective_from = max(plan.effective_from, now)
+    for paid in plan.advances:
+        paid.entry_id = _post_advance(session, series, plan, paid, now)
+
+
+def _team(session: Session, series: Series) -> list[TeamMember]:
+    return list(session.scalars(select(TeamMember).where(TeamMember.series_id == series.id)))
 
 
 def _members(plan: RevenuePlan) -> set[int]:
@@ -366,7 +398,11 @@ def plan_in_force(session: Session, series_id: int, at: datetime) -> RevenuePlan
     """The series' plan version in force at a moment (the latest effective by then)."""
     return session.scalars(
         select(RevenuePlan)
-        .where(RevenuePlan.series_id == series_id, RevenuePlan.effective_from <= at)
+        .where(
+            RevenuePlan.series_id == series_id,
+            RevenuePlan.effective_from <= at,
+            RevenuePlan.status == "active",
+        )
         .order_by(RevenuePlan.effective_from.desc(), RevenuePlan.number.desc())
         .limit(1)
     ).first()
@@ -379,7 +415,7 @@ def plans_by_series(session: Session, series_ids: set[int]) -> dict[int, list[Re
         return result
     for plan in session.scalars(
         select(RevenuePlan)
-        .where(RevenuePlan.series_id.in_(series_ids))
+        .where(RevenuePlan.series_id.in_(series_ids), RevenuePlan.status == "active")
         .order_by(RevenuePlan.effective_from.desc(), RevenuePlan.number.desc())
     ):
         result[plan.series_id].append(plan)

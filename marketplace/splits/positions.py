@@ -189,10 +189,10 @@ def _join(parts: list[str]) -> str:
 
 
 def latest_plan(session: Session, series_id: int) -> RevenuePlan | None:
-    """The series' newest plan version (possibly not in force yet), or None."""
+    """The series' newest active plan version (possibly not in force yet), or None."""
     return session.scalars(
         select(RevenuePlan)
-        .where(RevenuePlan.series_id == series_id)
+        .where(RevenuePlan.series_id == series_id, RevenuePlan.status == "active")
         .order_by(RevenuePlan.number.desc())
         .limit(1)
     ).first()
@@ -242,3 +242,14 @@ def describe_plan(
         "positions": [p.as_json() for _, p in sorted(position.members.items())],
         "explanation": explain_plan(plan, money),
     }
+
+
+def plan_history(session: Session, series_id: int) -> list[RevenuePlan]:
+    """Every plan version of a series, newest first, with its consents (who answered what)."""
+    return list(
+        session.scalars(
+            select(RevenuePlan)
+            .where(RevenuePlan.series_id == series_id)
+            .order_by(RevenuePlan.number.desc())
+        )
+    )

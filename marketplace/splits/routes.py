@@ -12,12 +12,14 @@ from marketplace.errors import NotFound, ServiceError, ValidationFailed, apply_s
 from marketplace.extensions import db, limiter
 from marketplace.formatting import format_money, percent
 from marketplace.splits import bp, invitations
+from marketplace.splits import consent as plan_consents
 from marketplace.splits import plans as revenue_plans
 from marketplace.splits import services as splits
 from marketplace.splits.forms import BudgetLineForm, PlanForm, SplitForm
-from marketplace.splits.models import TeamMember
-from marketplace.splits.positions import explain_plan, latest_plan, plan_position
+from marketplace.splits.models import RevenuePlan, TeamMember
+from marketplace.splits.positions import explain_plan, latest_plan, plan_history, plan_position
 from marketplace.studio.forms import ActionForm
+from marketplace.studio.models import Series
 from marketplace.studio.rules import parse_price
 from marketplace.studio.support import CREATOR, ROW_FIELD, owned_series_or_404
 
@@ -147,7 +149,14 @@ def plan(series_id: int):
             saved = revenue_plans.create_revenue_plan(
                 db.session(), series, current_user, tiers=tiers, advances=advances
             )
-            flash(f"Plan version {saved.number} published, effective now.", "success")
+            if saved.status == "pending":
+                flash(
+                    f"Plan version {saved.number} is waiting for the answers of the members"
+                    " whose share it changes; it takes effect once all accept.",
+                    "info",
+                )
+            else:
+                flash(f"Plan version {saved.number} published, effective now.", "success")
             return redirect(url_for("splits.plan", series_id=series.id))
     except ServiceError as error:
         db.session.rollback()
@@ -169,8 +178,41 @@ def plan(series_id: int):
         plan=current,
         position=plan_position(db.session(), current) if current else None,
         explanation=explain_plan(current, _money(series.currency)) if current else [],
+        history=plan_history(db.session(), series.id),
         percent=percent,
     ), status
+
+
+@bp.route("/plans/<int:plan_id>/consent", methods=["GET", "POST"])
+@role_required(CREATOR, "participant")
+def plan_consent(plan_id: int):
+    """A plan version that changes the member's share: what it changes, and accept/decline."""
+    try:
+        consent = plan_consents.pending_consent(db.session(), plan_id, current_user)
+    except NotFound:
+        abort(404)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        accept = request.form.get("answer") == "accept"
+        try:
+            plan_consents.answer_plan(db.session(), plan_id, current_user, accept=accept)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash("Thank you: your answer is recorded.", "success")
+        return redirect(url_for("splits.plan_consent", plan_id=plan_id))
+    proposed = db.session.get_one(RevenuePlan, plan_id)
+    series = db.session.get_one(Series, proposed.series_id)
+    return render_template(
+        "splits/consent.html",
+        plan=proposed,
+        series=series,
+        consent=consent,
+        explanation=explain_plan(proposed, _money(series.currency)),
+        form=form,
+    )
 
 
 def _money(currency: str):

@@ -1,6 +1,7 @@
 """deal terms: revenue waterfalls.
 
-- revenue_plans (versions, future-only), plan_tiers, plan_holders, plan_shares, plan_advances;
+- revenue_plans (versions, future-only; status pending/active/declined/expired), plan_consents
+  (who must accept a version, their answers), plan_tiers, plan_holders, plan_shares, plan_advances;
   budget_lines (costs a creator records, each with its holder and tier).
 - ledger_allocation_buckets.waterfall: NULL for a split by weights (every existing bucket);
   a waterfall bucket's plan (ledger.allocation.waterfall.Waterfall.to_json()). Added in place
@@ -30,7 +31,11 @@ def upgrade():
     sa.Column('effective_from', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('deadline', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('length(currency) = 3', name=op.f('ck_revenue_plans_currency_code')),
+    sa.CheckConstraint("status IN ('pending', 'active', 'declined', 'expired')", name=op.f('ck_revenue_plans_status_known')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_revenue_plans_created_by_id_users')),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_revenue_plans_series_id_series')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_revenue_plans')),
@@ -119,9 +124,30 @@ def upgrade():
     )
     with op.batch_alter_table('plan_holders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_holders_tier_id'), ['tier_id'], unique=False)
+    op.create_table('plan_consents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'accepted', 'declined')", name=op.f('ck_plan_consents_status_known')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_plan_consents_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['member_id'], ['team_members.id'], name=op.f('fk_plan_consents_member_id_team_members')),
+    sa.ForeignKeyConstraint(['plan_id'], ['revenue_plans.id'], name=op.f('fk_plan_consents_plan_id_revenue_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_consents')),
+    sa.UniqueConstraint('plan_id', 'member_id', name=op.f('uq_plan_consents_plan_id_member_id'))
+    )
+    with op.batch_alter_table('plan_consents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_consents_plan_id'), ['plan_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('plan_consents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_consents_plan_id'))
+
+    op.drop_table('plan_consents')
     with op.batch_alter_table('plan_holders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_holders_tier_id'))
 

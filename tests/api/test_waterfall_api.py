@@ -15,6 +15,7 @@ from marketplace.splits.models import TeamMember
 from marketplace.splits.plans import TierTerms, create_revenue_plan, record_budget_line
 from tests.api.conftest import unlock as unlock_body
 from tests.api.test_refunds_pools import refund as refund_body
+from tests.services.test_revenue_plans import accept_all
 
 
 def test_through_the_api_a_refund_follows_its_unlock_into_or_out_of_the_plan(
@@ -27,8 +28,9 @@ def test_through_the_api_a_refund_follows_its_unlock_into_or_out_of_the_plan(
     record_budget_line(db.session, series, None, holder_id=members[0].id, description="Shoot",
                        amount=1_000)  # fmt: skip
     started = now - timedelta(hours=2)
-    create_revenue_plan(db.session, series, None, tiers=[TierTerms(1)], effective_from=started,
-                        now=started)  # fmt: skip
+    plan = create_revenue_plan(db.session, series, None, tiers=[TierTerms(1)],
+                               effective_from=started, now=started)  # fmt: skip
+    accept_all(db, plan, now=started)
     before = (now - timedelta(hours=3)).isoformat()
     partner.post("/api/v1/unlocks", {"events": [
         unlock_body("old", series, amount=1_000, occurred_at=before),

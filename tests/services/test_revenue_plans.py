@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.balances import get_balance
+from marketplace.accounts.models import User
 from marketplace.chart import ledger_account
 from marketplace.errors import ServiceError
+from marketplace.splits.consent import answer_plan
 from marketplace.splits.models import BudgetLine, PlanAdvance, RevenuePlan, TeamMember
 from marketplace.splits.plans import (
     AdvanceTerms,
@@ -22,6 +24,21 @@ from marketplace.studio.models import Series
 from tests.services.test_revenue import T0, make_world
 
 LATER = T0 + timedelta(days=2)
+
+
+def accept_all(db, plan, now=T0):
+    """Every member the plan affects accepts it (given a user account first if invited)."""
+    for consent in plan.consents:
+        member = consent.member
+        if member.user_id is None:
+            user = User(email=f"consent-{member.id}@example.test", role="participant",
+                        display_name=member.credit_name, password_hash="x")  # fmt: skip
+            db.session.add(user)
+            db.session.flush()
+            member.user_id, member.accepted_at = user.id, now
+        answer_plan(db.session, plan.id, db.session.get(User, member.user_id), accept=True,
+                    now=now)  # fmt: skip
+    return plan
 
 
 @pytest.fixture
@@ -56,6 +73,9 @@ def test_a_plan_copies_budget_lines_into_tiers_and_posts_its_advances(db, world)
         effective_from=LATER,
         now=T0,
     )
+    assert plan.status == "pending"  # the actor's share has a tier and an advance ahead
+    accept_all(db, plan)
+    assert plan.status == "active"
     assert plan.number == 1 and plan.currency == "USD"
     assert [(t.position, t.premium_bps) for t in plan.tiers] == [(1, 11_000), (2, 10_000)]
     assert [(h.member_id, h.amount) for h in plan.tiers[0].holders] == [(maya.id, 200_000)]

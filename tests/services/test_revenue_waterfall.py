@@ -27,7 +27,7 @@ from marketplace.splits.plans import (
 )
 from tests.helpers import ref_of
 from tests.services.test_revenue import T0, make_world
-from tests.services.test_revenue_plans import LATER
+from tests.services.test_revenue_plans import LATER, accept_all
 
 PRICE = 1_000  # 1,000 gross: 700 after the partner's 30 %, 630 after the platform's 10 %
 
@@ -37,8 +37,9 @@ def planned_world(db, owner, premium=10_000, budget=2_000, advance=0):
     record_budget_line(db.session, series, owner, holder_id=maya.id, description="Shoot",
                        amount=budget)  # fmt: skip
     advances = [AdvanceTerms(actor.id, maya.id, advance)] if advance else []
-    create_revenue_plan(db.session, series, owner, tiers=[TierTerms(1, premium)],
-                        advances=advances, effective_from=LATER, now=T0)  # fmt: skip
+    plan = create_revenue_plan(db.session, series, owner, tiers=[TierTerms(1, premium)],
+                               advances=advances, effective_from=LATER, now=T0)  # fmt: skip
+    accept_all(db, plan)
     return partner, series, maya, actor
 
 

@@ -7,8 +7,10 @@ import json
 
 from sqlalchemy import func, select
 
+from marketplace.clock import utcnow
 from marketplace.splits.models import BudgetLine, RevenuePlan
 from marketplace.studio.models import Series
+from tests.services.test_revenue_plans import accept_all
 
 MANIFEST = {
     "title": "Contract Bride",
@@ -40,6 +42,9 @@ def test_a_manifest_carries_the_plan(app, runner, db, make_creator, tmp_path):
     result = run_import(runner, tmp_path, MANIFEST)
     assert result.exit_code == 0, result.output
     series_id = json.loads(result.output)["series_id"]
+    plan = db.session.scalars(select(RevenuePlan)).one()
+    assert plan.status == "pending"  # the actor is asked; the owner proposed it
+    accept_all(db, plan, now=utcnow())
     shown = json.loads(
         runner.invoke(args=["series", "show", str(series_id), "--format", "json"]).output
     )

@@ -7,8 +7,10 @@ import json
 
 from sqlalchemy import func, select
 
+from marketplace.clock import utcnow
 from marketplace.splits.models import BudgetLine, RevenuePlan
 from tests.services.test_revenue import make_world
+from tests.services.test_revenue_plans import accept_all
 
 
 def test_a_creator_enters_a_budget_and_an_advance_and_publishes(db, client, login_as,
@@ -28,6 +30,9 @@ def test_a_creator_enters_a_budget_and_an_advance_and_publishes(db, client, logi
         "publish": "Publish the plan",
     })  # fmt: skip
     assert published.status_code == 302
+    pending = client.get(page).get_data(as_text=True)
+    assert "No plan yet" in pending and "M1: pending" in pending  # the actor is asked
+    accept_all(db, db.session.scalars(select(RevenuePlan)).one(), now=utcnow())
     shown = client.get(page).get_data(as_text=True)
     assert "The first $2,200.00 of the participants&#39; pool goes to M0 (110% of" in shown
     assert "$2,200.00 more reaches break-even" in shown

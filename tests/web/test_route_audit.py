@@ -98,7 +98,7 @@ def allowed_roles(endpoint: str) -> tuple[str, ...]:
     """The roles an endpoint admits, from the area it belongs to."""
     if endpoint in ANY_USER:
         return ("creator", "participant", "admin")
-    if endpoint == "splits.accept_invitation":
+    if endpoint in ("splits.accept_invitation", "splits.plan_consent"):  # team members answer
         return PAYEES
     area = endpoint.split(".")[0]
     roles = {
