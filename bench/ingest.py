@@ -12,6 +12,11 @@ of raw unlock rows into an unlogged partner_events-shaped table (with --json, al
 at the end).
 
     .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check] [--json]
+        [--plan flat|three-tier|both]
+
+--plan three-tier gives every series a revenue plan of three recoupment tiers (the poster
+posts each unlock twice: the split, then the series' waterfall); --plan both runs flat, then
+three-tier, each on a database of its own, and compares them.
 """
 
 from __future__ import annotations
@@ -63,6 +68,13 @@ def arguments() -> argparse.Namespace:
         default=20.0,
         help="seconds between VACUUM ANALYZE of the ledger's hot tables during the run, standing"
         " in for autovacuum (off on the dev box); 0 disables. Counted in the timing.",
+    )
+    parser.add_argument(
+        "--plan",
+        choices=["flat", "three-tier", "both"],
+        default="flat",
+        help="every series split flat, or through a three-tier revenue plan (recoupment, then"
+        " the split), or both one after the other in this run (each on a database of its own)",
     )
     return parser.parse_args()
 
@@ -469,7 +481,10 @@ def bench(args: argparse.Namespace, sa_url: str) -> dict:
     )
     os.environ.update(env)
     _, key_id, secret, world = build_world(
-        sa_url, series_count=args.series, team_bps=random_teams()
+        sa_url,
+        series_count=args.series,
+        team_bps=random_teams(),
+        plan_tiers=3 if args.plan == "three-tier" else 0,
     )
     run = Run(args, url, (key_id, secret), [(s.id, s.free_episodes) for s in world])
     port = args.port or free_port()
@@ -503,12 +518,28 @@ def bench(args: argparse.Namespace, sa_url: str) -> dict:
 
 def main() -> int:
     args = arguments()
-    with own_database("ingest", keep=args.keep) as url:
-        result = bench(args, url)
+    modes = ["flat", "three-tier"] if args.plan == "both" else [args.plan]
+    results = {}
+    for mode in modes:
+        print(f"--- series split {mode}")
+        with own_database("ingest", keep=args.keep) as url:
+            results[mode] = bench(argparse.Namespace(**{**vars(args), "plan": mode}), url)
+    if len(results) == 2:
+        flat, plan = results["flat"], results["three-tier"]
+        for figure in ("unlocks_per_s", "posted_per_s"):
+            print(
+                f"{figure}: three-tier {plan[figure]:,} vs flat {flat[figure]:,}"
+                f" ({plan[figure] / flat[figure] - 1:+.1%})"
+            )
+        poster = (plan["cpu_ms_per_1000"]["poster"], flat["cpu_ms_per_1000"]["poster"])
+        print(f"poster CPU ms per 1,000 unlocks: three-tier {poster[0]} vs flat {poster[1]}")
     if args.json:
-        print(json.dumps(result))
-    complete = result["recorded"] == args.events and not result["failed"]
-    return 0 if complete and result["check_ok"] is not False else 1
+        print(json.dumps(results if len(results) == 2 else results[modes[0]]))
+    complete = all(
+        r["recorded"] == args.events and not r["failed"] and r["check_ok"] is not False
+        for r in results.values()
+    )
+    return 0 if complete else 1
 
 
 if __name__ == "__main__":

@@ -31,15 +31,29 @@ def build_world(
     free_episodes: int = 5,
     team_bps: Callable[[int], Sequence[int]] = lambda n: (5000, 3000, 2000),
     days_live: int = 30,
+    plan_tiers: int = 0,
+    tier_cost: int = 5_000,
 ) -> tuple[int, str, str, list[WorldSeries]]:
     """Create one USD partner app (30 % share, 7 hold days) and `series_count` live series of
     `episodes` episodes, price 99, each with a team splitting by team_bps(n) (bps summing to
-    10,000) under a 10 % platform fee; returns (partner id, key id, secret, series)."""
+    10,000) under a 10 % platform fee; returns (partner id, key id, secret, series).
+
+    plan_tiers > 0: every series also has an active revenue plan in force from the start with
+    that many recoupment tiers, tier k repaying `tier_cost` to member k (mod the team; tier 2
+    at a 110 % premium) before the split, which the team has accepted."""
     from marketplace import create_app
     from marketplace.accounts.models import User
     from marketplace.extensions import db
     from marketplace.partners.services import create_partner
-    from marketplace.splits.models import SplitShare, SplitVersion, TeamMember
+    from marketplace.splits.models import (
+        PlanHolder,
+        PlanShare,
+        PlanTier,
+        RevenuePlan,
+        SplitShare,
+        SplitVersion,
+        TeamMember,
+    )
     from marketplace.studio.models import Episode, Listing, Series
 
     app = create_app({**(config or {}), "SQLALCHEMY_DATABASE_URI": url})
@@ -88,6 +102,27 @@ def build_world(
             db.session.add_all(
                 [version, Listing(series_id=series.id, partner_id=partner.id, live_at=start)]
             )
+            if plan_tiers:
+                plan = RevenuePlan(
+                    series_id=series.id, number=1, currency="USD", effective_from=start,
+                    status="active", decided_at=start,
+                )  # fmt: skip
+                plan.tiers = [
+                    PlanTier(
+                        position=k,
+                        premium_bps=11_000 if k == 2 else 10_000,
+                        holders=[
+                            PlanHolder(
+                                member_id=members[(k - 1) % len(members)].id, amount=tier_cost
+                            )
+                        ],
+                    )
+                    for k in range(1, plan_tiers + 1)
+                ]
+                plan.shares = [
+                    PlanShare(member_id=m.id, bps=b) for m, b in zip(members, bps, strict=True)
+                ]
+                db.session.add(plan)
             world.append(WorldSeries(series.id, free_episodes, tuple(m.id for m in members), bps))
         db.session.commit()
         partner_id = partner.id
