@@ -9,7 +9,7 @@ events it reads from the event log. Nothing here commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, TypeVar
@@ -94,12 +94,18 @@ class SplitRouter:
             ).id
         return found
 
-    def prefetch(self, versions: Sequence[SplitVersion | VersionTerms]) -> None:
-        """Load every account these versions' splits need with one query (hot path)."""
+    def prefetch(
+        self,
+        versions: Sequence[SplitVersion | VersionTerms],
+        extra: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Load every account these versions' splits need, and `extra` (kind, owner id)
+        pairs, with one query (hot path)."""
         wanted = {
             ("partner_receivable", str(self.partner.id)),
             ("partner_commission", str(self.partner.id)),
             ("platform_fees", PLATFORM_OWNER_ID),
+            *extra,
         }
         wanted.update(("member_earnings", str(s.member_id)) for v in versions for s in v.shares)
         by_owner = {(ACCOUNT_KINDS[k][0], ACCOUNT_KINDS[k][1], o): k for k, o in wanted}
@@ -278,6 +284,7 @@ def post_revenue(
     planned = PlanRouter.load(session, router.currency, router.account_id, facts)
     if planned is None:
         return allocate_batch(session, events, now=now)
+    router.prefetch([], planned.accounts_wanted())
     plans = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
     events = [
         event if plan is None else planned.first_stage(event, plan)

@@ -119,6 +119,20 @@ class PlanRouter:
             found = self._waterfalls[plan.id] = plan_waterfall(plan, accounts)
         return found
 
+    def accounts_wanted(self) -> set[tuple[str, str]]:
+        """(chart kind, owner id) of every account the batch's plans move: to prefetch."""
+        wanted = {("series_pool", str(series_id)) for series_id in self.plans}
+        for plans in self.plans.values():
+            for plan in plans:
+                wanted.update(("member_earnings", str(s.member_id)) for s in plan.shares)
+                wanted.update(
+                    ("member_earnings", str(h.member_id)) for t in plan.tiers for h in t.holders
+                )
+                for advance in plan.advances:
+                    wanted.add(("member_earnings", str(advance.recipient_id)))
+                    wanted.add(("member_earnings", str(advance.payer_id)))
+        return wanted
+
     def pool_account_id(self, series_id: int) -> int:
         """The series' pool account in the partner's currency."""
         return self.account_id("series_pool", series_id)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ledger.allocation.waterfall import (
     MAX_PREMIUM_BPS,
@@ -409,13 +409,19 @@ def plan_in_force(session: Session, series_id: int, at: datetime) -> RevenuePlan
 
 
 def plans_by_series(session: Session, series_ids: set[int]) -> dict[int, list[RevenuePlan]]:
-    """Every plan version of these series, newest effective first (one query each kind)."""
+    """Every active plan version of these series, newest effective first, with its tiers,
+    holders, shares and advances (five queries in all: the poster calls it per batch)."""
     result: dict[int, list[RevenuePlan]] = {sid: [] for sid in series_ids}
     if not series_ids:
         return result
     for plan in session.scalars(
         select(RevenuePlan)
         .where(RevenuePlan.series_id.in_(series_ids), RevenuePlan.status == "active")
+        .options(
+            selectinload(RevenuePlan.tiers).selectinload(PlanTier.holders),
+            selectinload(RevenuePlan.shares),
+            selectinload(RevenuePlan.advances),
+        )
         .order_by(RevenuePlan.effective_from.desc(), RevenuePlan.number.desc())
     ):
         result[plan.series_id].append(plan)
