@@ -146,6 +146,17 @@ EXPECTED = {
     ("splits.resend_invitation", "POST"): ("/studio/members/{member}/resend", CREATOR_OWNS),
     ("publishing.series_detail", "GET"): ("/studio/series/{series}", CREATOR_OWNS),
     ("dashboard.series_dashboard_page", "GET"): ("/studio/series/{series}/dashboard", CREATOR_OWNS),
+    ("splits.plan", "GET"): ("/studio/series/{series}/plan", CREATOR_OWNS),
+    ("splits.plan", "POST"): ("/studio/series/{series}/plan", CREATOR_OWNS),
+    # Nobody in the world was asked to consent to a plan: payees find none (404).
+    ("splits.plan_consent", "GET"): (
+        "/studio/plans/987654/consent",
+        {**every(404), "anonymous": LOGIN, "admin": 403},
+    ),
+    ("splits.plan_consent", "POST"): (
+        "/studio/plans/987654/consent",
+        {**every(404), "anonymous": LOGIN, "admin": 403},
+    ),
     ("splits.split", "GET"): ("/studio/series/{series}/split", CREATOR_OWNS),
     ("splits.split", "POST"): ("/studio/series/{series}/split", CREATOR_OWNS),
     ("publishing.withdraw", "POST"): ("/studio/listings/{listing}/withdraw", CREATOR_OWNS),
