@@ -118,6 +118,25 @@ def percent(bps: int) -> str:
     return f"{Decimal(bps) / 100:f}%"
 
 
+def percent_field(bps: int) -> str:
+    """Basis points as a form's percent value: 5000 -> "50", 3333 -> "33.33"."""
+    return f"{Decimal(bps) / 100:f}"
+
+
+def parse_percent(text: str | None) -> int | None:
+    """A percentage typed by a person ("33.33", "33,33", "50 %") as basis points; None when it
+    is not a number with at most two decimals."""
+    raw = (text or "").strip().rstrip("%").strip().replace("\u00a0", "")
+    if raw.count(",") == 1 and "." not in raw:
+        raw = raw.replace(",", ".")  # a decimal comma (es, de, fr...)
+    if not raw or not all(c.isdigit() or c == "." for c in raw) or raw.count(".") > 1:
+        return None
+    value = Decimal(raw)
+    if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
+        return None
+    return int(value * 100)
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a cell must not start with (OWASP CSV injection)."""
 

@@ -562,7 +562,7 @@ def test_another_creator_changes_nothing_through_any_owner_route(client, db, log
          {"currency": "USD", "free_episodes": "3", "episode_price": "0.01"}),
         (f"/studio/series/{s}/split",
          {"rows-0-email": cast.other_creator.email, "rows-0-role": "producer",
-          "rows-0-credit_name": "Me", "rows-0-bps": "10000"}),
+          "rows-0-credit_name": "Me", "rows-0-share": "100"}),
         (f"/studio/series/{s}/publish", {"partners": str(cast.other_partner.id)}),
         (f"/studio/series/{s}/episodes/new", {"media_url": "https://evil.example/x.mp4"}),
         (f"/studio/series/{s}/localize", {"language": "fr", "title": "Stolen"}),
@@ -603,7 +603,7 @@ def test_ids_in_form_fields_do_not_reach_other_objects(client, db, login_as, cas
     assert publish.status_code == 422
     split = client.post(f"/studio/series/{cast.series.id}/split", data={
         "rows-0-email": cast.other_participant.email, "rows-0-role": "actor",
-        "rows-0-credit_name": "Oz", "rows-0-bps": "10000",
+        "rows-0-credit_name": "Oz", "rows-0-share": "100",
         "rows-0-user_id": cast.other_participant.id, "rows-0-member_id": cast.member.id,
     })  # fmt: skip
     assert split.status_code == 302
