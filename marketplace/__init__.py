@@ -212,11 +212,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Filters used by templates (money is formatted only at the edge)."""
-    from marketplace.formatting import format_money, percent
+    from marketplace.formatting import format_money, localdate, localtime, percent
     from marketplace.navigation import nav_links
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.globals["nav_links"] = nav_links
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import g, has_request_context, request
+from flask_login import current_user
 
 SUPPORTED_LOCALES = ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
 
@@ -111,6 +114,40 @@ def money_formatter(locale: str, currency: str):
     if any(fast(probe) != babel_money(probe, currency, locale) for probe in _PROBES):
         return lambda amount: babel_money(amount, currency, locale)
     return fast
+
+
+def reader_time_zone() -> ZoneInfo:
+    """The signed-in person's time zone (users.time_zone); UTC for everyone else."""
+    name = "UTC"
+    if has_request_context():
+        name = getattr(current_user, "time_zone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def localtime(value: datetime | None, seconds: bool = False) -> str:
+    """An aware UTC time as the reader's local time with its zone's abbreviation:
+    "2026-03-01 21:30 PST" (Asia/Manila's abbreviation), "2026-03-01 13:30 UTC"."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(reader_time_zone())
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{text} {local.tzname()}"
+
+
+def localdate(value: datetime | date | None) -> str:
+    """The reader's local calendar day of an aware time (a plain date is shown as it is)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(reader_time_zone()).date().isoformat()
+    return value.isoformat()
 
 
 def percent(bps: int) -> str:

@@ -88,7 +88,10 @@ SECRET_HOLDERS = {
     "stripe_webhooks.stripe_webhook": 400,
 }
 """Public endpoints whose key is in the request: what a made-up key gets."""
-ANY_USER = {"main.home", "auth.change_password", "auth.notifications", "auth.logout_everywhere"}
+ANY_USER = {
+    "main.home", "auth.change_password", "auth.notifications", "auth.settings",
+    "auth.logout_everywhere",
+}  # fmt: skip
 PAYEES = ("creator", "participant")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
