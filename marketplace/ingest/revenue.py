@@ -26,7 +26,7 @@ from ledger.allocation.engine import (
 )
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
-from marketplace.ingest.waterfalls import PlanRouter
+from marketplace.ingest.waterfalls import PlanCache, PlanRouter
 from marketplace.partners.models import PartnerApp
 from marketplace.splits.models import SplitShare, SplitVersion
 
@@ -128,6 +128,10 @@ class SplitRouter:
             if (kind, owner_id) not in self._accounts
         ):
             self.account_id(kind, owner_id)
+
+    def prefetch_accounts(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Load these (kind, owner id) accounts, and the partner's, with one query."""
+        self.prefetch([], wanted)
 
     def receivable_id(self) -> int:
         """The partner's receivable account id in its contract currency."""
@@ -255,18 +259,26 @@ def post_revenue(
     now: datetime | None = None,
     versions: dict[int, list[VersionTerms]] | None = None,
     version_ids: Sequence[int | None] | None = None,
+    plans: PlanCache | None = None,
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
     split under its series' split version in force at occurred_at (or the version id given for
     it: what was decided when it was accepted). Events of a series with a revenue plan in force
-    go through it (marketplace.ingest.waterfalls; the results are their first stage's). The
-    caller posts each event once, and commits."""
+    go through it (marketplace.ingest.waterfalls; the results are their first stage's), with
+    the plans of `plans` (a poster's cache; else read for this call). The caller posts each
+    event once, and commits."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
     if versions is None:
         versions = split_versions_by_series(session, {fact.series_id for fact in facts})
-    router.prefetch([v for vs in versions.values() for v in vs])
+    planned = PlanRouter.load(
+        session, router.currency, router.account_id, facts, plans, router.prefetch_accounts
+    )
+    router.prefetch(
+        [v for vs in versions.values() for v in vs],
+        planned.accounts_wanted() if planned is not None else (),
+    )
     by_id = {v.id: v for vs in versions.values() for v in vs}
     events = []
     for index, fact in enumerate(facts):
@@ -281,20 +293,21 @@ def post_revenue(
                 f"series {fact.series_id} has no split in force at {fact.occurred_at}"
             )
         events.append(router.event(fact, version))
-    planned = PlanRouter.load(session, router.currency, router.account_id, facts)
     if planned is None:
         return allocate_batch(session, events, now=now)
-    router.prefetch([], planned.accounts_wanted())
-    plans = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
+    chosen = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
     events = [
         event if plan is None else planned.first_stage(event, plan)
-        for event, plan in zip(events, plans, strict=True)
+        for event, plan in zip(events, chosen, strict=True)
     ]
-    results = allocate_batch(session, events, now=now)
-    staged = [
-        (event, plan, result)
-        for event, plan, result in zip(events, plans, results, strict=True)
-        if plan is not None
-    ]
-    allocate_batch(session, planned.second_stage(staged), now=now)
-    return results
+
+    def through_plans(results: list[AllocationResult]) -> list[AllocationEvent]:
+        return planned.second_stage(
+            [
+                (event, plan, result)
+                for event, plan, result in zip(events, chosen, results, strict=True)
+                if plan is not None
+            ]
+        )
+
+    return allocate_batch(session, events, now=now, then=through_plans)
