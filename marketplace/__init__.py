@@ -229,6 +229,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
     from marketplace.scheduler.cli import scheduler_cli
+    from marketplace.settlements.cli import settlements_cli
     from marketplace.tax.cli import tax_cli
 
     for group in (
@@ -238,6 +239,7 @@ def register_commands(app: Flask) -> None:
         partners_cli,
         payouts_cli,
         scheduler_cli,
+        settlements_cli,
         studio_cli,
         series_cli,
         tax_cli,

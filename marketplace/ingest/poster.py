@@ -43,6 +43,7 @@ from marketplace.ingest.revenue import (
     post_revenue,
     split_versions_by_series,
 )
+from marketplace.partners.contracts import contract_at, contracts_of
 from marketplace.partners.models import PartnerApp
 
 SHARDS = 4
@@ -307,15 +308,23 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
     """The ledger entries carrying a posted event's money (a pool's shares: one per series)."""
     if event.entry_id is not None:  # posted before the poster existed
         return [event.entry_id]
+    contracts = contracts_of(session, event.partner_id)
+    contract = contract_at(contracts, event.occurred_at).number if contracts else 1
     if event.kind == "pool":
         details = event.details or {}
         keys = [
-            bucket_key(int(sid), event.partner_id, event.currency, int(version))
+            bucket_key(int(sid), event.partner_id, event.currency, int(version), contract)
             for sid, version in (details.get("versions") or {}).items()
         ]
     elif event.split_version_id is not None and event.series_id is not None:
         keys = [
-            bucket_key(event.series_id, event.partner_id, event.currency, event.split_version_id)
+            bucket_key(
+                event.series_id,
+                event.partner_id,
+                event.currency,
+                event.split_version_id,
+                contract,
+            )
         ]
     else:
         return []

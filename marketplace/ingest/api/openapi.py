@@ -278,6 +278,8 @@ REJECTION_CODES: dict[str, str] = {
     "refund_before_unlock": "refund: occurred_at is earlier than the unlock",
     "invalid_period": "pool: period_end is not after period_start, or is in the future",
     "no_views": "pool: the views add up to zero while the amount is not zero",
+    "period_closed": "occurred_at (a pool's period_end) falls in a settlement period that is "
+    "closed: its statement is final",
 }
 
 _SIGNED: list[dict[str, list[str]]] = [{"key": [], "timestamp": [], "signature": []}]
