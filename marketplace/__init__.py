@@ -228,6 +228,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.partners.cli import partners_cli
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
+    from marketplace.reconciliation.cli import settlements_cli
     from marketplace.scheduler.cli import scheduler_cli
     from marketplace.tax.cli import tax_cli
 
@@ -241,6 +242,7 @@ def register_commands(app: Flask) -> None:
         studio_cli,
         series_cli,
         tax_cli,
+        settlements_cli,
     ):
         app.cli.add_command(group)
 
