@@ -142,6 +142,7 @@ BLUEPRINTS = (
     ("marketplace.tax.routes", "bp", "/tax"),
     ("marketplace.payouts.routes", "webhook_bp", None),  # POST /stripe/webhook
     ("marketplace.ingest.api.routes", "bp", "/api/v1"),
+    ("marketplace.reconciliation.api", "bp", "/api/v1/settlements"),
 )
 
 
@@ -160,8 +161,11 @@ def register_blueprints(app: Flask) -> None:
         blueprint = getattr(importlib.import_module(module_name), attribute)
         app.register_blueprint(blueprint, url_prefix=prefix)
     from marketplace.ingest import bp as api_bp
+    from marketplace.reconciliation.api import bp as reconciliation_api_bp
 
-    csrf.exempt(api_bp)  # partner requests are authenticated by HMAC signatures, not cookies
+    # Partner requests are authenticated by HMAC signatures, not cookies.
+    csrf.exempt(api_bp)
+    csrf.exempt(reconciliation_api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

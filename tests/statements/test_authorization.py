@@ -89,6 +89,8 @@ EXPECTED = {
     ("api.refunds", "POST"): ("/api/v1/refunds", every(401)),
     ("api.revenue_pools", "POST"): ("/api/v1/revenue-pools", every(401)),
     ("api.unlocks", "POST"): ("/api/v1/unlocks", every(401)),
+    ("reconciliation_api.upload_report", "POST"): ("/api/v1/settlements/reports", every(401)),
+    ("reconciliation_api.report", "GET"): ("/api/v1/settlements/reports/1", every(401)),
     ("auth.change_password", "GET"): ("/auth/password", ANY_USER),
     ("auth.change_password", "POST"): ("/auth/password", ANY_USER),
     ("auth.login", "GET"): ("/auth/login", PUBLIC),
