@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,7 +51,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--differences", type=int, default=1_000, help="seeded lines per class")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json", action="store_true", help="one JSON line of figures at the end")
-    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--keep", action="store_true", help="keep the database (and the report)")
     return parser.parse_args()
 
 
@@ -186,12 +187,18 @@ def main() -> int:
         load_events(url, partner_id, series, versions, args.events)
         loaded = time.perf_counter() - started
         seeded = seed_differences(args.events, args.differences, args.seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            path, output = Path(tmp) / "report.csv", Path(tmp) / "out.json"
+        tmp = Path(tempfile.mkdtemp(prefix="reconcile-"))
+        path, output = tmp / "report.csv", tmp / "out.json"
+        try:
             expected = write_report(path, series, args.events, args.differences, seeded)
             size = path.stat().st_size
             wall, rss = reconcile(env, path, output)
             result = json.loads(output.read_bytes())
+        finally:
+            if args.keep:
+                print(f"kept the report {path}", flush=True)
+            else:
+                shutil.rmtree(tmp)
         named = {(line["kind"], line["event_id"]) for line in result["differing"]}
         exact = named == expected
         figures = {

@@ -52,6 +52,8 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     if found is None:
         raise ReportRejected("The period is a calendar month: YYYY-MM.", field="period")
     year, month = int(found.group(1)), int(found.group(2))
+    if not 2000 <= year <= 2999:
+        raise ReportRejected("The period's year is out of range.", field="period")
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     return start, end

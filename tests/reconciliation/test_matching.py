@@ -128,3 +128,6 @@ def test_periods_are_calendar_months_in_utc():
     for bad in ("2025-13", "2025-6", "june", ""):
         with pytest.raises(ReportRejected, match="YYYY-MM"):
             period_bounds(bad)
+    for far in ("0000-01", "9999-12"):
+        with pytest.raises(ReportRejected, match="out of range"):
+            period_bounds(far)
