@@ -131,3 +131,10 @@ def test_periods_are_calendar_months_in_utc():
     for far in ("0000-01", "9999-12"):
         with pytest.raises(ReportRejected, match="out of range"):
             period_bounds(far)
+
+
+def test_ids_with_tabs_backslashes_and_quotes_survive_staging(db, world):
+    odd = 'tab\there\\back"quote'
+    quoted = '"' + odd.replace('"', '""') + '"'
+    rep = reconcile(db, world, report(world.line(quoted, when=at(2))))
+    assert ("only_theirs", odd) in lines_of(db, rep)
