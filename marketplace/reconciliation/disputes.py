@@ -9,6 +9,9 @@ Accepting, per class:
 - amount, currency or date differs: their line ingested as an unlock "dispute-<id>", then our
   unlock refunded now, as "dispute-<id>-reversal".
 A line whose event of ours (or theirs) is a refund cannot be accepted: keep it, with a note.
+The ingest services commit each step; their event ids are idempotency keys, so accepting
+again after a step failed (say the refund, once the unlock was in) finishes the rest, and the
+dispute stays open until every step is in.
 """
 
 from __future__ import annotations

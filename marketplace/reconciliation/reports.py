@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ledger.journal import copy_text, is_postgresql
+from marketplace.audit import record_audit
 from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.models import PartnerApp
 from marketplace.reconciliation.models import (
@@ -96,6 +97,15 @@ def reconcile_report(
         _refuse_other_partners(session, report.id, partner.id)
         _count(session, report)
         session.execute(delete(StagedLine).where(StagedLine.report_id == report.id))
+        record_audit(
+            session,
+            actor_id=actor_id,
+            action="reconciliation.report",
+            subject_type="reconciliation_report",
+            subject_id=report.id,
+            details={"partner_id": partner.id, "period": period, "source": source,
+                     "lines": lines, "counts": report.counts()},
+        )  # fmt: skip
     session.commit()
     return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.audit import AuditEvent
 from marketplace.reconciliation.models import (
     ReconciliationLine,
     ReconciliationReport,
@@ -73,6 +74,10 @@ def test_each_class_is_named_and_counted(db, world):
         select(ReconciliationLine).where(ReconciliationLine.event_id == "u2")
     ).one()
     assert (line.their_amount, line.our_amount, line.line_no) == (50, 49, 3)
+    audit = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_type == "reconciliation_report")
+    ).one()
+    assert audit.action == "reconciliation.report" and audit.details["counts"] == rep.counts()
     # The staged lines are gone once matched.
     assert db.session.scalar(select(func.count()).select_from(StagedLine)) == 0
 
