@@ -80,17 +80,21 @@ def answer_options():
 
 @bp.before_request
 def authenticate():
-    """Check the key, timestamp and signature of every non-public request; rate-limit failed
-    authentications per client address (before any look-up) and requests per key."""
+    """Check the key, timestamp and signature of every non-public request (see
+    `authenticate_partner_request`)."""
     if request.endpoint in PUBLIC:
         return None
     try:
         g.partner = authenticate_partner_request()
-    except RateLimited as limited:
-        return error_response(
-            limited.code, limited.message, 429, headers={"Retry-After": str(limited.wait)}
-        )
+    except RateLimited as error:
+        return _rate_limited(error.wait, error.why)
     return None
+
+
+def _rate_limited(wait: int, why: str) -> Response:
+    return error_response(
+        "rate_limited", f"{why}; retry in {wait} s.", 429, headers={"Retry-After": str(wait)}
+    )
 
 
 @bp.errorhandler(ServiceError)
