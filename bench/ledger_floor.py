@@ -41,6 +41,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -293,6 +294,7 @@ class Result:
     steps: dict[str, float]  # mean seconds per batch of each statement, and of the commit
     wal_bytes: float  # server-wide WAL written per batch (other sessions included)
     rollups_inserted: int | None
+    cpu: float = 0.0  # CPU seconds per batch: this process's and its backend's
 
 
 def scalar(conn: psycopg.Connection, sql: str, *params: Any) -> Any:
@@ -314,6 +316,7 @@ def run_scenario(
     start_lsn = scalar(admin, "SELECT pg_current_wal_lsn()::text") or "0/0"
     gc.collect()
     gc.disable()
+    cpu = time.process_time(), backend_cpu(conn.info.backend_pid)
     try:
         for batch in batches:
             started = last = time.perf_counter()
@@ -329,10 +332,21 @@ def run_scenario(
             times.append(now - started)
     finally:
         gc.enable()
+    used = time.process_time() - cpu[0] + backend_cpu(conn.info.backend_pid) - cpu[1]
     wal = scalar(admin, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", start_lsn)
     inserted = None if rollups_before is None else scalar(conn, count_rollups) - rollups_before
     means = {step: total / count for step, total in per_step.items()}
-    return Result(name, times, means, float(wal) / count if wal is not None else 0.0, inserted)
+    wal_per = float(wal) / count if wal is not None else 0.0
+    return Result(name, times, means, wal_per, inserted, used / count)
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds a process (the backend, on this machine) has run, to the ns; 0 if unreadable
+    (a server elsewhere)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except OSError:
+        return 0.0
 
 
 def p95(ordered: list[float]) -> float:
@@ -456,9 +470,8 @@ def parts(args: argparse.Namespace) -> int:
 
     with own_database("ledger_floor", keep=args.keep) as url:
         (poster,) = run(args, url, ["poster"])
-    statements = sum(s for step, s in poster.steps.items() if step != "commit")
     with own_database("batch_parts", keep=args.keep) as url:
-        result = batch_parts.measure(url, args.requests, (statements, poster.steps["commit"]))
+        result = batch_parts.measure(url, args.requests, poster.cpu)
     batch_parts.report(result)
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if args.json:
