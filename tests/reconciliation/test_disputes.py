@@ -137,3 +137,15 @@ def test_the_cli_reconciles_disputes_and_resolves(db, world, runner, tmp_path):
     bad.write_text("event_id,amount\n")
     result = runner.invoke(args=[*args, str(bad)])
     assert result.exit_code == 1 and "missing series_id" in result.output
+
+
+def test_the_cli_prints_text_and_refuses_an_unknown_partner(db, world, runner, tmp_path):
+    file = tmp_path / "june.csv"
+    file.write_bytes(report(world.line("u1", amount=59, when=at(2))).getvalue())
+    args = ["settlements", "reconcile", "--period", PERIOD, str(file)]
+    result = runner.invoke(args=[*args, "--partner", world.partner.name])
+    assert result.exit_code == 0, result.output
+    assert "amount_differs            1" in result.output
+    assert "\tamount_differs\tu1\ttheirs: 59 USD" in result.output
+    result = runner.invoke(args=[*args, "--partner", "Nobody"])
+    assert result.exit_code == 1 and "No partner app named 'Nobody'" in result.output
