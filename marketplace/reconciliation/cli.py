@@ -1,8 +1,8 @@
 """`flask settlements reconcile | dispute | resolve`: reconcile a partner's report of a month
 and settle its differing lines from the command line.
 
-The three commands are plain click commands attached by `register(group)`, so that they can
-join any `settlements` group; `settlements_cli` is that group until another one exists.
+The three commands are plain click commands that `register(group)` attaches to the
+`settlements` group (marketplace/settlements/cli.py; create_app does it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from marketplace.errors import CommandFailed, ServiceError
@@ -103,6 +103,3 @@ def register(group: click.Group) -> None:
     for command in (reconcile_cmd, dispute_cmd, resolve_cmd):
         group.add_command(command)
 
-
-settlements_cli = AppGroup("settlements", help="Partner settlements: reconcile partner reports.")
-register(settlements_cli)

@@ -75,8 +75,17 @@ PUBLIC = {
     "payouts.dev_onboarding": "emulated Stripe only; the account link token is the key",
     "stripe_webhooks.stripe_webhook": "verified by Stripe's signature",
 }
-API_SIGNED = {"api.catalog", "api.event", "api.unlocks", "api.refunds", "api.revenue_pools",
-              "reconciliation_api.upload_report", "reconciliation_api.report"}  # fmt: skip
+API_SIGNED = {
+    "api.catalog",
+    "api.event",
+    "api.unlocks",
+    "api.refunds",
+    "api.revenue_pools",
+    "settlements_api.settlements",
+    "settlements_api.settlement",
+    "reconciliation_api.upload_report",
+    "reconciliation_api.report",
+}
 CSRF_EXEMPT = (
     {e for e in PUBLIC if e.startswith("api.")} | API_SIGNED | {"stripe_webhooks.stripe_webhook"}
 )
