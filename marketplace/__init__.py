@@ -240,6 +240,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.settlements.cli import settlements_cli
     from marketplace.tax.cli import tax_cli
 
+    register_reconciliation(settlements_cli)
     for group in (
         users_cli,
         demo_cli,
@@ -253,8 +254,6 @@ def register_commands(app: Flask) -> None:
         tax_cli,
     ):
         app.cli.add_command(group)
-    # `flask settlements reconcile | dispute | resolve` join the settlements group.
-    register_reconciliation(settlements_cli)
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -1,8 +1,8 @@
 """`flask settlements reconcile | dispute | resolve`: reconcile a partner's report of a month
 and settle its differing lines from the command line.
 
-The three commands are plain click commands that `register(group)` attaches to the
-`settlements` group (marketplace/settlements/cli.py; create_app does it).
+The three commands are plain click commands that the app factory attaches to the
+`flask settlements` group (marketplace.settlements.cli) with `register(group)`.
 """
 
 from __future__ import annotations
