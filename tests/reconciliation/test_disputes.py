@@ -65,6 +65,16 @@ def test_accepting_an_only_theirs_line_ingests_a_late_unlock(db, world, lines, m
     assert audits(db, dispute.id) == ["reconciliation.dispute_open", "reconciliation.accept_theirs"]
 
 
+def test_a_line_of_a_closed_period_is_booked_now_in_the_open_one(db, world, lines):
+    world.partner.settled_through = at(1, month=7)  # June is closed
+    db.session.commit()
+    dispute = open_dispute(db.session(), lines["late-1"].id, actor_id=None)
+    now = at(3, month=7)
+    resolve_dispute(db.session(), dispute.id, accept=True, actor_id=None, now=now)
+    late = event(db, world, "late-1")
+    assert (late.kind, late.amount, late.occurred_at) == ("unlock", 49, now)
+
+
 def test_accepting_an_amount_books_theirs_and_reverses_ours(db, world, lines, make_admin):
     admin = make_admin()
     dispute = open_dispute(db.session(), lines["u1"].id, actor_id=admin.id)
