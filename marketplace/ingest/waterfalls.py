@@ -115,6 +115,7 @@ class PlanRouter:
             members.update(s.member_id for s in plan.shares)
             members.update(a.recipient_id for a in plan.advances)
             members.update(a.payer_id for a in plan.advances)
+            members.update(r.member_id for r in plan.royalties)  # a remake's original parties
             accounts = {m: self.account_id("member_earnings", m) for m in sorted(members)}
             found = self._waterfalls[plan.id] = plan_waterfall(plan, accounts)
         return found
@@ -131,6 +132,7 @@ class PlanRouter:
                 for advance in plan.advances:
                     wanted.add(("member_earnings", str(advance.recipient_id)))
                     wanted.add(("member_earnings", str(advance.payer_id)))
+                wanted.update(("member_earnings", str(r.member_id)) for r in plan.royalties)
         return wanted
 
     def pool_account_id(self, series_id: int) -> int:

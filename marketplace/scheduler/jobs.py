@@ -28,6 +28,7 @@ from marketplace.mail import deliver_pending
 from marketplace.payouts.batches import BuildResult, build_batch
 from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
 from marketplace.splits.consent import expire_plans
+from marketplace.splits.guarantees import settle_guarantees
 
 log = logging.getLogger(__name__)
 RELAY_SECONDS = 5
@@ -70,6 +71,12 @@ def expire_plan_consents(app: Flask, now: datetime | None = None) -> int:
         return expire_plans(db.session(), now)
 
 
+def settle_plan_guarantees(app: Flask, now: datetime | None = None) -> int:
+    """The scheduled job: flat fees and minimum guarantees of active plans are settled."""
+    with app.app_context():
+        return settle_guarantees(db.session(), now)
+
+
 def create_scheduler(app: Flask) -> BlockingScheduler:
     """A BlockingScheduler with the payout and mail jobs (not started)."""
     scheduler = BlockingScheduler(timezone=UTC)
@@ -91,6 +98,7 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
     scheduler.add_job(
         expire_plan_consents, "interval", minutes=15, id="plan-consent-expiry", **common
     )
+    scheduler.add_job(settle_plan_guarantees, "interval", hours=1, id="guarantee-dues", **common)
     if app.config.get("MAIL_SERVER"):
         scheduler.add_job(
             deliver_mail, "interval", seconds=MAIL_SECONDS, id="mail-delivery", **common
