@@ -202,3 +202,65 @@ def test_a_royalty_of_100_percent_or_more_is_refused_with_nothing_saved(db, make
     assert "royalties[0].bps" in str(caught.value.field or caught.value.message)
     db.session.rollback()
     assert counts(db) == before
+
+
+def test_both_series_statements_show_the_remake_royalty_and_the_plan_explains_it(
+    db, make_creator, make_participant
+):
+    from marketplace.formatting import format_money
+    from marketplace.splits.plans import plan_in_force
+    from marketplace.splits.positions import (
+        describe_plan,
+        explain_plan,
+        member_plan_positions,
+        plan_position,
+    )
+
+    owner = make_creator()
+    partner, remake, writer, cast = remake_world(db, owner, royalty_bps=500)
+    plan = create_revenue_plan(db.session, remake, owner, tiers=[], effective_from=LATER,
+                               now=T0)  # fmt: skip
+    accept_all(db, plan)
+    post_revenue(db.session, partner, [unlock(partner, remake, f"es{i}") for i in range(2)])
+    position = plan_position(db.session, plan)
+    assert position.members[writer.id].royalty == 63  # 5 % of 1,260
+    assert position.members[cast[0].id].profit == 598  # half of the 1,197 left, rounded down
+    # The original's writer sees the remake's royalty on her statement.
+    user = make_participant()
+    writer.user_id, writer.accepted_at = user.id, LATER
+    db.session.flush()
+    rows = member_plan_positions(db.session, user.id, now=LATER + timedelta(hours=1))
+    assert [(title, p.royalty) for title, _, p in rows] == [
+        (f"{remake.title} (remake royalty)", 63)
+    ]
+    words = explain_plan(plan_in_force(db.session, remake.id, LATER),
+                         lambda a: format_money(a, "USD", "en"))  # fmt: skip
+    assert words[0] == (
+        "First, a royalty to the original series' team comes off the participants' pool: M0 5%."
+    )
+    data = describe_plan(db.session, remake.id, lambda a: format_money(a, "USD", "en"))
+    assert data["royalties"] == [{"member_id": writer.id, "bps": 500}]
+
+
+def test_a_guarantee_shows_in_positions_json_and_words(db, make_creator):
+    from marketplace.formatting import format_money
+    from marketplace.splits.positions import describe_plan, plan_position
+
+    owner = make_creator()
+    _, series, (maya, actor), _ = make_world(db, owner, shares=(6000, 4000))
+    plan = create_revenue_plan(
+        db.session, series, owner, tiers=[], effective_from=LATER, now=T0,
+        guarantees=[GuaranteeTerms(actor.id, "minimum", 500, "USD", "month", maya.id)],
+    )  # fmt: skip
+    accept_all(db, plan)
+    settle_guarantees(db.session, LATER + timedelta(days=31))
+    position = plan_position(db.session, plan)
+    assert position.members[actor.id].guarantee_owed == 500  # Maya has no earnings yet
+    assert position.members[maya.id].guarantees_due_by == 500
+    data = describe_plan(db.session, series.id, lambda a: format_money(a, "USD", "en"))
+    assert data["guarantees"][0]["kind"] == "minimum"
+    assert data["explanation"][-1] == (
+        "M1 is guaranteed at least $5.00 a month in all: M0 pays any shortfall from their"
+        " earnings, and owes the rest until it is paid."
+    )
+    assert {p["member_id"]: p["guarantee_owed"] for p in data["positions"]}[actor.id] == 500
