@@ -189,14 +189,16 @@ def _royalty_positions(
     """Royalties paid to these members (of an original's team) by remakes' plans in force."""
     if not member_ids:
         return []
-    remakes = session.execute(
-        select(PlanRoyalty.member_id, Series)
+    pairs = session.execute(
+        select(PlanRoyalty.member_id, RevenuePlan.series_id)
         .join(RevenuePlan, RevenuePlan.id == PlanRoyalty.plan_id)
-        .join(Series, Series.id == RevenuePlan.series_id)
         .where(PlanRoyalty.member_id.in_(member_ids))
         .distinct()
-        .order_by(Series.title)
     ).all()
+    remakes = sorted(
+        ((member_id, session.get_one(Series, series_id)) for member_id, series_id in pairs),
+        key=lambda pair: (pair[1].title, pair[1].id, pair[0]),
+    )
     found = []
     for member_id, remake in remakes:
         plan = plan_in_force(session, remake.id, now)
