@@ -58,7 +58,8 @@ class BudgetLineForm(FlaskForm):
 
 class PlanForm(FlaskForm):
     """A new plan version: each tier's premium (whole percent, 100 to 1,000), an optional
-    advance (typed in the main unit; `advance_minor` after validation)."""
+    advance and an optional flat fee or minimum guarantee (owed by the creator), amounts
+    typed in the main unit."""
 
     premium_1 = IntegerField("Premium of tier 1 (%)", default=100, validators=[Optional()])
     premium_2 = IntegerField("Premium of tier 2 (%)", default=100, validators=[Optional()])
@@ -67,4 +68,23 @@ class PlanForm(FlaskForm):
     advance_recipient = SelectField("Advance paid to", coerce=int)
     advance_payer = SelectField("Advance paid by", coerce=int)
     advance_amount = StringField("Advance amount (optional)")
+    guarantee_beneficiary = SelectField("Guarantee to", coerce=int, default=0)
+    guarantee_kind = SelectField(
+        "Kind",
+        default="minimum",
+        choices=[
+            SelectChoice("minimum", "Minimum guarantee (tops the share up)"),
+            SelectChoice("flat_fee", "Flat fee (on top of the share)"),
+        ],
+    )
+    guarantee_period = SelectField(
+        "Per",
+        default="once",
+        choices=[
+            SelectChoice("once", "once"),
+            SelectChoice("month", "month"),
+            SelectChoice("episode", "released episode"),
+        ],
+    )
+    guarantee_amount = StringField("Guaranteed amount (optional)")
     publish = SubmitField("Publish the plan")
