@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.splits.models import PARTICIPANT_ROLES
 
@@ -88,3 +88,19 @@ class PlanForm(FlaskForm):
     )
     guarantee_amount = StringField("Guaranteed amount (optional)")
     publish = SubmitField("Publish the plan")
+
+
+class RoyaltyRowForm(Form):
+    """One royalty of a remake: a member of the original's team and a percent of the pool."""
+
+    member_id = SelectField("Member of the original", coerce=int, default=0)
+    percent = StringField("Percent of the remake's pool", validators=[Length(max=10)])
+
+
+class RemakeForm(FlaskForm):
+    """A localized version (its own cast) with royalties to the original's team."""
+
+    language = StringField("Language code", validators=[DataRequired(), Length(max=20)])
+    title = StringField("Title in that language", validators=[Length(max=200)])
+    royalties = FieldList(FormField(RoyaltyRowForm), min_entries=3, max_entries=20)
+    create = SubmitField("Create the remake")

@@ -105,3 +105,30 @@ def test_a_creator_publishes_a_monthly_minimum_guarantee_owed_by_herself(
     assert "M1 is guaranteed at least $500.00 a month in all: M0 pays any shortfall" in shown
     series_page = client.get(f"/studio/series/{series.id}").get_data(as_text=True)
     assert "M1 is guaranteed at least $500.00 a month in all" in series_page
+
+
+def test_a_creator_makes_a_remake_with_a_royalty_to_the_original_writer(db, client, login_as,
+                                                                         make_creator):  # fmt: skip
+    from marketplace.splits.models import RemakeRoyalty
+    from marketplace.studio.models import Series
+
+    owner = login_as(make_creator())
+    _, original, (writer, _), _ = make_world(db, owner, shares=(6000, 4000))
+    page = f"/studio/series/{original.id}/remake"
+    assert "Royalties to this series" in client.get(page).get_data(as_text=True)
+    form = {"language": "es", "title": "Novia por contrato",
+            "royalties-0-member_id": writer.id, "create": "Create the remake"}  # fmt: skip
+    too_much = client.post(page, data={**form, "royalties-0-percent": "100"})
+    assert too_much.status_code == 422
+    assert "A royalty is more than 0 % and under 100 %." in too_much.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(RemakeRoyalty)) == 0
+    assert db.session.scalar(
+        select(func.count(Series.id)).where(Series.original_series_id.is_not(None))
+    ) == 0
+    made = client.post(page, data={**form, "royalties-0-percent": "5"})
+    assert made.status_code == 302
+    royalty = db.session.scalars(select(RemakeRoyalty)).one()
+    assert (royalty.member_id, royalty.bps) == (writer.id, 500)
+    remake = db.session.scalars(select(Series).where(Series.original_series_id.is_not(None))).one()
+    page = client.get(f"/studio/series/{remake.id}").get_data(as_text=True)
+    assert "it pays royalties to the original's team" in page and "M0 5%" in page
