@@ -264,3 +264,25 @@ def test_a_guarantee_shows_in_positions_json_and_words(db, make_creator):
         " earnings, and owes the rest until it is paid."
     )
     assert {p["member_id"]: p["guarantee_owed"] for p in data["positions"]}[actor.id] == 500
+
+
+def test_the_hourly_job_settles_and_flask_ledger_check_replays(app, db, make_creator, runner):
+    from marketplace.scheduler.jobs import create_scheduler, settle_plan_guarantees
+
+    job = create_scheduler(app).get_job("guarantee-dues")
+    assert job is not None and job.trigger.interval == timedelta(hours=1)
+    owner = make_creator()
+    _, series, (maya, actor), _ = make_world(db, owner, shares=(6000, 4000))
+    plan = create_revenue_plan(
+        db.session, series, owner, tiers=[], effective_from=LATER, now=T0,
+        guarantees=[GuaranteeTerms(actor.id, "flat_fee", 300, "USD", "once", maya.id)],
+    )  # fmt: skip
+    accept_all(db, plan)
+    assert settle_plan_guarantees(app, LATER + timedelta(hours=1)) == 1
+    assert "guarantee runs replayed" in runner.invoke(args=["ledger", "check"]).output
+    run = db.session.scalars(select(GuaranteeRun)).one()
+    run.periods = 0  # the dues no longer replay
+    db.session.flush()
+    result = runner.invoke(args=["ledger", "check"])
+    assert result.exit_code == 1
+    assert f"guarantee run {run.id}: the dues do not replay" in result.output
