@@ -24,8 +24,8 @@ from ledger.allocation.guarantees import Guarantee, guarantee_dues, settle
 from ledger.allocation.waterfall import waterfall_target
 from ledger.balances import get_balances
 from ledger.posting import Leg, post_entry
-from ledger.schema import Posting
-from marketplace.chart import ledger_account
+from ledger.schema import Account, Posting
+from marketplace.chart import ACCOUNT_KINDS, ledger_account
 from marketplace.clock import utcnow
 from marketplace.splits.models import GuaranteeRun, PlanGuarantee, RevenuePlan
 from marketplace.splits.plans import _members, plan_waterfall
@@ -77,12 +77,20 @@ def periods_due(
     )
 
 
-def beneficiary_share(session: Session, plan: RevenuePlan, member_id: int, pool: int) -> int:
-    """A member's money from the plan's waterfall at cumulative pool `pool` (its target)."""
-    accounts = {
-        m: ledger_account(session, "member_earnings", plan.currency, m).id
-        for m in sorted(_members(plan) | {member_id})
-    }
+def beneficiary_share(
+    session: Session,
+    plan: RevenuePlan,
+    member_id: int,
+    pool: int,
+    accounts: dict[int, int] | None = None,
+) -> int:
+    """A member's money from the plan's waterfall at cumulative pool `pool` (its target);
+    `accounts` (member id -> earnings account id) are created when not given."""
+    if accounts is None:
+        accounts = {
+            m: ledger_account(session, "member_earnings", plan.currency, m).id
+            for m in sorted(_members(plan) | {member_id})
+        }
     waterfall = plan_waterfall(plan, accounts)
     if accounts[member_id] not in waterfall.accounts():
         return 0
@@ -187,8 +195,6 @@ def check_guarantees(session: Session) -> list[str]:
     against the guarantee payable account. One sentence per mismatch."""
     problems = []
     for guarantee in session.scalars(select(PlanGuarantee).order_by(PlanGuarantee.id)):
-        plan = session.get_one(RevenuePlan, guarantee.plan_id)
-        terms = Guarantee(guarantee.kind, guarantee.amount, guarantee.period)
         runs = list(
             session.scalars(
                 select(GuaranteeRun)
@@ -196,22 +202,49 @@ def check_guarantees(session: Session) -> list[str]:
                 .order_by(GuaranteeRun.id)
             )
         )
-        beneficiary = ledger_account(
-            session, "member_earnings", plan.currency, guarantee.beneficiary_id
-        )
-        payable = ledger_account(session, "guarantee_payable", plan.currency, guarantee.id)
-        for run in runs:
-            if run.share != beneficiary_share(session, plan, guarantee.beneficiary_id, run.pool):
-                problems.append(f"guarantee run {run.id}: the share is not the waterfall's")
-            if run.dues != guarantee_dues(terms, run.periods, run.share):
-                problems.append(f"guarantee run {run.id}: the dues do not replay")
-        paid = _credited(session, [r.entry_id for r in runs], beneficiary.id)
-        if paid != (runs[-1].paid if runs else 0):
-            problems.append(f"guarantee {guarantee.id}: its entries paid {paid}")
-        owed = _credited(session, [r.entry_id for r in runs], payable.id)
-        if owed != (runs[-1].owed if runs else 0):
-            problems.append(f"guarantee {guarantee.id}: its payable holds {owed}")
+        if runs:
+            problems += _replay(session, guarantee, runs)
     return problems
+
+
+def _replay(session: Session, guarantee: PlanGuarantee, runs: list[GuaranteeRun]) -> list[str]:
+    """What disagrees in one guarantee's runs (read-only: no account is created)."""
+    plan = session.get_one(RevenuePlan, guarantee.plan_id)
+    terms = Guarantee(guarantee.kind, guarantee.amount, guarantee.period)
+    members = sorted(_members(plan) | {guarantee.beneficiary_id})
+    accounts = {m: _account_id(session, "member_earnings", plan.currency, m) for m in members}
+    found = {m: a for m, a in accounts.items() if a is not None}
+    if len(found) != len(accounts):
+        return [f"guarantee {guarantee.id}: a member of its plan has no earnings account"]
+    problems = []
+    for run in runs:
+        share = beneficiary_share(session, plan, guarantee.beneficiary_id, run.pool, found)
+        if run.share != share:
+            problems.append(f"guarantee run {run.id}: the share is not the waterfall's")
+        if run.dues != guarantee_dues(terms, run.periods, run.share):
+            problems.append(f"guarantee run {run.id}: the dues do not replay")
+    entries = [r.entry_id for r in runs]
+    paid = _credited(session, entries, found[guarantee.beneficiary_id])
+    if paid != runs[-1].paid:
+        problems.append(f"guarantee {guarantee.id}: its entries paid {paid}")
+    payable = _account_id(session, "guarantee_payable", plan.currency, guarantee.id)
+    owed = _credited(session, entries, payable) if payable is not None else 0
+    if owed != runs[-1].owed:
+        problems.append(f"guarantee {guarantee.id}: its payable holds {owed}")
+    return problems
+
+
+def _account_id(session: Session, kind: str, currency: str, owner_id: int) -> int | None:
+    """An existing account of the chart, or None (never creates one)."""
+    owner_type, purpose, _, _ = ACCOUNT_KINDS[kind]
+    return session.scalar(
+        select(Account.id).where(
+            Account.owner_type == owner_type,
+            Account.owner_id == str(owner_id),
+            Account.purpose == purpose,
+            Account.currency == currency,
+        )
+    )
 
 
 def _credited(session: Session, entry_ids: list[int | None], account_id: int) -> int:
