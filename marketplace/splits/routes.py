@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,8 +15,8 @@ from marketplace.splits import bp, invitations
 from marketplace.splits import consent as plan_consents
 from marketplace.splits import plans as revenue_plans
 from marketplace.splits import services as splits
-from marketplace.splits.deal_terms import GuaranteeTerms, RoyaltyTerms, create_remake
-from marketplace.splits.forms import BudgetLineForm, PlanForm, RemakeForm, SplitForm
+from marketplace.splits.deal_terms import GuaranteeTerms
+from marketplace.splits.forms import BudgetLineForm, PlanForm, SplitForm
 from marketplace.splits.models import RevenuePlan, TeamMember
 from marketplace.splits.positions import explain_plan, latest_plan, plan_history, plan_position
 from marketplace.studio.forms import ActionForm
@@ -334,82 +331,6 @@ def accept_invitation(token: str):
     return redirect(url_for("earnings.series_list"))
 
 
-def _royalty_bps(text: str | None, field: str) -> int | None:
-    """A percent typed by a person ("5", "2.5") in basis points (None when left blank)."""
-    text = (text or "").strip().rstrip("%").strip()
-    if not text:
-        return None
-    try:
-        bps = Decimal(text) * 100
-    except InvalidOperation:
-        raise ServiceError("Type a percent such as 5 or 2.5.", field=field) from None
-    if bps != bps.to_integral_value():
-        raise ServiceError("A royalty has at most two decimals.", field=field)
-    return int(bps)
 
-
-@bp.route("/series/<int:series_id>/remake", methods=["GET", "POST"])
-@role_required(CREATOR)
-def remake(series_id: int):
-    """A localized version with its own cast that pays royalties to members of the original's
-    team (declared now; its revenue plans carry them, accepted by the remake's team)."""
-    original = owned_series_or_404(series_id)
-    members = db.session.scalars(
-        select(TeamMember).where(TeamMember.series_id == original.id).order_by(TeamMember.id)
-    ).all()
-    form = RemakeForm()
-    rows: list[Any] = list(form.royalties)  # FormFields of RoyaltyRowForm
-    for row in rows:
-        row.member_id.choices = [
-            SelectChoice(0, "-"),
-            *[SelectChoice(m.id, f"{m.credit_name} ({m.role})") for m in members],
-        ]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            royalties = []
-            for index, row in enumerate(form.royalties):
-                bps = _royalty_bps(row.percent.data, f"royalties[{index}].bps")
-                if row.member_id.data or bps is not None:
-                    royalties.append(
-                        RoyaltyTerms(row.member_id.data, bps if bps is not None else 0)
-                    )
-            version = create_remake(
-                db.session(),
-                original,
-                current_user,
-                language=form.language.data or "",
-                title=(form.title.data or "").strip() or None,
-                royalties=royalties,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            problems = (
-                error.problems
-                if isinstance(error, ValidationFailed)
-                else [(error.field, error.message)]
-            )
-            for field, message in problems:
-                if not _row_error(form, field, message):
-                    apply_service_error(form, ServiceError(message, field=field))
-        else:
-            flash("Remake created: add its cast, its split and its revenue plan.", "success")
-            return redirect(url_for("publishing.series_detail", series_id=version.id))
-    if form.errors or form.form_errors:
-        status = 422
-    return render_template(
-        "splits/remake.html", form=form, series=original, members=members
-    ), status
-
-
-def _row_error(form: RemakeForm, field: str | None, message: str) -> bool:
-    """Put a royalties[i].x error beside row i's field; False when it names no row."""
-    if not field or not field.startswith("royalties["):
-        return False
-    index, _, name = field[len("royalties[") :].partition("].")
-    if not index.isdigit() or int(index) >= len(form.royalties):
-        return False
-    row: Any = form.royalties[int(index)]
-    target = row.member_id if name == "member_id" else row.percent
-    target.errors = [*target.errors, message]
-    return True
+# The remake page registers itself on `bp` when imported.
+from marketplace.splits import remake_routes  # noqa: E402, F401
