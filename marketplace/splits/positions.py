@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,6 +54,7 @@ class MemberPosition:
     pays_advances: int = 0
     royalty_bps: int = 0
     royalty: int = 0
+    royalties_ahead: int = 0
     guarantee_paid: int = 0
     guarantee_owed: int = 0
     guarantees_due_by: int = 0
@@ -79,6 +81,7 @@ class MemberPosition:
             "profit": self.profit,
             "royalty_bps": self.royalty_bps,
             "royalty": self.royalty,
+            "royalties_ahead": self.royalties_ahead,
             "guarantee_paid": self.guarantee_paid,
             "guarantee_owed": self.guarantee_owed,
             "guarantees_owed_by": self.guarantees_due_by,
@@ -126,6 +129,11 @@ def plan_position(session: Session, plan: RevenuePlan) -> PlanPosition:
     for royalty in plan.royalties:
         of(royalty.member_id).royalty_bps = royalty.bps
         of(royalty.member_id).royalty = int(exact.royalties.get(royalty.member_id, 0))
+    if plan.royalties:
+        # The remake's team: what its pool has paid the original's team so far.
+        paid = int(sum(exact.royalties.values(), Fraction(0)))
+        for share in plan.shares:
+            of(share.member_id).royalties_ahead = paid
     for guarantee in plan.guarantees:
         last = session.scalars(
             select(GuaranteeRun)

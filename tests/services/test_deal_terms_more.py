@@ -225,6 +225,8 @@ def test_both_series_statements_show_the_remake_royalty_and_the_plan_explains_it
     position = plan_position(db.session, plan)
     assert position.members[writer.id].royalty == 63  # 5 % of 1,260
     assert position.members[cast[0].id].profit == 598  # half of the 1,197 left, rounded down
+    # The remake's team sees what its pool paid the original's team.
+    assert position.members[cast[1].id].royalties_ahead == 63
     # The original's writer sees the remake's royalty on her statement.
     user = make_participant()
     writer.user_id, writer.accepted_at = user.id, LATER
