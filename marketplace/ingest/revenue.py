@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import select
@@ -26,8 +26,9 @@ from ledger.allocation.engine import (
 )
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
-from marketplace.ingest.waterfalls import PlanRouter
-from marketplace.partners.models import PartnerApp
+from marketplace.ingest.waterfalls import PlanCache, PlanRouter
+from marketplace.partners.contracts import available_at_under, contract_at, contract_terms
+from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.models import SplitShare, SplitVersion
 
 
@@ -41,15 +42,21 @@ def split_version_at(session: Session, series_id: int, at: datetime) -> SplitVer
     ).first()
 
 
-def bucket_key(series_id: int, partner_id: int, currency: str, version_id: int) -> str:
-    """The ledger allocation bucket of one split version of a series on one partner app."""
-    return f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+def bucket_key(
+    series_id: int, partner_id: int, currency: str, version_id: int, contract: int = 1
+) -> str:
+    """The ledger allocation bucket of one split version of a series on one partner app under
+    one contract version: from version 2 on a contract has its own buckets (suffix
+    `|contract:N`), so the cumulative positions of older ones are never disturbed."""
+    key = f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+    return key if contract == 1 else f"{key}|contract:{contract}"
 
 
-def available_at_for(partner: PartnerApp, occurred_at: datetime) -> datetime:
-    """When participants' money from an event of this partner app becomes available: after
-    the app's hold days (the one place that decides it, when the event is accepted)."""
-    return occurred_at + timedelta(days=partner.hold_days)
+def available_at_for(contracts: Sequence[PartnerContract], occurred_at: datetime) -> datetime:
+    """When participants' money from an event becomes available under the contract version in
+    force when it occurred (the one place that decides it, when the event is accepted): after
+    the hold (advance), or when the app pays the period's statement (collected)."""
+    return available_at_under(contract_at(contracts, occurred_at), occurred_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +87,10 @@ class SplitRouter:
         self.session = session
         self.partner = partner
         self.currency = partner.currency
-        self._parties: dict[int, tuple[Party, ...]] = {}
+        self.contracts = contract_terms(session, partner)
+        self._parties: dict[tuple[int, int], tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
-        self._terms: dict[int, tuple] = {}
+        self._terms: dict[tuple[int, int], tuple] = {}
 
     def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
         """The id of one account of the chart in the partner's currency (cached per router)."""
@@ -129,13 +137,21 @@ class SplitRouter:
         ):
             self.account_id(kind, owner_id)
 
+    def prefetch_accounts(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Load these (kind, owner id) accounts, and the partner's, with one query."""
+        self.prefetch([], wanted)
+
     def receivable_id(self) -> int:
         """The partner's receivable account id in its contract currency."""
         return self.account_id("partner_receivable", self.partner.id)
 
-    def parties(self, version: SplitVersion | VersionTerms) -> tuple[Party, ...]:
-        """The ledger parties of a split version on this partner app."""
-        cached = self._parties.get(version.id)
+    def parties(
+        self, version: SplitVersion | VersionTerms, contract: PartnerContract | None = None
+    ) -> tuple[Party, ...]:
+        """The ledger parties of a split version on this partner app (under a contract
+        version: the latest unless given)."""
+        contract = contract or self.contracts[0]
+        cached = self._parties.get((version.id, contract.number))
         if cached is None:
             participants = [
                 (self.account_id("member_earnings", share.member_id), share.bps)
@@ -143,21 +159,24 @@ class SplitRouter:
             ]
             cached = split_parties(
                 partner_account_id=self.account_id("partner_commission", self.partner.id),
-                partner_bps=self.partner.share_bps,
+                partner_bps=contract.share_bps,
                 platform_account_id=self.account_id("platform_fees"),
                 platform_fee_bps=version.platform_fee_bps,
                 participants=participants,
             )
-            self._parties[version.id] = cached
+            self._parties[version.id, contract.number] = cached
         return cached
 
     def event(self, facts: RevenueFacts, version: SplitVersion | VersionTerms) -> AllocationEvent:
         """The ledger allocation event for one unlock, refund or pool share."""
-        terms = self._terms.get(version.id)
+        contract = contract_at(self.contracts, facts.occurred_at)
+        terms = self._terms.get((version.id, contract.number))
         if terms is None:
-            terms = self._terms[version.id] = (
-                bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
-                self.parties(version),
+            terms = self._terms[version.id, contract.number] = (
+                bucket_key(
+                    facts.series_id, self.partner.id, self.currency, version.id, contract.number
+                ),
+                self.parties(version, contract),
                 self.receivable_id(),
             )
         key, parties, receivable = terms
@@ -170,7 +189,7 @@ class SplitRouter:
             attributes["episode"] = facts.episode
         if facts.country:
             attributes["country"] = facts.country
-        available = facts.available_at or available_at_for(self.partner, facts.occurred_at)
+        available = facts.available_at or available_at_under(contract, facts.occurred_at)
         return AllocationEvent(
             facts.ref,
             key,
@@ -255,18 +274,26 @@ def post_revenue(
     now: datetime | None = None,
     versions: dict[int, list[VersionTerms]] | None = None,
     version_ids: Sequence[int | None] | None = None,
+    plans: PlanCache | None = None,
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
     split under its series' split version in force at occurred_at (or the version id given for
     it: what was decided when it was accepted). Events of a series with a revenue plan in force
-    go through it (marketplace.ingest.waterfalls; the results are their first stage's). The
-    caller posts each event once, and commits."""
+    go through it (marketplace.ingest.waterfalls; the results are their first stage's), with
+    the plans of `plans` (a poster's cache; else read for this call). The caller posts each
+    event once, and commits."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
     if versions is None:
         versions = split_versions_by_series(session, {fact.series_id for fact in facts})
-    router.prefetch([v for vs in versions.values() for v in vs])
+    planned = PlanRouter.load(
+        session, router.currency, router.account_id, facts, plans, router.prefetch_accounts
+    )
+    router.prefetch(
+        [v for vs in versions.values() for v in vs],
+        planned.accounts_wanted() if planned is not None else (),
+    )
     by_id = {v.id: v for vs in versions.values() for v in vs}
     events = []
     for index, fact in enumerate(facts):
@@ -281,20 +308,21 @@ def post_revenue(
                 f"series {fact.series_id} has no split in force at {fact.occurred_at}"
             )
         events.append(router.event(fact, version))
-    planned = PlanRouter.load(session, router.currency, router.account_id, facts)
     if planned is None:
         return allocate_batch(session, events, now=now)
-    router.prefetch([], planned.accounts_wanted())
-    plans = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
+    chosen = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
     events = [
         event if plan is None else planned.first_stage(event, plan)
-        for event, plan in zip(events, plans, strict=True)
+        for event, plan in zip(events, chosen, strict=True)
     ]
-    results = allocate_batch(session, events, now=now)
-    staged = [
-        (event, plan, result)
-        for event, plan, result in zip(events, plans, results, strict=True)
-        if plan is not None
-    ]
-    allocate_batch(session, planned.second_stage(staged), now=now)
-    return results
+
+    def through_plans(results: list[AllocationResult]) -> list[AllocationEvent]:
+        return planned.second_stage(
+            [
+                (event, plan, result)
+                for event, plan, result in zip(events, chosen, results, strict=True)
+                if plan is not None
+            ]
+        )
+
+    return allocate_batch(session, events, now=now, then=through_plans)
