@@ -227,6 +227,20 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.globals["nav_links"] = nav_links
+    app.jinja_env.globals["action_items"] = _action_items
+
+
+def _action_items() -> list:
+    """The signed-in payee's action-required banners (templates/_alerts.html)."""
+    from flask_login import current_user
+
+    from marketplace.clock import utcnow
+    from marketplace.earnings.alerts import action_items
+    from marketplace.extensions import db
+
+    if not current_user.is_authenticated:
+        return []
+    return action_items(db.session(), current_user, utcnow())
 
 
 def register_commands(app: Flask) -> None:
