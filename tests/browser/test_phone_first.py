@@ -30,6 +30,11 @@ ROLES = {
     "admin": ("admin@example.com", ["/admin/"]),
 }
 MAX_PAGES = 30
+# Pages the README shows at both sizes in both schemes (UPDATE_SCREENSHOTS=1 writes docs/img).
+SCREENSHOT_PAGES = {
+    "participant": {"/earnings/": "earnings"},
+    "admin": {"/admin/payouts/1": "payout-batch"},
+}
 SKIP = re.compile(r"(\.csv|\.pdf|\.json|/logout|/static/|/media/|/download|/export)", re.I)
 
 MEASURE = r"""
@@ -110,7 +115,9 @@ def role_pages(browser, live_server, demo):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390x844", "1280x800"])
 @pytest.mark.parametrize("role", list(ROLES))
-def test_every_page_fits_and_reads(browser, live_server, role_pages, role, viewport, scheme):
+def test_every_page_fits_and_reads(
+    browser, live_server, role_pages, screenshot, role, viewport, scheme
+):
     state, pages = role_pages[role]
     assert pages, role
     context = browser.new_context(
@@ -133,6 +140,9 @@ def test_every_page_fits_and_reads(browser, live_server, role_pages, role, viewp
                 problems.append(f"{path}: charts shorter than 200 px: {short}")
             if viewport == PHONE:
                 problems += [f"{path}: {v}" for v in serious_violations(page)]
+            if path in SCREENSHOT_PAGES.get(role, ()):
+                size = "phone" if viewport == PHONE else "desktop"
+                screenshot(page, f"{SCREENSHOT_PAGES[role][path]}-{size}-{scheme}")
     finally:
         context.close()
     assert problems == [], "\n".join(problems)
