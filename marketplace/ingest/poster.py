@@ -309,7 +309,11 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
     if event.entry_id is not None:  # posted before the poster existed
         return [event.entry_id]
     contracts = contracts_of(session, event.partner_id)
-    contract = contract_at(contracts, event.occurred_at).number if contracts else 1
+    moment = event.occurred_at
+    if event.refund_of is not None:  # a refund nets in its unlock's bucket
+        unlock = session.get(PartnerEvent, event.refund_of)
+        moment = unlock.occurred_at if unlock is not None else moment
+    contract = contract_at(contracts, moment).number if contracts else 1
     if event.kind == "pool":
         details = event.details or {}
         keys = [
