@@ -95,12 +95,18 @@ def ingest_rows(r: dict) -> list[list[str]]:
             f"{r['p50_ms']} / {r['p99_ms']} ms",
             f"{cpu['workers']} / {cpu['poster']} / {cpu['postgresql']} / {cpu['client']}"
             f" of {cpu['available']} ms",
-            f"{r['rss_peak_total_mb']} MB",
+            f"{r['rss_peak_total_mb']} MB; workers {rss(r['rss_workers_mb'][0])} at start,"
+            f" {rss(r['rss_workers_mb'][1])} at end",
             f"{r['failed']} / {r['retried']}",
             check,
             f"{n(r['copy_rows_per_s'])} rows/s",
         ]
     ]
+
+
+def rss(workers: list[int]) -> str:
+    """Each worker's RSS in MB: "135 + 136 MB"."""
+    return " + ".join(map(str, workers)) + " MB"
 
 
 def json_decode_rows(r: dict) -> list[list[str]]:
@@ -115,6 +121,20 @@ def statement_rows(r: dict) -> list[list[str]]:
             pair(r["service_page"]),
             pair(r["service_full"]),
             f"{r['month_page_lines']} / {n(r['month_lines'])}",
+        ]
+    ]
+
+
+def reconcile_rows(r: dict) -> list[list[str]]:
+    counts = r["counts"]
+    differing = sum(v for k, v in counts.items() if k != "matched")
+    exact = "yes" if r["named_exactly"] else f"NO: {r['missed']} missed, {r['extra']} extra"
+    return [
+        [
+            f"{n(r['lines'])} ({r['file_mb']} MB)",
+            f"{r['reconcile_s']:.1f} s",
+            f"{r['peak_rss_mb']:.0f} MB",
+            f"{n(differing)} of {n(r['seeded'])}: {exact}",
         ]
     ]
 
@@ -176,7 +196,7 @@ BENCHES = {
             "posted to the ledger (all), poster lag",
             "request p50 / p99",
             "CPU per 1,000 unlocks: workers / poster / PostgreSQL / client",
-            "server RSS peak",
+            "server RSS peak; per worker",
             "failed / retried requests",
             "ledger check",
             "baseline: raw COPY",
@@ -202,6 +222,18 @@ BENCHES = {
             "lines a month: page / every field",
         ),
         statement_rows,
+    ),
+    "reconcile": Bench(
+        "reconcile.py",
+        ("--events", "200000", "--differences", "200"),
+        (),
+        (
+            "report lines (file)",
+            "flask settlements reconcile, wall",
+            "its peak RSS",
+            "differing lines named: seeded, exactly",
+        ),
+        reconcile_rows,
     ),
 }
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger.journal import is_postgresql
@@ -43,6 +43,7 @@ from marketplace.ingest.revenue import (
     post_revenue,
     split_versions_by_series,
 )
+from marketplace.ingest.waterfalls import PlanCache
 from marketplace.partners.contracts import contract_at, contracts_of
 from marketplace.partners.models import PartnerApp
 
@@ -98,12 +99,17 @@ def post_pending(
     shards: Iterable[int] = range(SHARDS),
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
+    plans: PlanCache | None = None,
 ) -> PostReport:
-    """Post every accepted event not yet in the ledger, batch by batch (each commits)."""
+    """Post every accepted event not yet in the ledger, batch by batch (each commits); `plans`:
+    the process's plan cache (else one for this call)."""
     report = PostReport()
+    plans = plans if plans is not None else PlanCache()
     for shard in shards:
         while True:
-            posted = post_batch(session, shard, batch_size=batch_size, now=now, report=report)
+            posted = post_batch(
+                session, shard, batch_size=batch_size, now=now, report=report, plans=plans
+            )
             if posted is None:
                 report.skipped.append(shard)
                 break
@@ -119,10 +125,12 @@ def post_batch(
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
     report: PostReport | None = None,
+    plans: PlanCache | None = None,
 ) -> int | None:
     """Post up to batch_size events of one shard and advance its cursor, in one transaction;
     returns how many, or None when another poster holds the shard."""
     report = report if report is not None else PostReport()
+    plans = plans if plans is not None else PlanCache()
     if not is_postgresql(session) and not _anything_after(session, shard):
         session.commit()  # SQLite: don't take the database's write lock to find nothing
         return 0
@@ -130,12 +138,18 @@ def post_batch(
     if cursor is None:
         session.rollback()
         return None
-    rows = _next_events(session, shard, cursor, batch_size)
+    rows, horizon = _next_events(session, shard, cursor, batch_size)
     if not rows:
+        if horizon is not None:
+            _skip_to_horizon(session, shard, cursor, horizon, now or datetime.now(UTC))
         session.commit()
         return 0
     now = now or datetime.now(UTC)
-    entries = _post(session, rows, now)
+    try:
+        entries = _post(session, rows, now, plans)
+    except BaseException:
+        plans.clear()  # what it loaded in this transaction (accounts it created) is rolled back
+        raise
     last = rows[-1]
     session.execute(
         update(PosterCursor)
@@ -198,14 +212,45 @@ def _lock_cursor(session: Session, shard: int) -> PosterCursor | None:
 
 def _next_events(
     session: Session, shard: int, cursor: PosterCursor, limit: int
-) -> Sequence[Row[Any]]:
+) -> tuple[Sequence[Row[Any]], int | None]:
+    """The shard's next events, and (PostgreSQL) the horizon they were read below."""
     params = {"event_id": cursor.event_id, "shards": SHARDS, "shard": shard, "limit": limit}
     if is_postgresql(session):
         horizon = session.execute(_PG_HORIZON).scalar_one()
-        return session.execute(
+        rows = session.execute(
             _PG_BATCH, {**params, "txid": cursor.txid, "horizon": horizon}
         ).all()
-    return session.execute(_SQLITE_BATCH, params).all()
+        return rows, horizon
+    return session.execute(_SQLITE_BATCH, params).all(), None
+
+
+SKIP_AHEAD = 16
+"""Transactions the horizon must have moved past an idle shard's cursor before it follows."""
+
+_LAST_ID = 2**63 - 1
+
+
+def _skip_to_horizon(
+    session: Session, shard: int, cursor: PosterCursor, horizon: int, now: datetime
+) -> None:
+    """PostgreSQL: a shard with nothing to post below the horizon moves its cursor up to it.
+
+    Without this, a shard whose partner apps are quiet (or that has none) keeps its cursor at
+    its last event, and every poll scans every other shard's events since then: on a busy
+    database the idle shards' polls cost more than the busy shard's posting, and grow with
+    the table. Every transaction below both the horizon and this one's own id has ended and
+    is visible to the scan that found nothing, so no event of the shard can appear at or
+    before (that id - 1, the largest id); this transaction's own events (a service posting
+    what it accepted in the same transaction) stay after the cursor."""
+    own = session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
+    safe = min(horizon, own) - 1
+    if safe - cursor.txid < SKIP_AHEAD:
+        return  # not worth a write yet: the scan it saves is short
+    session.execute(
+        update(PosterCursor)
+        .where(PosterCursor.shard == shard)
+        .values(txid=safe, event_id=_LAST_ID, updated_at=now)
+    )
 
 
 def _facts(row: Row[Any]) -> Iterable[tuple[RevenueFacts, int | None]]:
@@ -242,7 +287,7 @@ def _json(value: Any) -> dict[str, Any]:
     return loaded
 
 
-def _post(session: Session, rows: Sequence[Row[Any]], now: datetime) -> int:
+def _post(session: Session, rows: Sequence[Row[Any]], now: datetime, plans: PlanCache) -> int:
     """Post the rows' ledger events, partner by partner, in the rows' order; entries written."""
     by_partner: dict[int, list[tuple[RevenueFacts, int | None]]] = defaultdict(list)
     for row in rows:
@@ -261,6 +306,7 @@ def _post(session: Session, rows: Sequence[Row[Any]], now: datetime) -> int:
             now=now,
             versions=versions,
             version_ids=[version for _, version in items],
+            plans=plans,
         )
         entries.update(result.entry_id for result in results)
     return len(entries)
@@ -305,7 +351,8 @@ def is_posted(session: Session, event: PartnerEvent) -> bool:
 
 
 def entries_of(session: Session, event: PartnerEvent) -> list[int]:
-    """The ledger entries carrying a posted event's money (a pool's shares: one per series)."""
+    """The ledger entries carrying a posted event's money (a pool's shares: one per series; on
+    a series with a revenue plan, the entry splitting it into the series' pool)."""
     if event.entry_id is not None:  # posted before the poster existed
         return [event.entry_id]
     contracts = contracts_of(session, event.partner_id)
@@ -332,9 +379,12 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
         ]
     else:
         return []
+    # A series with a revenue plan: the event's split into the pool is in its bucket's plan
+    # variant ("...|plan:<id>", marketplace.ingest.waterfalls).
+    planned = [AllocationBucket.key.startswith(f"{key}|plan:", autoescape=True) for key in keys]
     found = []
     for bucket_id in session.scalars(
-        select(AllocationBucket.id).where(AllocationBucket.key.in_(keys))
+        select(AllocationBucket.id).where(or_(AllocationBucket.key.in_(keys), *planned))
     ):
         for entry_id, refs in session.execute(
             select(AllocationRun.entry_id, AllocationRun.refs).where(
@@ -351,11 +401,13 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
 def run_poster(
     session_factory: Any, *, interval: float = 0.5, batch_size: int = BATCH_SIZE
 ) -> None:  # pragma: no cover - the process loop; post_pending is what the tests drive
-    """Post forever: every shard this process can take, then a short sleep when idle."""
+    """Post forever: every shard this process can take, then a short sleep when idle (the
+    plans' terms cached for the process's life)."""
+    plans = PlanCache()
     while True:
         session = session_factory()
         try:
-            report = post_pending(session, batch_size=batch_size)
+            report = post_pending(session, batch_size=batch_size, plans=plans)
         finally:
             session.close()
         if report.events == 0:

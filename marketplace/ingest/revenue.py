@@ -27,7 +27,7 @@ from ledger.allocation.engine import (
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
 from marketplace.ingest.models import PartnerEvent
-from marketplace.ingest.waterfalls import PlanRouter
+from marketplace.ingest.waterfalls import PlanCache, PlanRouter
 from marketplace.partners.contracts import available_at_under, contract_at, contract_terms
 from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.models import SplitShare, SplitVersion
@@ -137,6 +137,10 @@ class SplitRouter:
             if (kind, owner_id) not in self._accounts
         ):
             self.account_id(kind, owner_id)
+
+    def prefetch_accounts(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Load these (kind, owner id) accounts, and the partner's, with one query."""
+        self.prefetch([], wanted)
 
     def receivable_id(self) -> int:
         """The partner's receivable account id in its contract currency."""
@@ -289,18 +293,26 @@ def post_revenue(
     now: datetime | None = None,
     versions: dict[int, list[VersionTerms]] | None = None,
     version_ids: Sequence[int | None] | None = None,
+    plans: PlanCache | None = None,
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
     split under its series' split version in force at occurred_at (or the version id given for
     it: what was decided when it was accepted). Events of a series with a revenue plan in force
-    go through it (marketplace.ingest.waterfalls; the results are their first stage's). The
-    caller posts each event once, and commits."""
+    go through it (marketplace.ingest.waterfalls; the results are their first stage's), with
+    the plans of `plans` (a poster's cache; else read for this call). The caller posts each
+    event once, and commits."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
     if versions is None:
         versions = split_versions_by_series(session, {fact.series_id for fact in facts})
-    router.prefetch([v for vs in versions.values() for v in vs])
+    planned = PlanRouter.load(
+        session, router.currency, router.account_id, facts, plans, router.prefetch_accounts
+    )
+    router.prefetch(
+        [v for vs in versions.values() for v in vs],
+        planned.accounts_wanted() if planned is not None else (),
+    )
     by_id = {v.id: v for vs in versions.values() for v in vs}
     unlocked_at = _unlock_times(session, [f.reverses for f in facts if f.reverses is not None])
     events = []
@@ -317,20 +329,21 @@ def post_revenue(
             )
         moment = unlocked_at.get(fact.reverses) if fact.reverses is not None else None
         events.append(router.event(fact, version, moment))
-    planned = PlanRouter.load(session, router.currency, router.account_id, facts)
     if planned is None:
         return allocate_batch(session, events, now=now)
-    router.prefetch([], planned.accounts_wanted())
-    plans = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
+    chosen = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
     events = [
         event if plan is None else planned.first_stage(event, plan)
-        for event, plan in zip(events, plans, strict=True)
+        for event, plan in zip(events, chosen, strict=True)
     ]
-    results = allocate_batch(session, events, now=now)
-    staged = [
-        (event, plan, result)
-        for event, plan, result in zip(events, plans, results, strict=True)
-        if plan is not None
-    ]
-    allocate_batch(session, planned.second_stage(staged), now=now)
-    return results
+
+    def through_plans(results: list[AllocationResult]) -> list[AllocationEvent]:
+        return planned.second_stage(
+            [
+                (event, plan, result)
+                for event, plan, result in zip(events, chosen, results, strict=True)
+                if plan is not None
+            ]
+        )
+
+    return allocate_batch(session, events, now=now, then=through_plans)
