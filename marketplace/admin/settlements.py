@@ -37,7 +37,7 @@ class CloseForm(FlaskForm):
 class RemitForm(FlaskForm):
     """Money received from a partner app."""
 
-    partner_id = SelectField("Partner app", coerce=int, validators=[DataRequired()])
+    payer_id = SelectField("Partner app", coerce=int, validators=[DataRequired()])
     amount = StringField("Amount received", validators=[DataRequired(), Length(max=30)])
     currency = StringField("Currency", default="USD", validators=[DataRequired(), Length(3, 3)])
     reference = StringField("Bank reference", validators=[DataRequired(), Length(max=120)])
@@ -66,7 +66,7 @@ class ContractForm(FlaskForm):
 def _forms() -> tuple[CloseForm, RemitForm]:
     choices = [(p.id, p.name) for p in list_partners(db.session())]
     close, remit = CloseForm(), RemitForm()
-    close.partner_id.choices = remit.partner_id.choices = choices
+    close.partner_id.choices = remit.payer_id.choices = choices
     return close, remit
 
 
@@ -121,7 +121,7 @@ def settlement_remit():
     close, remit = _forms()
     if remit.validate_on_submit():
         try:
-            partner = db.session.get_one(PartnerApp, remit.partner_id.data)
+            partner = db.session.get_one(PartnerApp, remit.payer_id.data)
             currency = (remit.currency.data or "").strip().upper()
             remittance = record_remittance(
                 db.session(),

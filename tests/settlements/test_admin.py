@@ -35,7 +35,7 @@ def test_admin_closes_remits_and_downloads(db, client, login_as, make_admin, mak
     paid = client.post(
         "/admin/settlements/remit",
         data={
-            "partner_id": world.partner.id,
+            "payer_id": world.partner.id,
             "amount": "3.00",
             "currency": "USD",
             "reference": "WIRE-1",
@@ -47,7 +47,7 @@ def test_admin_closes_remits_and_downloads(db, client, login_as, make_admin, mak
     wrong = client.post(
         "/admin/settlements/remit",
         data={
-            "partner_id": world.partner.id,
+            "payer_id": world.partner.id,
             "amount": "0",
             "currency": "USD",
             "reference": "WIRE-2",
