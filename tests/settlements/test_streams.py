@@ -3,8 +3,8 @@ changes (share, policy), period closes, and partial, late, named and over-paymen
 stream, per partner app: receivable = statements owed - remittances, exactly; each statement
 agrees with the event log; under `collected` participants never got more than the app paid,
 and once everything is paid each participant has exactly what `advance` makes available; the
-ledger checks clean. SETTLEMENT_STREAM_EXAMPLES sets the number of streams (default 8; the
-figure in docs/settlements.md is from 200 on PostgreSQL)."""
+ledger checks clean. SETTLEMENT_STREAM_EXAMPLES sets the number of streams (default 8: each one
+posts, closes three months and checks the whole ledger, about a second on SQLite)."""
 
 from __future__ import annotations
 
