@@ -62,12 +62,14 @@ class RefundIn:
 def refund_available_at(
     session: Session, partner: PartnerApp, unlock_available_at: datetime | None, at: datetime
 ) -> datetime | None:
-    """A refund's availability: its unlock's, except for money waiting on a collected
-    period's payment: then it waits on the period of the refund, whose statement carries it
-    (so that no period releases more than its own statement's payments)."""
-    if unlock_available_at is None or unlock_available_at < COLLECTED_BASE:
-        return unlock_available_at
+    """A refund's availability: its unlock's, except where collected money is involved (the
+    unlock's money waits on a payment, or the refund falls under a collected contract): then
+    it waits on the period of the refund, whose statement carries it, so that no period
+    releases more than its own statement's payments."""
     contract = contract_at(contract_terms(session, partner), at)
+    waiting = unlock_available_at is not None and unlock_available_at >= COLLECTED_BASE
+    if not waiting and contract.payout_policy != "collected":
+        return unlock_available_at
     start, _ = period_bounds(contract.period, at)
     return collected_sentinel(partner.id, contract.period, start)
 

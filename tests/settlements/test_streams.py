@@ -219,3 +219,20 @@ def test_the_ledger_of_a_stream_exports_to_beancount_that_checks(db, make_world,
     result = subprocess.run([bean_check, path], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[:2000] + result.stderr[:2000]
     assert check_ledger(db.session) == []
+
+
+def test_a_refund_under_collected_of_an_advance_unlock_waits_on_its_own_period(db, make_world):
+    world = make_world()
+    stream = {
+        "payments": [[], [], [("part", 1), ("over", 52), ("full", 59)]],
+        "first_policy": "advance",
+        "months": [
+            [("unlock", 328, 136), ("unlock", 459, 254), ("unlock", 411, 925), ("unlock", 0, 162),
+             ("late", 496, 669)],
+            [],
+            [("late", 293, 938), ("pool", 281, 156), ("refund", 112, 359)],
+        ],
+        "change": (MONTHS[1], 1879, "collected"),
+    }  # fmt: skip
+    run_stream(db, world, stream)
+    check_world(db, world)
