@@ -115,6 +115,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "PAYOUT_SCHEDULE": env.get("PAYOUT_SCHEDULE", "0 6 * * mon"),
         "PAYOUT_MINIMUM": _int(env, "PAYOUT_MINIMUM", 1000),
         "PAYOUT_APPROVALS": _int(env, "PAYOUT_APPROVALS", 1),
+        # Days after a settlement period ends during which late events are still accepted;
+        # the period closes (and refuses them) only after.
+        "SETTLEMENT_LATE_DAYS": _int(env, "SETTLEMENT_LATE_DAYS", 3),
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int(env, "MAIL_PORT", 587),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
@@ -143,6 +146,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "API_RATE_LIMIT": _int(env, "API_RATE_LIMIT", 100),
         "API_RATE_BURST": _int(env, "API_RATE_BURST", 200),
         "API_MAX_BODY_BYTES": _int(env, "API_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        # Partner reports reconciled against the event log (web, CLI and API): the largest
+        # file, in bytes; the API reads a report's body whole to check its signature.
+        "RECONCILE_MAX_BYTES": _int(env, "RECONCILE_MAX_BYTES", 200 * 1024 * 1024),
         "MEDIA_LINK_SECONDS": _int(env, "MEDIA_LINK_SECONDS", 6 * 3600),
         "API_KEY_GRACE_HOURS": _int(env, "API_KEY_GRACE_HOURS", 24),
         # Rate limits (Flask-Limiter): one storage shared by every worker; Redis in production.

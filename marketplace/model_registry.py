@@ -9,6 +9,8 @@ from marketplace.accounts import models as accounts_models
 from marketplace.ingest import models as ingest_models
 from marketplace.partners import models as partners_models
 from marketplace.payouts import models as payouts_models
+from marketplace.reconciliation import models as reconciliation_models
+from marketplace.settlements import models as settlements_models
 from marketplace.splits import models as splits_models
 from marketplace.studio import models as studio_models
 from marketplace.tax import models as tax_models
@@ -22,5 +24,7 @@ MODEL_MODULES = (
     splits_models,
     ingest_models,
     payouts_models,
+    settlements_models,
     tax_models,
+    reconciliation_models,
 )

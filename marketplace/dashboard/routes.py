@@ -7,6 +7,7 @@ from flask import render_template, request
 from marketplace.accounts.access import role_required
 from marketplace.clock import utcnow
 from marketplace.dashboard import bp
+from marketplace.dashboard.break_even import series_break_even
 from marketplace.dashboard.services import series_dashboard
 from marketplace.extensions import db
 from marketplace.studio.support import CREATOR, owned_series_or_404
@@ -22,5 +23,12 @@ def series_dashboard_page(series_id: int):
     days = request.args.get("days", 90, type=int)
     if days not in PERIODS:
         days = 90
-    board = series_dashboard(db.session(), series, utcnow(), days)
-    return render_template("dashboard/series.html", board=board, days=days, periods=PERIODS)
+    now = utcnow()
+    board = series_dashboard(db.session(), series, now, days)
+    return render_template(
+        "dashboard/series.html",
+        board=board,
+        days=days,
+        periods=PERIODS,
+        break_even=series_break_even(db.session(), series, now),
+    )

@@ -44,6 +44,7 @@ from marketplace.ingest.revenue import (
     split_versions_by_series,
 )
 from marketplace.ingest.waterfalls import PlanCache
+from marketplace.partners.contracts import contract_at, contracts_of
 from marketplace.partners.models import PartnerApp
 
 SHARDS = 4
@@ -354,15 +355,23 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
     a series with a revenue plan, the entry splitting it into the series' pool)."""
     if event.entry_id is not None:  # posted before the poster existed
         return [event.entry_id]
+    contracts = contracts_of(session, event.partner_id)
+    contract = contract_at(contracts, event.occurred_at).number if contracts else 1
     if event.kind == "pool":
         details = event.details or {}
         keys = [
-            bucket_key(int(sid), event.partner_id, event.currency, int(version))
+            bucket_key(int(sid), event.partner_id, event.currency, int(version), contract)
             for sid, version in (details.get("versions") or {}).items()
         ]
     elif event.split_version_id is not None and event.series_id is not None:
         keys = [
-            bucket_key(event.series_id, event.partner_id, event.currency, event.split_version_id)
+            bucket_key(
+                event.series_id,
+                event.partner_id,
+                event.currency,
+                event.split_version_id,
+                contract,
+            )
         ]
     else:
         return []

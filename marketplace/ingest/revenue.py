@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import select
@@ -27,7 +27,8 @@ from ledger.allocation.engine import (
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
 from marketplace.ingest.waterfalls import PlanCache, PlanRouter
-from marketplace.partners.models import PartnerApp
+from marketplace.partners.contracts import available_at_under, contract_at, contract_terms
+from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.models import SplitShare, SplitVersion
 
 
@@ -41,15 +42,21 @@ def split_version_at(session: Session, series_id: int, at: datetime) -> SplitVer
     ).first()
 
 
-def bucket_key(series_id: int, partner_id: int, currency: str, version_id: int) -> str:
-    """The ledger allocation bucket of one split version of a series on one partner app."""
-    return f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+def bucket_key(
+    series_id: int, partner_id: int, currency: str, version_id: int, contract: int = 1
+) -> str:
+    """The ledger allocation bucket of one split version of a series on one partner app under
+    one contract version: from version 2 on a contract has its own buckets (suffix
+    `|contract:N`), so the cumulative positions of older ones are never disturbed."""
+    key = f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+    return key if contract == 1 else f"{key}|contract:{contract}"
 
 
-def available_at_for(partner: PartnerApp, occurred_at: datetime) -> datetime:
-    """When participants' money from an event of this partner app becomes available: after
-    the app's hold days (the one place that decides it, when the event is accepted)."""
-    return occurred_at + timedelta(days=partner.hold_days)
+def available_at_for(contracts: Sequence[PartnerContract], occurred_at: datetime) -> datetime:
+    """When participants' money from an event becomes available under the contract version in
+    force when it occurred (the one place that decides it, when the event is accepted): after
+    the hold (advance), or when the app pays the period's statement (collected)."""
+    return available_at_under(contract_at(contracts, occurred_at), occurred_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +87,10 @@ class SplitRouter:
         self.session = session
         self.partner = partner
         self.currency = partner.currency
-        self._parties: dict[int, tuple[Party, ...]] = {}
+        self.contracts = contract_terms(session, partner)
+        self._parties: dict[tuple[int, int], tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
-        self._terms: dict[int, tuple] = {}
+        self._terms: dict[tuple[int, int], tuple] = {}
 
     def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
         """The id of one account of the chart in the partner's currency (cached per router)."""
@@ -137,9 +145,13 @@ class SplitRouter:
         """The partner's receivable account id in its contract currency."""
         return self.account_id("partner_receivable", self.partner.id)
 
-    def parties(self, version: SplitVersion | VersionTerms) -> tuple[Party, ...]:
-        """The ledger parties of a split version on this partner app."""
-        cached = self._parties.get(version.id)
+    def parties(
+        self, version: SplitVersion | VersionTerms, contract: PartnerContract | None = None
+    ) -> tuple[Party, ...]:
+        """The ledger parties of a split version on this partner app (under a contract
+        version: the latest unless given)."""
+        contract = contract or self.contracts[0]
+        cached = self._parties.get((version.id, contract.number))
         if cached is None:
             participants = [
                 (self.account_id("member_earnings", share.member_id), share.bps)
@@ -147,21 +159,24 @@ class SplitRouter:
             ]
             cached = split_parties(
                 partner_account_id=self.account_id("partner_commission", self.partner.id),
-                partner_bps=self.partner.share_bps,
+                partner_bps=contract.share_bps,
                 platform_account_id=self.account_id("platform_fees"),
                 platform_fee_bps=version.platform_fee_bps,
                 participants=participants,
             )
-            self._parties[version.id] = cached
+            self._parties[version.id, contract.number] = cached
         return cached
 
     def event(self, facts: RevenueFacts, version: SplitVersion | VersionTerms) -> AllocationEvent:
         """The ledger allocation event for one unlock, refund or pool share."""
-        terms = self._terms.get(version.id)
+        contract = contract_at(self.contracts, facts.occurred_at)
+        terms = self._terms.get((version.id, contract.number))
         if terms is None:
-            terms = self._terms[version.id] = (
-                bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
-                self.parties(version),
+            terms = self._terms[version.id, contract.number] = (
+                bucket_key(
+                    facts.series_id, self.partner.id, self.currency, version.id, contract.number
+                ),
+                self.parties(version, contract),
                 self.receivable_id(),
             )
         key, parties, receivable = terms
@@ -174,7 +189,7 @@ class SplitRouter:
             attributes["episode"] = facts.episode
         if facts.country:
             attributes["country"] = facts.country
-        available = facts.available_at or available_at_for(self.partner, facts.occurred_at)
+        available = facts.available_at or available_at_under(contract, facts.occurred_at)
         return AllocationEvent(
             facts.ref,
             key,

@@ -30,6 +30,10 @@ def test_the_document_is_served_and_the_docs_page_renders_it(client):
         "/refunds",
         "/revenue-pools",
         "/events/{id}",
+        "/settlements",
+        "/settlements/{id}",
+        "/settlements/reports",
+        "/settlements/reports/{id}",
     }
     jsonschema.Draft202012Validator.check_schema(resolved("UnlockBatch"))
     page = client.get("/api/v1/docs")

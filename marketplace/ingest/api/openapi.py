@@ -59,6 +59,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "ReconciliationLine": {
+        "type": "object",
+        "description": "A line of your report that did not match, with both sides (amounts "
+        "in minor units, refunds negative; our_* null for only_theirs, their_* for only_ours).",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {
+                "type": "string",
+                "enum": [
+                    "only_theirs",
+                    "only_ours",
+                    "currency_differs",
+                    "amount_differs",
+                    "date_differs",
+                ],
+            },
+            "event_id": {"type": "string"},
+            "line_no": {"type": ["integer", "null"]},
+            **{
+                f"{side}_{name}": {"type": [kind, "null"]}
+                for side in ("their", "our")
+                for name, kind in (
+                    ("series_id", "integer"),
+                    ("episode", "integer"),
+                    ("amount", "integer"),
+                    ("currency", "string"),
+                    ("occurred_at", "string"),
+                )
+            },
+        },
+    },
+    "ReconciliationReport": {
+        "type": "object",
+        "required": ["id", "period", "lines", "counts", "differing"],
+        "properties": {
+            "id": {"type": "integer"},
+            "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            "source": {"type": "string"},
+            "lines": {"type": "integer"},
+            "size": {"type": "integer"},
+            "counts": {
+                "type": "object",
+                "description": "Lines per class: matched, only_theirs, only_ours, "
+                "currency_differs, amount_differs, date_differs (one class a line).",
+                "additionalProperties": {"type": "integer"},
+            },
+            "created_at": {"type": "string", "format": "date-time"},
+            "differing": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ReconciliationLine"},
+            },
+            "differing_total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "pages": {"type": "integer"},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -184,6 +240,55 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "SettlementLine": {
+        "type": "object",
+        "required": ["series_id", "episode", "country", "gross"],
+        "properties": {
+            "series_id": {"type": "integer"},
+            "episode": {"type": ["integer", "null"], "description": "null: a pool's share"},
+            "country": {"type": ["string", "null"]},
+            "unlocks": {"type": "integer"},
+            "unlocks_gross": {"type": "integer"},
+            "refunds_gross": {"type": "integer"},
+            "pools_gross": {"type": "integer"},
+            "gross": {"type": "integer", "description": "unlocks - refunds + pools"},
+        },
+    },
+    "Settlement": {
+        "type": "object",
+        "description": "What you owe for one closed period, in minor units of `currency`: "
+        "amount_owed = gross - partner_share; paid (remittances applied); outstanding; "
+        "due_at = period end + your net days.",
+        "required": ["id", "period", "currency", "gross", "amount_owed", "paid", "due_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "partner_id": {"type": "integer"},
+            "period": {"type": "string", "description": "2026-11 or 2026-W47"},
+            "period_start": {"type": "string", "format": "date-time"},
+            "period_end": {"type": "string", "format": "date-time"},
+            "currency": {"type": "string"},
+            "unlocks": {"type": "integer"},
+            "unlocks_gross": {"type": "integer"},
+            "refunds_gross": {"type": "integer"},
+            "pools_gross": {"type": "integer"},
+            "gross": {"type": "integer"},
+            "partner_share": {"type": "integer"},
+            "amount_owed": {"type": "integer"},
+            "paid": {"type": "integer"},
+            "outstanding": {"type": "integer"},
+            "due_at": {"type": "string", "format": "date-time"},
+            "closed_at": {"type": "string", "format": "date-time"},
+            "lines": {"type": "array", "items": {"$ref": "#/components/schemas/SettlementLine"}},
+        },
+    },
+    "SettlementPage": {
+        "type": "object",
+        "required": ["settlements", "next_before"],
+        "properties": {
+            "settlements": {"type": "array", "items": {"$ref": "#/components/schemas/Settlement"}},
+            "next_before": {"type": ["integer", "null"]},
+        },
+    },
     "EventStatus": {
         "type": "object",
         "required": ["id", "status"],
@@ -278,6 +383,8 @@ REJECTION_CODES: dict[str, str] = {
     "refund_before_unlock": "refund: occurred_at is earlier than the unlock",
     "invalid_period": "pool: period_end is not after period_start, or is in the future",
     "no_views": "pool: the views add up to zero while the amount is not zero",
+    "period_closed": "occurred_at (a pool's period_end) falls in a settlement period that is "
+    "closed: its statement is final",
 }
 
 _SIGNED: list[dict[str, list[str]]] = [{"key": [], "timestamp": [], "signature": []}]
@@ -288,11 +395,17 @@ _ERRORS = {
     }
     for code, text in (
         (400, "Malformed JSON or a body that does not match the schema"),
-        (401, "Unknown, expired or revoked key, bad signature, v1 signature from an app not "
-              "flagged legacy, or timestamp more than 300 s away"),
+        (
+            401,
+            "Unknown, expired or revoked key, bad signature, v1 signature from an app not "
+            "flagged legacy, or timestamp more than 300 s away",
+        ),
         (413, f"More than {MAX_EVENTS} events, or a body over the size limit"),
-        (429, "Rate limit of the key, or of failed authentications from the address, "
-              "exceeded; see Retry-After"),
+        (
+            429,
+            "Rate limit of the key, or of failed authentications from the address, "
+            "exceeded; see Retry-After",
+        ),
     )
 }
 
@@ -356,6 +469,104 @@ PATHS: dict[str, Any] = {
         "The amount is shared across series pro rata to views (largest remainder, ties by "
         "ascending series id), then each share is split like an unlock. " + _codes(),
     ),
+    "/settlements": {
+        "get": {
+            "summary": "Your settlement statements",
+            "description": "What you owe per closed period (amounts in minor units of the "
+            "contract currency), newest period first, 100 a page: pass next_before back as "
+            "`before`. A period closes after its last day plus the late-event window; events "
+            "of a closed period are refused with `period_closed`.",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "before",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"},
+                }
+            ],
+            "responses": {"200": {"description": "A page", "content": _json("SettlementPage")}}
+            | _ERRORS,
+        }
+    },
+    "/settlements/{id}": {
+        "get": {
+            "summary": "One settlement statement with its lines",
+            "description": "Lines per series, episode (null: a revenue pool's share) and "
+            "country (null when not reported).",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                }
+            ],
+            "responses": {
+                "200": {"description": "The statement", "content": _json("Settlement")},
+                "404": {"description": "Not one of yours", "content": _json("Error")},
+            }
+            | _ERRORS,
+        }
+    },
+    "/settlements/reports": {
+        "post": {
+            "summary": "Reconcile your report of a month",
+            "description": "Your own report of a calendar month (UTC) as CSV with exactly the "
+            "columns event_id, series_id, episode, amount_minor, currency, occurred_at (ISO "
+            "8601 with an offset; refunds negative), matched by event id against the events "
+            "you reported: matched, only_theirs (never reported to us), only_ours (your "
+            "unlocks and refunds of the month missing from the file; pools excluded), "
+            "currency_differs, amount_differs, date_differs. A file with missing or extra "
+            "columns, non-integer values, a repeated event id or another app's event ids is "
+            "refused whole (400) and nothing is stored. Body limit: RECONCILE_MAX_BYTES "
+            "(200 MiB by default), not the event endpoints' 2 MiB.",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "period",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+            "responses": {
+                "201": {
+                    "description": "Reconciled: the counts and the first page of differing "
+                    "lines (Location: the report)",
+                    "content": _json("ReconciliationReport"),
+                }
+            }
+            | _ERRORS,
+        }
+    },
+    "/settlements/reports/{id}": {
+        "get": {
+            "summary": "One of your reconciliation reports",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                },
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "Counts and a page of 1,000 differing lines",
+                    "content": _json("ReconciliationReport"),
+                },
+                "404": {"description": "Not one of your reports", "content": _json("Error")},
+            }
+            | _ERRORS,
+        }
+    },
     "/events/{id}": {
         "get": {
             "summary": "An event's status",
