@@ -101,20 +101,24 @@ def post_pending(
     now: datetime | None = None,
     plans: PlanCache | None = None,
 ) -> PostReport:
-    """Post every accepted event not yet in the ledger, batch by batch (each commits); `plans`:
-    the process's plan cache (else one for this call)."""
+    """Post every accepted event not yet in the ledger, batch by batch (each commits), one
+    batch of each shard in turn, so that a shard far behind does not keep the others waiting
+    (their events, and an idle shard's cursor following the horizon); `plans`: the process's
+    plan cache (else one for this call)."""
     report = PostReport()
     plans = plans if plans is not None else PlanCache()
-    for shard in shards:
-        while True:
+    behind = list(shards)
+    while behind:
+        full = []
+        for shard in behind:
             posted = post_batch(
                 session, shard, batch_size=batch_size, now=now, report=report, plans=plans
             )
             if posted is None:
                 report.skipped.append(shard)
-                break
-            if posted < batch_size:
-                break
+            elif posted == batch_size:
+                full.append(shard)
+        behind = full
     return report
 
 
