@@ -288,3 +288,18 @@ def test_the_hourly_job_settles_and_flask_ledger_check_replays(app, db, make_cre
     result = runner.invoke(args=["ledger", "check"])
     assert result.exit_code == 1
     assert f"guarantee run {run.id}: the dues do not replay" in result.output
+
+
+def test_a_member_named_as_guarantor_is_asked_first(db, make_creator):
+    owner = make_creator()
+    _, series, (maya, actor, third), _ = make_world(db, owner, shares=(5000, 3000, 2000))
+    plan = create_revenue_plan(
+        db.session, series, owner, tiers=[], effective_from=LATER, now=T0,
+        guarantees=[GuaranteeTerms(actor.id, "minimum", 100, "USD", "once", third.id)],
+    )  # fmt: skip
+    assert plan.status == "pending"
+    reasons = {c.member_id: c.reason for c in plan.consents}
+    assert list(reasons) == [third.id]
+    assert "any shortfall comes from your earnings" in reasons[third.id]
+    accept_all(db, plan)
+    assert plan.status == "active"
