@@ -292,7 +292,7 @@ def test_the_hourly_job_settles_and_flask_ledger_check_replays(app, db, make_cre
 
 def test_a_member_named_as_guarantor_is_asked_first(db, make_creator):
     owner = make_creator()
-    _, series, (maya, actor, third), _ = make_world(db, owner, shares=(5000, 3000, 2000))
+    _, series, (_, actor, third), _ = make_world(db, owner, shares=(5000, 3000, 2000))
     plan = create_revenue_plan(
         db.session, series, owner, tiers=[], effective_from=LATER, now=T0,
         guarantees=[GuaranteeTerms(actor.id, "minimum", 100, "USD", "once", third.id)],
