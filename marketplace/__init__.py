@@ -252,7 +252,6 @@ def register_commands(app: Flask) -> None:
         studio_cli,
         series_cli,
         tax_cli,
-        settlements_cli,
     ):
         app.cli.add_command(group)
 

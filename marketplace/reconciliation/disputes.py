@@ -8,6 +8,9 @@ Accepting, per class:
 - only_ours (they say it never happened): our unlock refunded now, as "dispute-<id>".
 - amount, currency or date differs: their line ingested as an unlock "dispute-<id>", then our
   unlock refunded now, as "dispute-<id>-reversal".
+When their line falls in a settlement period already closed (before the app's
+`settled_through`), the unlock is booked now instead, in the open period: a closed statement is
+final, and the correction is an adjustment in the next one.
 A line whose event of ours (or theirs) is a refund cannot be accepted: keep it, with a note.
 The ingest services commit each step; their event ids are idempotency keys, so accepting
 again after a step failed (say the refund, once the unlock was in) finishes the rest, and the
@@ -138,13 +141,16 @@ def _accept(
     if line.kind != "only_ours":
         unlock_id = line.event_id if line.kind == "only_theirs" else f"dispute-{dispute.id}"
         assert line.their_occurred_at is not None and line.their_currency is not None
+        moment = line.their_occurred_at
+        if partner.settled_through is not None and moment < partner.settled_through:
+            moment = now  # its period is closed: an adjustment in the open one
         item = UnlockIn(
             unlock_id,
             int(line.their_series_id or 0),
             int(line.their_episode or 0),
             int(line.their_amount or 0),
             line.their_currency,
-            line.their_occurred_at,
+            moment,
         )
         _accepted(ingest_unlocks(session, partner, [item], now=now))
         written.append(unlock_id)

@@ -65,6 +65,16 @@ def test_accepting_an_only_theirs_line_ingests_a_late_unlock(db, world, lines, m
     assert audits(db, dispute.id) == ["reconciliation.dispute_open", "reconciliation.accept_theirs"]
 
 
+def test_a_line_of_a_closed_period_is_booked_now_in_the_open_one(db, world, lines):
+    world.partner.settled_through = at(1, month=7)  # June is closed
+    db.session.commit()
+    dispute = open_dispute(db.session(), lines["late-1"].id, actor_id=None)
+    now = at(3, month=7)
+    resolve_dispute(db.session(), dispute.id, accept=True, actor_id=None, now=now)
+    late = event(db, world, "late-1")
+    assert (late.kind, late.amount, late.occurred_at) == ("unlock", 49, now)
+
+
 def test_accepting_an_amount_books_theirs_and_reverses_ours(db, world, lines, make_admin):
     admin = make_admin()
     dispute = open_dispute(db.session(), lines["u1"].id, actor_id=admin.id)
@@ -137,3 +147,15 @@ def test_the_cli_reconciles_disputes_and_resolves(db, world, runner, tmp_path):
     bad.write_text("event_id,amount\n")
     result = runner.invoke(args=[*args, str(bad)])
     assert result.exit_code == 1 and "missing series_id" in result.output
+
+
+def test_the_cli_prints_text_and_refuses_an_unknown_partner(db, world, runner, tmp_path):
+    file = tmp_path / "june.csv"
+    file.write_bytes(report(world.line("u1", amount=59, when=at(2))).getvalue())
+    args = ["settlements", "reconcile", "--period", PERIOD, str(file)]
+    result = runner.invoke(args=[*args, "--partner", world.partner.name])
+    assert result.exit_code == 0, result.output
+    assert "amount_differs            1" in result.output
+    assert "\tamount_differs\tu1\ttheirs: 59 USD" in result.output
+    result = runner.invoke(args=[*args, "--partner", "Nobody"])
+    assert result.exit_code == 1 and "No partner app named 'Nobody'" in result.output

@@ -91,6 +91,8 @@ EXPECTED = {
     ("api.unlocks", "POST"): ("/api/v1/unlocks", every(401)),
     ("reconciliation_api.upload_report", "POST"): ("/api/v1/settlements/reports", every(401)),
     ("reconciliation_api.report", "GET"): ("/api/v1/settlements/reports/1", every(401)),
+    ("settlements_api.settlements", "GET"): ("/api/v1/settlements", every(401)),
+    ("settlements_api.settlement", "GET"): ("/api/v1/settlements/1", every(401)),
     ("auth.change_password", "GET"): ("/auth/password", ANY_USER),
     ("auth.change_password", "POST"): ("/auth/password", ANY_USER),
     ("auth.login", "GET"): ("/auth/login", PUBLIC),

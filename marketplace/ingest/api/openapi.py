@@ -549,7 +549,12 @@ PATHS: dict[str, Any] = {
             "summary": "One of your reconciliation reports",
             "security": _SIGNED,
             "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                },
                 {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
             ],
             "responses": {
