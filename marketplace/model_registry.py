@@ -9,6 +9,7 @@ from marketplace.accounts import models as accounts_models
 from marketplace.ingest import models as ingest_models
 from marketplace.partners import models as partners_models
 from marketplace.payouts import models as payouts_models
+from marketplace.splits import commerce as splits_commerce
 from marketplace.splits import models as splits_models
 from marketplace.studio import models as studio_models
 from marketplace.tax import models as tax_models
@@ -20,6 +21,7 @@ MODEL_MODULES = (
     partners_models,
     studio_models,
     splits_models,
+    splits_commerce,
     ingest_models,
     payouts_models,
     tax_models,

@@ -58,8 +58,11 @@ class RevenueFacts:
 
     Fields: ref (the event log row's id: the ledger's ref), series_id, amount (signed gross in
     minor units: a refund is negative), occurred_at (aware), episode (None for a pool share),
-    country (ISO alpha-2 or None), kind ("unlock", "refund" or "pool"), available_at (as
-    accepted; None: from the partner's hold), reverses (a refund's unlock ref).
+    country (ISO alpha-2 or None), kind ("unlock", "refund", "pool", "coins", "bundle" or
+    "purchase"), available_at (as accepted; None: from the partner's hold), reverses (a
+    refund's unlock ref), bucket (another bucket key than the split version's: a coin rate's
+    or a commerce split's), partner_cut (False: the partner app takes no share, as of a
+    purchase's commission, which is the platform's already).
     """
 
     ref: int
@@ -71,6 +74,8 @@ class RevenueFacts:
     kind: str = "unlock"
     available_at: datetime | None = None
     reverses: int | None = None
+    bucket: str | None = None
+    partner_cut: bool = True
 
 
 class SplitRouter:
@@ -82,7 +87,7 @@ class SplitRouter:
         self.currency = partner.currency
         self._parties: dict[int, tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
-        self._terms: dict[int, tuple] = {}
+        self._terms: dict[tuple[int, str | None, bool], tuple] = {}
 
     def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
         """The id of one account of the chart in the partner's currency (cached per router)."""
@@ -137,29 +142,37 @@ class SplitRouter:
         """The ledger parties of a split version on this partner app."""
         cached = self._parties.get(version.id)
         if cached is None:
-            participants = [
-                (self.account_id("member_earnings", share.member_id), share.bps)
-                for share in version.shares
-            ]
-            cached = split_parties(
-                partner_account_id=self.account_id("partner_commission", self.partner.id),
-                partner_bps=self.partner.share_bps,
-                platform_account_id=self.account_id("platform_fees"),
-                platform_fee_bps=version.platform_fee_bps,
-                participants=participants,
-            )
-            self._parties[version.id] = cached
+            cached = self._parties[version.id] = self.split_of(version, self.partner.share_bps)
         return cached
+
+    def split_of(self, version: SplitVersion | VersionTerms, partner_bps: int) -> tuple[Party, ...]:
+        """The ledger parties of a version's shares with the partner app taking partner_bps."""
+        participants = [
+            (self.account_id("member_earnings", share.member_id), share.bps)
+            for share in version.shares
+        ]
+        return split_parties(
+            partner_account_id=self.account_id("partner_commission", self.partner.id),
+            partner_bps=partner_bps,
+            platform_account_id=self.account_id("platform_fees"),
+            platform_fee_bps=version.platform_fee_bps,
+            participants=participants,
+        )
 
     def event(self, facts: RevenueFacts, version: SplitVersion | VersionTerms) -> AllocationEvent:
         """The ledger allocation event for one unlock, refund or pool share."""
-        terms = self._terms.get(version.id)
+        wanted = (version.id, facts.bucket, facts.partner_cut)
+        terms = self._terms.get(wanted)
         if terms is None:
-            terms = self._terms[version.id] = (
-                bucket_key(facts.series_id, self.partner.id, self.currency, version.id),
-                self.parties(version),
-                self.receivable_id(),
+            parties = (
+                self.parties(version)
+                if facts.bucket is None
+                else self.split_of(version, self.partner.share_bps if facts.partner_cut else 0)
             )
+            key = facts.bucket or bucket_key(
+                facts.series_id, self.partner.id, self.currency, version.id
+            )
+            terms = self._terms[wanted] = (key, parties, self.receivable_id())
         key, parties, receivable = terms
         attributes: dict[str, object] = {
             "kind": facts.kind,
@@ -254,25 +267,29 @@ def post_revenue(
     facts: Sequence[RevenueFacts],
     now: datetime | None = None,
     versions: dict[int, list[VersionTerms]] | None = None,
-    version_ids: Sequence[int | None] | None = None,
+    version_ids: Sequence[int | VersionTerms | None] | None = None,
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
     split under its series' split version in force at occurred_at (or the version id given for
     it: what was decided when it was accepted). Events of a series with a revenue plan in force
     go through it (marketplace.ingest.waterfalls; the results are their first stage's). The
-    caller posts each event once, and commits."""
+    caller posts each event once, and commits. A version given as VersionTerms (a commerce
+    split's) is used as it is."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
     if versions is None:
         versions = split_versions_by_series(session, {fact.series_id for fact in facts})
-    router.prefetch([v for vs in versions.values() for v in vs])
+    given = [v for v in version_ids or () if isinstance(v, VersionTerms)]
+    router.prefetch([*(v for vs in versions.values() for v in vs), *given])
     by_id = {v.id: v for vs in versions.values() for v in vs}
     events = []
     for index, fact in enumerate(facts):
         wanted = version_ids[index] if version_ids is not None else None
         version = (
-            by_id.get(wanted)
+            wanted
+            if isinstance(wanted, VersionTerms)
+            else by_id.get(wanted)
             if wanted is not None
             else version_in_force(versions[fact.series_id], fact.occurred_at)
         )

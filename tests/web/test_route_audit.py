@@ -75,7 +75,10 @@ PUBLIC = {
     "payouts.dev_onboarding": "emulated Stripe only; the account link token is the key",
     "stripe_webhooks.stripe_webhook": "verified by Stripe's signature",
 }
-API_SIGNED = {"api.catalog", "api.event", "api.unlocks", "api.refunds", "api.revenue_pools"}
+API_SIGNED = {
+    "api.catalog", "api.event", "api.unlocks", "api.refunds", "api.revenue_pools",
+    "api.coin_unlocks", "api.bundles", "api.purchases", "api.views",
+}  # fmt: skip
 CSRF_EXEMPT = (
     {e for e in PUBLIC if e.startswith("api.")} | API_SIGNED | {"stripe_webhooks.stripe_webhook"}
 )
