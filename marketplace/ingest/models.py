@@ -28,6 +28,16 @@ Id = BigInteger().with_variant(Integer, "sqlite")
 
 EVENT_KINDS = ("unlock", "refund", "pool", "coins", "bundle", "purchase")
 
+REVENUE_TYPES = {
+    "unlock": "Paid unlocks",
+    "coins": "Coin unlocks",
+    "bundle": "Bundles",
+    "purchase": "In-story commerce",
+    "pool": "Subscription and ads pools",
+    "refund": "Refunds",
+}
+"""The revenue types (a ledger event's kind) and their names for people."""
+
 
 class PartnerEvent(Model):
     """One accepted event of a partner app (the API's idempotency record).
@@ -76,6 +86,14 @@ class PartnerEvent(Model):
         ),
         # The poster reads accepted events in (txid, id) order (PostgreSQL; SQLite uses id).
         Index("ix_partner_events_txid_id", "txid", "id").ddl_if(dialect="postgresql"),
+        # Analytics reads a period's bundles and pools (their per-episode attribution);
+        # partial, so the unlocks' hot path never writes it.
+        Index(
+            "ix_partner_events_attributed",
+            "occurred_at",
+            postgresql_where=text("kind IN ('bundle', 'pool')"),
+            sqlite_where=text("kind IN ('bundle', 'pool')"),
+        ),
         CheckConstraint(
             "kind IN ('unlock', 'refund', 'pool', 'coins', 'bundle', 'purchase')",
             name="kind_known",

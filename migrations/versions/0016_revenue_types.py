@@ -8,6 +8,8 @@
   unit), coin_positions (each coin bucket's cumulative coins and money), episode_views (view
   counts per partner app, series, episode, UTC day and country), commerce_splits and
   commerce_shares (a series' split of in-story commerce commissions).
+- ix_partner_events_attributed: bundles and pools by occurred_at (partial: analytics reads
+  their per-episode attribution; unlocks never write it).
 
 Revision ID: 0016_revenue_types
 Revises: 0015_deal_terms_more
@@ -46,6 +48,11 @@ def _kinds(wanted):
 
 def upgrade():
     _kinds(NEW_KINDS)
+    op.create_index(
+        'ix_partner_events_attributed', 'partner_events', ['occurred_at'], unique=False,
+        postgresql_where=sa.text("kind IN ('bundle', 'pool')"),
+        sqlite_where=sa.text("kind IN ('bundle', 'pool')"),
+    )
     op.create_table('coin_positions',
     sa.Column('bucket_key', sa.String(length=200), nullable=False),
     sa.Column('paid_coins', sa.BigInteger(), nullable=False),
@@ -117,6 +124,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_partner_events_attributed', table_name='partner_events')
     _kinds(OLD_KINDS)
     with op.batch_alter_table('commerce_shares', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_commerce_shares_split_id'))
