@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ledger.journal import int_array, is_postgresql, pg_array
+from ledger.journal import int_array, is_postgresql
 from marketplace.ingest.event_log import Result, log_outcomes
 from marketplace.ingest.models import EpisodeViews
 from marketplace.ingest.unlocks import COUNTRIES, EpisodeNumbers, live_windows, rejected
@@ -88,10 +89,12 @@ def ingest_views(
                 item.starts,
                 item.completions,
             )
+    # Read before the commit expires it (a reload would be one more query per batch).
+    who = SimpleNamespace(id=partner.id, name=partner.name)
     if rows:
         _upsert(session, partner.id, sorted(rows.items()), now)
     session.commit()
-    log_outcomes(partner, "views", results)
+    log_outcomes(who, "views", results)  # type: ignore[arg-type]
     return results
 
 
@@ -105,8 +108,9 @@ def _upsert(session: Session, partner_id: int, rows: list, now: datetime) -> Non
                 "now": now,
                 "series": int_array(key[0] for key, _ in rows),
                 "episodes": int_array(key[1] for key, _ in rows),
-                "days": pg_array(key[2].isoformat() for key, _ in rows),
-                "countries": pg_array(key[3] for key, _ in rows),
+                # ISO dates and country codes need no quoting in an array literal; "" does.
+                "days": "{" + ",".join([key[2].isoformat() for key, _ in rows]) + "}",
+                "countries": "{" + ",".join([key[3] or '""' for key, _ in rows]) + "}",
                 "starts": int_array(value[0] for _, value in rows),
                 "completions": int_array(value[1] for _, value in rows),
             },
