@@ -103,11 +103,16 @@ def delta(now: int | None, before: int | None) -> str:
 
 
 def _rollup_sql(session: Session, filters: Filters) -> Any:
-    """Events and gross of the series' buckets per episode, kind and bucket, from the daily
-    rollups of the period (filtered by partner app and country)."""
+    """Events and gross of the series' buckets per period (0: previous, 1: current), episode,
+    kind and bucket, from the daily rollups (filtered by partner app and country)."""
     positions = {"episode": 1, "partner_id": 2, "country": 3, "kind": 4}
     if is_postgresql(session):
-        f = {k: f"(CAST(r.line_key AS json) ->> {i})" for k, i in positions.items()}
+        # The key is a compact JSON list of flat values without commas inside (ids, ISO
+        # codes, kinds): split_part reads it several times faster than a JSON cast.
+        f = {
+            k: f"nullif(btrim(split_part(r.line_key, ',', {i + 1}), '\"[]'), 'null')"
+            for k, i in positions.items()
+        }
         bucket_filter = "r.bucket_id = ANY(CAST(:buckets AS bigint[]))"
     else:
         f = {k: f"json_extract(r.line_key, '$[{i}]')" for k, i in positions.items()}
@@ -118,35 +123,60 @@ def _rollup_sql(session: Session, filters: Filters) -> Any:
     if filters.country:
         where.append(f"{f['country']} = :country")
     sql = (
-        f"SELECT {f['episode']}, {f['kind']}, r.bucket_id,"  # noqa: S608 (constants)
+        "SELECT CASE WHEN r.day >= :middle THEN 1 ELSE 0 END,"  # noqa: S608 (constants)
+        f" {f['episode']}, {f['kind']}, r.bucket_id,"
         " sum(CASE WHEN r.earning THEN r.events ELSE -r.events END), sum(r.gross)"
-        f" FROM ledger_statement_days AS r WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
+        f" FROM ledger_statement_days AS r WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4"
     )
     return text(sql).bindparams(
-        bindparam("start", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)
+        bindparam("start", type_=UTCDateTime),
+        bindparam("middle", type_=UTCDateTime),
+        bindparam("end", type_=UTCDateTime),
     )
 
 
 def series_figures(
-    session: Session, series: Series, start: datetime, end: datetime, filters: Filters
-) -> Figures:
-    """One series' figures over [start, end) (whole UTC days from start's)."""
-    figures = Figures(series.free_episodes)
-    first = day_of(start)
-    views = select(
-        EpisodeViews.episode, func.sum(EpisodeViews.starts), func.sum(EpisodeViews.completions)
-    ).where(
-        EpisodeViews.series_id == series.id,
-        EpisodeViews.day >= first.date(),
-        EpisodeViews.day < end.date() + timedelta(days=1),
-    )
-    if filters.partner_id is not None:
-        views = views.where(EpisodeViews.partner_id == filters.partner_id)
-    if filters.country:
-        views = views.where(EpisodeViews.country == filters.country)
-    for episode, starts, completions in session.execute(views.group_by(EpisodeViews.episode)):
-        figures.starts[episode] = int(starts)
-        figures.completions[episode] = int(completions)
+    session: Session,
+    series: Series,
+    start: datetime,
+    end: datetime,
+    filters: Filters,
+    *,
+    previous: bool = True,
+    funnel_only: bool = False,
+) -> tuple[Figures, Figures]:
+    """One series' figures over [start, end) (whole UTC days from start's) and over the
+    period of the same length before it (empty unless `previous`), in one scan of each table.
+    funnel_only: the views of episode 1 and the last free episode only, no attribution."""
+    figures = (Figures(series.free_episodes), Figures(series.free_episodes))
+    middle = day_of(start)
+    first = day_of(middle - (end - start)) if previous else middle
+    funnel = {1, max(1, series.free_episodes)}
+    # The current period per episode; the previous one (deltas) and other versions only for
+    # the funnel's episodes, through the (series, episode, day) index.
+    # (which figures, first day, day after the last, episodes or all)
+    spans = [(1, middle.date(), end.date() + timedelta(days=1), funnel if funnel_only else None)]
+    if previous:
+        spans.append((0, first.date(), middle.date(), funnel))
+    for into, first_day, after_last, episodes in spans:
+        views = select(
+            EpisodeViews.episode,
+            func.sum(EpisodeViews.starts),
+            func.sum(EpisodeViews.completions),
+        ).where(
+            EpisodeViews.series_id == series.id,
+            EpisodeViews.day >= first_day,
+            EpisodeViews.day < after_last,
+        )
+        if episodes is not None:
+            views = views.where(EpisodeViews.episode.in_(episodes))
+        if filters.partner_id is not None:
+            views = views.where(EpisodeViews.partner_id == filters.partner_id)
+        if filters.country:
+            views = views.where(EpisodeViews.country == filters.country)
+        for episode, starts, completions in session.execute(views.group_by(EpisodeViews.episode)):
+            figures[into].starts[episode] = int(starts)
+            figures[into].completions[episode] = int(completions)
     buckets = dict(
         session.execute(
             select(AllocationBucket.id, AllocationBucket.currency).where(
@@ -161,22 +191,24 @@ def series_figures(
         params: dict[str, Any] = {
             "buckets": f"{{{ids}}}" if is_postgresql(session) else f"[{ids}]",
             "start": first,
+            "middle": middle,
             "end": end,
             "rounding": f'%"{ROUNDING}"]',
             "partner": filters.partner_id,
             "country": filters.country,
         }
-        for episode, kind, bucket_id, events, gross in session.execute(
+        for period, episode, kind, bucket_id, events, gross in session.execute(
             _rollup_sql(session, filters), params
         ):
-            currency = buckets[bucket_id]
-            figures.by_type[str(kind), currency] += int(gross)
+            target, currency = figures[int(period)], buckets[bucket_id]
+            target.by_type[str(kind), currency] += int(gross)
             if episode is not None:
                 if kind in UNLOCK_KINDS:
-                    figures.unlocks[int(episode)] += int(events)
-                figures.episode_revenue[int(episode), currency] += int(gross)
-    _attributed(session, series, first, end, filters, figures)
-    return figures
+                    target.unlocks[int(episode)] += int(events)
+                target.episode_revenue[int(episode), currency] += int(gross)
+    if not funnel_only:
+        _attributed(session, series, middle, end, filters, figures[1])
+    return figures[1], figures[0]
 
 
 def _attributed(
@@ -251,10 +283,16 @@ def series_analytics(
 ) -> Analytics:
     """The analytics of a series over the last `days` days (and the `days` before)."""
     start = now - timedelta(days=days)
-    figures = series_figures(session, series, start, now, filters)
-    before = series_figures(session, series, start - timedelta(days=days), start, filters)
+    figures, before = series_figures(session, series, start, now, filters)
     versions = [
-        (v, figures if v.id == series.id else series_figures(session, v, start, now, filters))
+        (
+            v,
+            figures
+            if v.id == series.id
+            else series_figures(
+                session, v, start, now, filters, previous=False, funnel_only=v.id != compare_id
+            )[0],
+        )
         for v in versions_of(session, series)
     ]
     compared = next(((v, f) for v, f in versions if v.id == compare_id and v.id != series.id), None)

@@ -74,7 +74,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('partner_id', 'series_id', 'episode', 'day', 'country', name=op.f('pk_episode_views'))
     )
     with op.batch_alter_table('episode_views', schema=None) as batch_op:
-        batch_op.create_index('ix_episode_views_series_day', ['series_id', 'day'], unique=False)
+        batch_op.create_index(
+            'ix_episode_views_series_day', ['series_id', 'day'], unique=False,
+            postgresql_include=['episode', 'partner_id', 'country', 'starts', 'completions'],
+        )
+        batch_op.create_index(
+            'ix_episode_views_series_episode_day', ['series_id', 'episode', 'day'], unique=False,
+            postgresql_include=['partner_id', 'country', 'starts', 'completions'],
+        )
 
     op.create_table('partner_coin_rates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,6 +146,7 @@ def downgrade():
 
     op.drop_table('partner_coin_rates')
     with op.batch_alter_table('episode_views', schema=None) as batch_op:
+        batch_op.drop_index('ix_episode_views_series_episode_day')
         batch_op.drop_index('ix_episode_views_series_day')
 
     op.drop_table('episode_views')
