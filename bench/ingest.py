@@ -32,10 +32,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -68,6 +70,14 @@ def arguments() -> argparse.Namespace:
         default=20.0,
         help="seconds between VACUUM ANALYZE of the ledger's hot tables during the run, standing"
         " in for autovacuum (off on the dev box); 0 disables. Counted in the timing.",
+    )
+    parser.add_argument(
+        "--progress",
+        type=float,
+        default=0.0,
+        help="every this many seconds, print one line: events sent, accepted/s so far, events"
+        " not yet posted, the poster's lag, the RSS of the workers and the poster (for soaks);"
+        " 0: off",
     )
     parser.add_argument(
         "--plan",
@@ -122,6 +132,18 @@ def random_teams(seed: int = 7):
     return team
 
 
+def log_file() -> Any:
+    """An unnamed temporary file for a child's log lines: a pipe nobody reads fills up after
+    ~64 KB (a few hundred requests' log lines) and then blocks the child's every write."""
+    return tempfile.TemporaryFile()
+
+
+def tail(stream: Any) -> str:
+    """The last 2,000 characters a child wrote to its log_file()."""
+    stream.seek(0)
+    return stream.read().decode(errors="replace")[-2000:]
+
+
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
     command = [
         str(ROOT / ".venv/bin/gunicorn"),
@@ -135,12 +157,13 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
         "30",
         "wsgi:app",
     ]
+    log = log_file()
     server = subprocess.Popen(
-        command, cwd=ROOT, env=server_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command, cwd=ROOT, env=server_env(url), stdout=subprocess.DEVNULL, stderr=log
     )
     for _ in range(150):
         if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"gunicorn exited: {tail(log)}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/v1/openapi.json")
@@ -258,6 +281,29 @@ class LagSampler(threading.Thread):
             ).fetchone()[0]
 
 
+class Progress(threading.Thread):
+    """Prints a line every `every` seconds while the run goes (a soak's record, flushed)."""
+
+    def __init__(self, every: float, run: Run, server: int, poster: int, lag: LagSampler):
+        super().__init__(daemon=True)
+        self.every, self.run_, self.server, self.poster, self.lag = every, run, server, poster, lag
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        began = time.perf_counter()
+        while not self.stop.wait(self.every):
+            elapsed = time.perf_counter() - began
+            sent = len(self.run_.latencies) * self.run_.args.batch
+            workers = [round(rss_mb(p)) for p in process_tree(self.server)[1:]]
+            lag = self.lag.samples[-1] if self.lag.samples else 0.0
+            print(
+                f"progress {elapsed:7.0f} s: {sent:,} sent ({sent / elapsed:,.0f}/s);"
+                f" {self.lag.pending():,} not yet posted, lag {lag:.1f} s;"
+                f" RSS MB workers {workers}, poster {rss_mb(self.poster):.0f}",
+                flush=True,
+            )
+
+
 def start_poster(url: str) -> subprocess.Popen:
     """The ledger poster, as production runs it beside the web workers."""
     return subprocess.Popen(
@@ -265,7 +311,7 @@ def start_poster(url: str) -> subprocess.Popen:
         cwd=ROOT,
         env=server_env(url),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file(),
     )
 
 
@@ -377,9 +423,12 @@ class Run:
         client_cpu = sum(os.times()[:2])
         worker_cpu = sum(cpu_seconds(pid) for pid in process_tree(server.pid)[1:])  # start-up
         began = time.perf_counter()
+        progress = Progress(args.progress, self, server.pid, poster.pid, lag)
         if vacuumer:
             vacuumer.start()
         lag.start()
+        if args.progress > 0:
+            progress.start()
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -388,6 +437,7 @@ class Run:
         while lag.pending() and poster.poll() is None:  # the poster's tail, after the last request
             time.sleep(0.1)
         self.drained = time.perf_counter() - began
+        progress.stop.set()
         lag.stop.set()
         lag.join()
         self.lags = sorted(lag.samples) or [0.0]

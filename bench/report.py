@@ -95,12 +95,18 @@ def ingest_rows(r: dict) -> list[list[str]]:
             f"{r['p50_ms']} / {r['p99_ms']} ms",
             f"{cpu['workers']} / {cpu['poster']} / {cpu['postgresql']} / {cpu['client']}"
             f" of {cpu['available']} ms",
-            f"{r['rss_peak_total_mb']} MB",
+            f"{r['rss_peak_total_mb']} MB; workers {rss(r['rss_workers_mb'][0])} at start,"
+            f" {rss(r['rss_workers_mb'][1])} at end",
             f"{r['failed']} / {r['retried']}",
             check,
             f"{n(r['copy_rows_per_s'])} rows/s",
         ]
     ]
+
+
+def rss(workers: list[int]) -> str:
+    """Each worker's RSS in MB: "135 + 136 MB"."""
+    return " + ".join(map(str, workers)) + " MB"
 
 
 def json_decode_rows(r: dict) -> list[list[str]]:
@@ -176,7 +182,7 @@ BENCHES = {
             "posted to the ledger (all), poster lag",
             "request p50 / p99",
             "CPU per 1,000 unlocks: workers / poster / PostgreSQL / client",
-            "server RSS peak",
+            "server RSS peak; per worker",
             "failed / retried requests",
             "ledger check",
             "baseline: raw COPY",

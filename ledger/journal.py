@@ -85,14 +85,16 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def reserve_entry_ids(session: Session, count: int) -> list[int]:
-    """Return `count` fresh entry ids (postings are written before their entry)."""
+def reserve_entry_ids(session: Session, count: int, after: int = 0) -> list[int]:
+    """Return `count` fresh entry ids (postings are written before their entry), all above
+    `after` (the last id reserved earlier in this transaction and not written yet)."""
     if count == 0:
         return []
     if is_postgresql(session):
         return reserve_ids(session, "ledger_entries", count)
     # SQLite holds one writer at a time; ids continue after the highest one.
     top = session.execute(select(func.coalesce(func.max(Entry.id), 0))).scalar_one()
+    top = max(top, after)
     return list(range(top + 1, top + 1 + count))
 
 

@@ -142,6 +142,7 @@ BLUEPRINTS = (
     ("marketplace.tax.routes", "bp", "/tax"),
     ("marketplace.payouts.routes", "webhook_bp", None),  # POST /stripe/webhook
     ("marketplace.ingest.api.routes", "bp", "/api/v1"),
+    ("marketplace.settlements.api", "api_bp", "/api/v1/settlements"),
 )
 
 
@@ -160,8 +161,11 @@ def register_blueprints(app: Flask) -> None:
         blueprint = getattr(importlib.import_module(module_name), attribute)
         app.register_blueprint(blueprint, url_prefix=prefix)
     from marketplace.ingest import bp as api_bp
+    from marketplace.settlements import api_bp as settlements_api_bp
 
-    csrf.exempt(api_bp)  # partner requests are authenticated by HMAC signatures, not cookies
+    # Partner requests are authenticated by HMAC signatures, not cookies.
+    csrf.exempt(api_bp)
+    csrf.exempt(settlements_api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -230,6 +234,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
     from marketplace.scheduler.cli import scheduler_cli
+    from marketplace.settlements.cli import settlements_cli
     from marketplace.tax.cli import tax_cli
 
     for group in (
@@ -240,6 +245,7 @@ def register_commands(app: Flask) -> None:
         partners_cli,
         payouts_cli,
         scheduler_cli,
+        settlements_cli,
         studio_cli,
         series_cli,
         tax_cli,

@@ -18,6 +18,13 @@ Accounts (owner_type, owner_id, purpose), one per currency:
 - series S   "pool"                liability (clearing): the participants' pool of a series with
                                    a revenue plan, credited by the first allocation of each
                                    unlock and debited by its waterfall in the same transaction
+- platform 0 "float"               equity: the platform's own money put into its Stripe balance
+                                   (`flask payouts fund`), not partner money
+- platform 0 "fx_gain_loss"        equity (a trading account): a remittance received in another
+                                   currency than its statements: the received currency comes
+                                   in here, the contract currency goes out to the receivable
+A partner's receivable is debited with the gross of each unlock, credited with its share at
+each settlement close and with each remittance: it is what the app owes us.
 A conversion is one balanced entry per payout line (kind "payout_fx"): the sent currency
 moves fx_conversion -> payouts_converted, the received one payouts_converted -> fx_conversion.
 """
@@ -45,6 +52,8 @@ ACCOUNT_KINDS: dict[str, tuple[str, str, AccountType, bool]] = {
     "fx_conversion": ("platform", "fx_conversion", AccountType.EQUITY, False),
     "payouts_converted": ("user", "payouts_converted", AccountType.EQUITY, False),
     "series_pool": ("series", "pool", AccountType.LIABILITY, False),
+    "platform_float": ("platform", "float", AccountType.EQUITY, False),
+    "fx_gain_loss": ("platform", "fx_gain_loss", AccountType.EQUITY, False),
 }
 PLATFORM_OWNER_ID = "0"
 

@@ -115,6 +115,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "PAYOUT_SCHEDULE": env.get("PAYOUT_SCHEDULE", "0 6 * * mon"),
         "PAYOUT_MINIMUM": _int(env, "PAYOUT_MINIMUM", 1000),
         "PAYOUT_APPROVALS": _int(env, "PAYOUT_APPROVALS", 1),
+        # Days after a settlement period ends during which late events are still accepted;
+        # the period closes (and refuses them) only after.
+        "SETTLEMENT_LATE_DAYS": _int(env, "SETTLEMENT_LATE_DAYS", 3),
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int(env, "MAIL_PORT", 587),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),

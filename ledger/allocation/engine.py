@@ -210,32 +210,66 @@ def _group_events(specs: dict[str, BucketSpec]) -> list[_Group]:
     return groups
 
 
+Then = Callable[[list[AllocationResult]], Sequence[AllocationEvent]]
+"""allocate_batch's second stage: from the first events' results, the events to post next."""
+
+
 def allocate_batch(
-    session: Session, events: Sequence[AllocationEvent], now: datetime | None = None
+    session: Session,
+    events: Sequence[AllocationEvent],
+    now: datetime | None = None,
+    then: Then | None = None,
 ) -> list[AllocationResult]:
     """Post events: lock their buckets (key order), split each event, write one entry and one
     run per bucket and hour group, the statements' rollups and the buckets' totals. Results
-    come back in the events' order. The caller commits, and posts each event once."""
+    come back in the events' order. The caller commits, and posts each event once.
+
+    `then`, if given, is called with those results and returns more events (of other
+    buckets: e.g. the money the first events put in a pool, allocated on through a waterfall),
+    split the same way after the first ones; both are written in one pass (one lock of the
+    accounts, one statement per table). Only the first events' results are returned."""
     if not events:
         return []
     now = now or utcnow()
     session.flush()
-    specs = _specs(events)
-    ensure_buckets(session, specs)
-    lock_buckets(session, specs)
-    groups = _group_events(specs)
-    for group, entry_id in zip(groups, reserve_entry_ids(session, len(groups)), strict=True):
-        group.entry_id = entry_id
-    earlier = _reversed_elsewhere(session, specs)
-    entries, runs, deltas, results = _walk(groups, earlier)
+    specs, (entries, runs, deltas, results) = _stage(session, events)
+    ordered = [results[event.bucket_key, event.ref] for event in events]
     touched = list(specs.values())
+    more = then(ordered) if then is not None else ()
+    if more:
+        if any(event.bucket_key in specs for event in more):
+            raise ValueError("a second stage's events must go to buckets of their own")
+        after = max((entry.id for entry in entries), default=0)
+        specs_then, (entries_then, runs_then, deltas_then, _) = _stage(session, more, after)
+        entries.extend(entries_then)
+        runs.extend(runs_then)
+        deltas.update(deltas_then)  # keyed by bucket id: the two stages' buckets are disjoint
+        touched.extend(specs_then.values())
     account_ids = {s.debit_account_id for s in touched}
     account_ids.update(p.account_id for s in touched for p in s.parties)
     write_entries(session, entries, now, lock_accounts(session, account_ids))
     insert_runs(session, runs)
     write_rollups(session, deltas)
     update_buckets(session, touched)
-    return [results[event.bucket_key, event.ref] for event in events]
+    return ordered
+
+
+def _stage(
+    session: Session, events: Sequence[AllocationEvent], after: int = 0
+) -> tuple[
+    dict[str, BucketSpec],
+    tuple[list[NewEntry], list[RunRow], Deltas, dict[tuple[str, int], AllocationResult]],
+]:
+    """Lock the events' buckets and split the events along them (nothing written yet; entry
+    ids above `after`)."""
+    specs = _specs(events)
+    ensure_buckets(session, specs)
+    lock_buckets(session, specs)
+    groups = _group_events(specs)
+    ids = reserve_entry_ids(session, len(groups), after)
+    for group, entry_id in zip(groups, ids, strict=True):
+        group.entry_id = entry_id
+    return specs, _walk(groups, _reversed_elsewhere(session, specs))
 
 
 def _reversed_elsewhere(
@@ -419,6 +453,7 @@ __all__ = [
     "AllocationEvent",
     "AllocationResult",
     "Party",
+    "Then",
     "allocate_batch",
     "bucket_target",
     "canonical_parties",

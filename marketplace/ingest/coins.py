@@ -39,6 +39,7 @@ from marketplace.ingest.unlocks import (
     rejected,
     settle_repeats,
 )
+from marketplace.partners.contracts import contract_terms
 from marketplace.partners.models import PartnerApp
 
 
@@ -81,6 +82,7 @@ def ingest_coin_unlocks(
     versions = split_versions_by_series(session, set(window))
     rates = coin_rates(session, partner.id) if fresh else []
     latest = now + FUTURE_TOLERANCE
+    contracts = contract_terms(session, partner) if fresh else []
     rows = []
     for i in fresh:
         item = items[i]
@@ -127,7 +129,7 @@ def ingest_coin_unlocks(
                     None,
                     json.dumps(details),
                     version.id,
-                    available_at_for(partner, item.occurred_at),
+                    available_at_for(contracts, item.occurred_at),
                     now,
                 )
             )

@@ -31,6 +31,7 @@ from marketplace.ingest.unlocks import (
     EpisodeNumbers,
     Result,
     live_windows,
+    period_closed,
     rejected,
 )
 from marketplace.partners.models import PartnerApp
@@ -103,6 +104,8 @@ def episode_shares(
 
 def _check_pool(session: Session, partner: PartnerApp, pool: PoolIn, now: datetime):
     """The pool's rejection, or None plus the split versions when it may be posted."""
+    if partner.settled_through is not None and pool.period_end < partner.settled_through:
+        return period_closed(pool.id, partner.settled_through), None
     if pool.currency != partner.currency:
         return rejected(
             pool.id,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger.journal import is_postgresql
@@ -49,6 +49,8 @@ from marketplace.ingest.sale_kinds import (
     sale_bucket_keys,
     sale_facts,
 )
+from marketplace.ingest.waterfalls import PlanCache
+from marketplace.partners.contracts import contract_at, contracts_of
 from marketplace.partners.models import PartnerApp
 
 SHARDS = 4
@@ -103,12 +105,17 @@ def post_pending(
     shards: Iterable[int] = range(SHARDS),
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
+    plans: PlanCache | None = None,
 ) -> PostReport:
-    """Post every accepted event not yet in the ledger, batch by batch (each commits)."""
+    """Post every accepted event not yet in the ledger, batch by batch (each commits); `plans`:
+    the process's plan cache (else one for this call)."""
     report = PostReport()
+    plans = plans if plans is not None else PlanCache()
     for shard in shards:
         while True:
-            posted = post_batch(session, shard, batch_size=batch_size, now=now, report=report)
+            posted = post_batch(
+                session, shard, batch_size=batch_size, now=now, report=report, plans=plans
+            )
             if posted is None:
                 report.skipped.append(shard)
                 break
@@ -124,10 +131,12 @@ def post_batch(
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
     report: PostReport | None = None,
+    plans: PlanCache | None = None,
 ) -> int | None:
     """Post up to batch_size events of one shard and advance its cursor, in one transaction;
     returns how many, or None when another poster holds the shard."""
     report = report if report is not None else PostReport()
+    plans = plans if plans is not None else PlanCache()
     if not is_postgresql(session) and not _anything_after(session, shard):
         session.commit()  # SQLite: don't take the database's write lock to find nothing
         return 0
@@ -140,7 +149,11 @@ def post_batch(
         session.commit()
         return 0
     now = now or datetime.now(UTC)
-    entries = _post(session, rows, now)
+    try:
+        entries = _post(session, rows, now, plans)
+    except BaseException:
+        plans.clear()  # what it loaded in this transaction (accounts it created) is rolled back
+        raise
     last = rows[-1]
     session.execute(
         update(PosterCursor)
@@ -250,7 +263,7 @@ def _json(value: Any) -> dict[str, Any]:
     return loaded
 
 
-def _post(session: Session, rows: Sequence[Row[Any]], now: datetime) -> int:
+def _post(session: Session, rows: Sequence[Row[Any]], now: datetime, plans: PlanCache) -> int:
     """Post the rows' ledger events, partner by partner, in the rows' order; entries written."""
     by_partner: dict[int, list[tuple[RevenueFacts, Any]]] = defaultdict(list)
     sales = SaleContext.load(session, rows)
@@ -270,6 +283,7 @@ def _post(session: Session, rows: Sequence[Row[Any]], now: datetime) -> int:
             now=now,
             versions=versions,
             version_ids=[version for _, version in items],
+            plans=plans,
         )
         entries.update(result.entry_id for result in results)
     return len(entries)
@@ -314,26 +328,38 @@ def is_posted(session: Session, event: PartnerEvent) -> bool:
 
 
 def entries_of(session: Session, event: PartnerEvent) -> list[int]:
-    """The ledger entries carrying a posted event's money (a pool's shares: one per series)."""
+    """The ledger entries carrying a posted event's money (a pool's shares: one per series; on
+    a series with a revenue plan, the entry splitting it into the series' pool)."""
     if event.entry_id is not None:  # posted before the poster existed
         return [event.entry_id]
+    contracts = contracts_of(session, event.partner_id)
+    contract = contract_at(contracts, event.occurred_at).number if contracts else 1
     if event.kind == "pool":
         details = event.details or {}
         keys = [
-            bucket_key(int(sid), event.partner_id, event.currency, int(version))
+            bucket_key(int(sid), event.partner_id, event.currency, int(version), contract)
             for sid, version in (details.get("versions") or {}).items()
         ]
     elif event.kind in SALE_KINDS:
-        keys = sale_bucket_keys(event, event.currency)
+        keys = sale_bucket_keys(event, event.currency, contract)
     elif event.split_version_id is not None and event.series_id is not None:
         keys = [
-            bucket_key(event.series_id, event.partner_id, event.currency, event.split_version_id)
+            bucket_key(
+                event.series_id,
+                event.partner_id,
+                event.currency,
+                event.split_version_id,
+                contract,
+            )
         ]
     else:
         return []
+    # A series with a revenue plan: the event's split into the pool is in its bucket's plan
+    # variant ("...|plan:<id>", marketplace.ingest.waterfalls).
+    planned = [AllocationBucket.key.startswith(f"{key}|plan:", autoescape=True) for key in keys]
     found = []
     for bucket_id in session.scalars(
-        select(AllocationBucket.id).where(AllocationBucket.key.in_(keys))
+        select(AllocationBucket.id).where(or_(AllocationBucket.key.in_(keys), *planned))
     ):
         for entry_id, refs in session.execute(
             select(AllocationRun.entry_id, AllocationRun.refs).where(
@@ -350,11 +376,13 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
 def run_poster(
     session_factory: Any, *, interval: float = 0.5, batch_size: int = BATCH_SIZE
 ) -> None:  # pragma: no cover - the process loop; post_pending is what the tests drive
-    """Post forever: every shard this process can take, then a short sleep when idle."""
+    """Post forever: every shard this process can take, then a short sleep when idle (the
+    plans' terms cached for the process's life)."""
+    plans = PlanCache()
     while True:
         session = session_factory()
         try:
-            report = post_pending(session, batch_size=batch_size)
+            report = post_pending(session, batch_size=batch_size, plans=plans)
         finally:
             session.close()
         if report.events == 0:

@@ -29,6 +29,7 @@ from marketplace.ingest.unlocks import (
     FUTURE_TOLERANCE,
     Result,
     dedupe,
+    period_closed,
     rejected,
     settle_repeats,
 )
@@ -123,6 +124,8 @@ def ingest_refunds(
             results[i] = rejected(
                 item.id, "already_refunded", "This unlock was refunded already.", "unlock_id"
             )
+        elif partner.settled_through is not None and item.occurred_at < partner.settled_through:
+            results[i] = period_closed(item.id, partner.settled_through)
         elif item.occurred_at > now + FUTURE_TOLERANCE:
             results[i] = rejected(
                 item.id,

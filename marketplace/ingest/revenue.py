@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import select
@@ -26,8 +26,9 @@ from ledger.allocation.engine import (
 )
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
-from marketplace.ingest.waterfalls import PlanRouter
-from marketplace.partners.models import PartnerApp
+from marketplace.ingest.waterfalls import PlanCache, PlanRouter
+from marketplace.partners.contracts import available_at_under, contract_at, contract_terms
+from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.models import SplitShare, SplitVersion
 
 
@@ -41,15 +42,26 @@ def split_version_at(session: Session, series_id: int, at: datetime) -> SplitVer
     ).first()
 
 
-def bucket_key(series_id: int, partner_id: int, currency: str, version_id: int) -> str:
-    """The ledger allocation bucket of one split version of a series on one partner app."""
-    return f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+def bucket_key(
+    series_id: int, partner_id: int, currency: str, version_id: int, contract: int = 1
+) -> str:
+    """The ledger allocation bucket of one split version of a series on one partner app under
+    one contract version: from version 2 on a contract has its own buckets (suffix
+    `|contract:N`), so the cumulative positions of older ones are never disturbed."""
+    key = f"series:{series_id}|partner:{partner_id}|{currency}|split:{version_id}"
+    return key if contract == 1 else f"{key}|contract:{contract}"
 
 
-def available_at_for(partner: PartnerApp, occurred_at: datetime) -> datetime:
-    """When participants' money from an event of this partner app becomes available: after
-    the app's hold days (the one place that decides it, when the event is accepted)."""
-    return occurred_at + timedelta(days=partner.hold_days)
+def with_contract(key: str, contract: int) -> str:
+    """A bucket key under a contract version (`|contract:N` from version 2 on)."""
+    return key if contract == 1 else f"{key}|contract:{contract}"
+
+
+def available_at_for(contracts: Sequence[PartnerContract], occurred_at: datetime) -> datetime:
+    """When participants' money from an event becomes available under the contract version in
+    force when it occurred (the one place that decides it, when the event is accepted): after
+    the hold (advance), or when the app pays the period's statement (collected)."""
+    return available_at_under(contract_at(contracts, occurred_at), occurred_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +72,9 @@ class RevenueFacts:
     minor units: a refund is negative), occurred_at (aware), episode (None for a pool share),
     country (ISO alpha-2 or None), kind ("unlock", "refund", "pool", "coins", "bundle" or
     "purchase"), available_at (as accepted; None: from the partner's hold), reverses (a
-    refund's unlock ref), bucket (another bucket key than the split version's: a coin rate's
-    or a commerce split's), partner_cut (False: the partner app takes no share, as of a
-    purchase's commission, which is the platform's already).
+    refund's unlock ref), bucket (another bucket key than the split version's, before its
+    contract suffix: a coin rate's or a commerce split's), partner_cut (False: the partner app
+    takes no share, as of a purchase's commission, which is the platform's already).
     """
 
     ref: int
@@ -85,9 +97,10 @@ class SplitRouter:
         self.session = session
         self.partner = partner
         self.currency = partner.currency
-        self._parties: dict[int, tuple[Party, ...]] = {}
+        self.contracts = contract_terms(session, partner)
+        self._parties: dict[tuple[int, int], tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
-        self._terms: dict[tuple[int, str | None, bool], tuple] = {}
+        self._terms: dict[tuple[int, int, str | None, bool], tuple] = {}
 
     def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
         """The id of one account of the chart in the partner's currency (cached per router)."""
@@ -134,15 +147,24 @@ class SplitRouter:
         ):
             self.account_id(kind, owner_id)
 
+    def prefetch_accounts(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Load these (kind, owner id) accounts, and the partner's, with one query."""
+        self.prefetch([], wanted)
+
     def receivable_id(self) -> int:
         """The partner's receivable account id in its contract currency."""
         return self.account_id("partner_receivable", self.partner.id)
 
-    def parties(self, version: SplitVersion | VersionTerms) -> tuple[Party, ...]:
-        """The ledger parties of a split version on this partner app."""
-        cached = self._parties.get(version.id)
+    def parties(
+        self, version: SplitVersion | VersionTerms, contract: PartnerContract | None = None
+    ) -> tuple[Party, ...]:
+        """The ledger parties of a split version on this partner app (under a contract
+        version: the latest unless given)."""
+        contract = contract or self.contracts[0]
+        cached = self._parties.get((version.id, contract.number))
         if cached is None:
-            cached = self._parties[version.id] = self.split_of(version, self.partner.share_bps)
+            cached = self.split_of(version, contract.share_bps)
+            self._parties[version.id, contract.number] = cached
         return cached
 
     def split_of(self, version: SplitVersion | VersionTerms, partner_bps: int) -> tuple[Party, ...]:
@@ -161,17 +183,18 @@ class SplitRouter:
 
     def event(self, facts: RevenueFacts, version: SplitVersion | VersionTerms) -> AllocationEvent:
         """The ledger allocation event for one unlock, refund or pool share."""
-        wanted = (version.id, facts.bucket, facts.partner_cut)
+        contract = contract_at(self.contracts, facts.occurred_at)
+        wanted = (version.id, contract.number, facts.bucket, facts.partner_cut)
         terms = self._terms.get(wanted)
         if terms is None:
-            parties = (
-                self.parties(version)
-                if facts.bucket is None
-                else self.split_of(version, self.partner.share_bps if facts.partner_cut else 0)
-            )
-            key = facts.bucket or bucket_key(
-                facts.series_id, self.partner.id, self.currency, version.id
-            )
+            if facts.bucket is None:
+                key = bucket_key(
+                    facts.series_id, self.partner.id, self.currency, version.id, contract.number
+                )
+                parties = self.parties(version, contract)
+            else:
+                key = with_contract(facts.bucket, contract.number)
+                parties = self.split_of(version, contract.share_bps if facts.partner_cut else 0)
             terms = self._terms[wanted] = (key, parties, self.receivable_id())
         key, parties, receivable = terms
         attributes: dict[str, object] = {
@@ -183,7 +206,7 @@ class SplitRouter:
             attributes["episode"] = facts.episode
         if facts.country:
             attributes["country"] = facts.country
-        available = facts.available_at or available_at_for(self.partner, facts.occurred_at)
+        available = facts.available_at or available_at_under(contract, facts.occurred_at)
         return AllocationEvent(
             facts.ref,
             key,
@@ -268,20 +291,28 @@ def post_revenue(
     now: datetime | None = None,
     versions: dict[int, list[VersionTerms]] | None = None,
     version_ids: Sequence[int | VersionTerms | None] | None = None,
+    plans: PlanCache | None = None,
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
     split under its series' split version in force at occurred_at (or the version id given for
     it: what was decided when it was accepted). Events of a series with a revenue plan in force
-    go through it (marketplace.ingest.waterfalls; the results are their first stage's). The
-    caller posts each event once, and commits. A version given as VersionTerms (a commerce
-    split's) is used as it is."""
+    go through it (marketplace.ingest.waterfalls; the results are their first stage's), with
+    the plans of `plans` (a poster's cache; else read for this call). The caller posts each
+    event once, and commits. A version given as VersionTerms (a commerce split's) is used as
+    it is."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
     if versions is None:
         versions = split_versions_by_series(session, {fact.series_id for fact in facts})
+    planned = PlanRouter.load(
+        session, router.currency, router.account_id, facts, plans, router.prefetch_accounts
+    )
     given = [v for v in version_ids or () if isinstance(v, VersionTerms)]
-    router.prefetch([*(v for vs in versions.values() for v in vs), *given])
+    router.prefetch(
+        [*(v for vs in versions.values() for v in vs), *given],
+        planned.accounts_wanted() if planned is not None else (),
+    )
     by_id = {v.id: v for vs in versions.values() for v in vs}
     events = []
     for index, fact in enumerate(facts):
@@ -298,20 +329,21 @@ def post_revenue(
                 f"series {fact.series_id} has no split in force at {fact.occurred_at}"
             )
         events.append(router.event(fact, version))
-    planned = PlanRouter.load(session, router.currency, router.account_id, facts)
     if planned is None:
         return allocate_batch(session, events, now=now)
-    router.prefetch([], planned.accounts_wanted())
-    plans = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
+    chosen = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
     events = [
         event if plan is None else planned.first_stage(event, plan)
-        for event, plan in zip(events, plans, strict=True)
+        for event, plan in zip(events, chosen, strict=True)
     ]
-    results = allocate_batch(session, events, now=now)
-    staged = [
-        (event, plan, result)
-        for event, plan, result in zip(events, plans, results, strict=True)
-        if plan is not None
-    ]
-    allocate_batch(session, planned.second_stage(staged), now=now)
-    return results
+
+    def through_plans(results: list[AllocationResult]) -> list[AllocationEvent]:
+        return planned.second_stage(
+            [
+                (event, plan, result)
+                for event, plan, result in zip(events, chosen, results, strict=True)
+                if plan is not None
+            ]
+        )
+
+    return allocate_batch(session, events, now=now, then=through_plans)

@@ -25,6 +25,7 @@ from marketplace.ingest.revenue import (
     ShareTerms,
     VersionTerms,
     bucket_key,
+    with_contract,
 )
 from marketplace.partners.models import PartnerApp
 from marketplace.splits.commerce import commerce_splits_by_series
@@ -183,15 +184,19 @@ def sale_facts(
             )
 
 
-def sale_bucket_keys(event: Any, currency: str) -> list[str]:
-    """The ledger bucket keys a posted sale event's money is in (GET /events/{id})."""
+def sale_bucket_keys(event: Any, currency: str, contract: int = 1) -> list[str]:
+    """The ledger bucket keys a posted sale event's money is in, under the partner's contract
+    version in force at it (GET /events/{id})."""
     details = details_of(event.details)
     version = event.split_version_id
     if event.kind == "coins":
-        return [coin_bucket(event.series_id, event.partner_id, currency, version, details["rate"])]
-    if event.kind == "purchase":
-        split_id = details.get("commerce_split")
-        if split_id:
-            return [commerce_bucket(event.series_id, event.partner_id, currency, split_id)]
-        return [f"{bucket_key(event.series_id, event.partner_id, currency, version)}|commerce"]
-    return [bucket_key(event.series_id, event.partner_id, currency, version)]
+        key = coin_bucket(event.series_id, event.partner_id, currency, version, details["rate"])
+    elif event.kind == "purchase" and details.get("commerce_split"):
+        key = commerce_bucket(
+            event.series_id, event.partner_id, currency, details["commerce_split"]
+        )
+    elif event.kind == "purchase":
+        key = f"{bucket_key(event.series_id, event.partner_id, currency, version)}|commerce"
+    else:
+        return [bucket_key(event.series_id, event.partner_id, currency, version, contract)]
+    return [with_contract(key, contract)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,10 +39,12 @@ from marketplace.ingest.unlocks import (
     EpisodeNumbers,
     dedupe,
     live_windows,
+    period_closed,
     rejected,
     settle_repeats,
 )
-from marketplace.partners.models import PartnerApp
+from marketplace.partners.contracts import contract_terms
+from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.commerce import commerce_splits_by_series
 from marketplace.splits.models import TeamMember
 
@@ -107,7 +110,10 @@ class PurchaseIn:
 
 
 def _check_sale(item, partner: PartnerApp, latest: datetime, window, versions) -> Result | None:
-    """The checks every sale shares: currency, time, country, live series, split in force."""
+    """The checks every sale shares: settlement period, currency, time, country, live series,
+    split in force."""
+    if partner.settled_through is not None and item.occurred_at < partner.settled_through:
+        return period_closed(item.id, partner.settled_through)
     if item.currency != partner.currency:
         return rejected(
             item.id, "wrong_currency", f"Your contract currency is {partner.currency}.", "currency"
@@ -168,6 +174,7 @@ class _Context:
     versions: dict
     commerce: dict
     members: dict[int, set[int]]
+    contracts: Sequence[PartnerContract]
 
 
 class _BundleCheck:
@@ -181,6 +188,7 @@ class _BundleCheck:
             split_versions_by_series(session, set(window)),
             {},
             {},
+            contract_terms(session, partner),
         )
 
     def __call__(self, context: _Context, item: BundleIn, latest: datetime) -> Result | None:
@@ -237,7 +245,7 @@ def _bundle_row(context: _Context, item: BundleIn, digest: str, now: datetime) -
         None,
         json.dumps(details),
         version.id,
-        available_at_for(context.partner, item.occurred_at),
+        available_at_for(context.contracts, item.occurred_at),
         now,
     )
 
@@ -261,6 +269,7 @@ class _PurchaseCheck:
             split_versions_by_series(session, set(window)),
             commerce_splits_by_series(session, set(window)),
             members,
+            contract_terms(session, partner),
         )
 
     def __call__(self, context: _Context, item: PurchaseIn, latest: datetime) -> Result | None:
@@ -324,7 +333,7 @@ def _purchase_row(context: _Context, item: PurchaseIn, digest: str, now: datetim
         None,
         json.dumps(details),
         version.id,
-        available_at_for(context.partner, item.occurred_at),
+        available_at_for(context.contracts, item.occurred_at),
         now,
     )
 

@@ -10,6 +10,7 @@ seen, one of the partner's listings, episodes and split versions, one bulk inser
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -31,7 +32,8 @@ from marketplace.ingest.revenue import (
     split_versions_by_series,
     version_in_force,
 )
-from marketplace.partners.models import PartnerApp
+from marketplace.partners.contracts import contract_terms
+from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.studio.models import (
     Episode,
     FreeEpisodesChange,
@@ -84,6 +86,17 @@ def rejected(event_id: str | None, code: str, message: str, field: str | None = 
         "status": "rejected",
         "error": {"code": code, "message": message, "field": field},
     }
+
+
+def period_closed(event_id: str, settled_through: datetime) -> Result:
+    """The rejection of an event in a settlement period that is closed already."""
+    return rejected(
+        event_id,
+        "period_closed",
+        "The settlement period of occurred_at is closed (statements are final for events "
+        f"before {settled_through.isoformat()}); report it to us by other means.",
+        "occurred_at",
+    )
 
 
 def dedupe(items: list, digests: dict[int, str], kind: str, seen: dict[str, tuple]) -> list:
@@ -244,6 +257,8 @@ class EpisodeNumbers:
 def _check_unlock(
     item: UnlockIn, partner: PartnerApp, latest: datetime, window, episodes, versions
 ) -> Result | None:
+    if partner.settled_through is not None and item.occurred_at < partner.settled_through:
+        return period_closed(item.id, partner.settled_through)
     if item.currency != partner.currency:
         return rejected(
             item.id,
@@ -306,8 +321,9 @@ def ingest_unlocks(
     # One row per unlock, and nothing else: the ledger poster posts it (ingest/poster.py). In
     # id order: two requests inserting overlapping ids wait on each other instead of
     # deadlocking; the second one then fails on the unique index and its client retries (409).
+    contracts = contract_terms(session, partner)
     rows = [
-        _unlock_row(partner, items[i], digests[i], versions, now)
+        _unlock_row(partner, contracts, items[i], digests[i], versions, now)
         for i in sorted(accepted, key=lambda i: items[i].id)
     ]
     insert_events(session, rows)
@@ -320,6 +336,7 @@ def ingest_unlocks(
 
 def _unlock_row(
     partner: PartnerApp,
+    contracts: Sequence[PartnerContract],
     item: UnlockIn,
     digest: str,
     versions: dict[int, list[VersionTerms]],
@@ -343,6 +360,6 @@ def _unlock_row(
         None,
         None,
         version.id,
-        available_at_for(partner, item.occurred_at),
+        available_at_for(contracts, item.occurred_at),
         now,
     )

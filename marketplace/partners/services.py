@@ -26,6 +26,7 @@ from marketplace.accounts.models import User
 from marketplace.audit import record_audit
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.partners.contracts import first_contract
 from marketplace.partners.models import PartnerApiKey, PartnerApp
 
 DEFAULT_GRACE = timedelta(hours=24)
@@ -104,6 +105,7 @@ def create_partner(
     )
     session.add(partner)
     session.flush()
+    session.add(first_contract(partner))
     key_id, secret = _new_key(session, partner)
     record_audit(
         session,

@@ -137,7 +137,9 @@ def show_command(batch_id: int, fmt: str) -> None:
 @click.argument("amount", type=int)
 @click.option("--currency", default="USD")
 def fund_command(amount: int, currency: str) -> None:
-    """Record platform money on Stripe (ledger), and add it to the emulated sandbox's balance."""
+    """Put the platform's own float into its Stripe balance (Dr Stripe balance / Cr platform
+    float), and add it to the emulated sandbox's balance. Money partner apps pay is recorded
+    with `flask settlements remit`, not here."""
     currency = currency.upper()
     try:
         payout_service.record_platform_funding(
@@ -148,7 +150,16 @@ def fund_command(amount: int, currency: str) -> None:
     gateway = get_gateway()
     if gateway.emulator is not None:
         gateway.emulator.fund_platform(amount, currency.lower())
-    click.echo(json.dumps({"funded": amount, "currency": currency, "emulated": gateway.emulated}))
+    click.echo(
+        json.dumps(
+            {
+                "funded": amount,
+                "currency": currency,
+                "account": "platform float",
+                "emulated": gateway.emulated,
+            }
+        )
+    )
 
 
 @payouts_cli.command("deliver-events")

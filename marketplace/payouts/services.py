@@ -374,8 +374,9 @@ def line_as_json(line: PayoutLine) -> dict:
 def record_platform_funding(
     session: Session, *, amount: int, currency: str, reference: str, actor_id: int | None = None
 ) -> None:
-    """Record money added to the platform's Stripe balance (Dr Stripe balance / Cr
-    adjustments), e.g. settled charges or a top-up; `reference` makes it idempotent."""
+    """Record the platform's own float added to its Stripe balance (Dr Stripe balance / Cr
+    platform float, equity); partner apps' money comes in as remittances (settlements).
+    `reference` makes it idempotent."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ServiceError("The amount must be a positive number of minor units.", field="amount")
     now = utcnow()
@@ -383,10 +384,10 @@ def record_platform_funding(
         session,
         idempotency_key=f"stripe-funding:{reference}",
         effective_at=now,
-        description=f"Stripe balance funded ({reference})",
+        description=f"Platform float into the Stripe balance ({reference})",
         legs=[
             Leg(ledger_account(session, "stripe_balance", currency).id, amount),
-            Leg(ledger_account(session, "adjustments", currency).id, -amount),
+            Leg(ledger_account(session, "platform_float", currency).id, -amount),
         ],
         metadata={"kind": "stripe_funding", "reference": reference},
         now=now,

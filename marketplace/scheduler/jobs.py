@@ -8,6 +8,9 @@
   just ended (once per person and month).
 - plan consents: every 15 minutes, revenue plan versions whose members have not all answered
   by the deadline expire (the current terms stay) and their creators are told.
+- settlements: every hour, every partner app's periods past their cut-off close (idempotent
+  per app and period), apps' shown terms follow their contract version in force, and admins
+  are mailed once about each statement that became overdue.
 - emulated sandbox only: every few seconds the emulated bank pays pending payouts and the
   emulated Stripe's webhook events are delivered, signed, to POST /stripe/webhook.
 """
@@ -25,8 +28,11 @@ from flask import Flask
 from marketplace.earnings.notices import notify_statements_ready, previous_month
 from marketplace.extensions import db
 from marketplace.mail import deliver_pending
+from marketplace.partners.contracts import sync_partner_terms
 from marketplace.payouts.batches import BuildResult, build_batch
 from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
+from marketplace.settlements.aging import notify_overdue
+from marketplace.settlements.statements import close_due
 from marketplace.splits.consent import expire_plans
 
 log = logging.getLogger(__name__)
@@ -70,6 +76,21 @@ def expire_plan_consents(app: Flask, now: datetime | None = None) -> int:
         return expire_plans(db.session(), now)
 
 
+def settle_due(app: Flask, now: datetime | None = None) -> int:
+    """The scheduled job: close the settlement periods past their cut-off, sync apps' shown
+    terms with their contracts, mail admins about newly overdue statements; returns how many
+    statements were written."""
+    with app.app_context():
+        now = now or datetime.now(UTC)
+        session = db.session()
+        written = close_due(session, now)
+        sync_partner_terms(session, now)
+        session.commit()
+        notify_overdue(session, now)
+        log.info("settlements: %d statement(s) closed", len(written))
+        return len(written)
+
+
 def create_scheduler(app: Flask) -> BlockingScheduler:
     """A BlockingScheduler with the payout and mail jobs (not started)."""
     scheduler = BlockingScheduler(timezone=UTC)
@@ -88,6 +109,7 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
         misfire_grace_time=24 * 3600,
         **common,
     )
+    scheduler.add_job(settle_due, "interval", hours=1, id="settlement-close", **common)
     scheduler.add_job(
         expire_plan_consents, "interval", minutes=15, id="plan-consent-expiry", **common
     )

@@ -26,14 +26,20 @@ import math
 import time
 from urllib.parse import quote
 
-from flask import current_app
+from flask import current_app, request
 from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
 
 from marketplace.errors import ServiceError
-from marketplace.extensions import limiter
+from marketplace.extensions import db, limiter
+from marketplace.partners.models import PartnerApp
+from marketplace.partners.services import signing_secret
 
 WINDOW_SECONDS = 300
 """How far a request's timestamp may be from our clock."""
+
+
+MAX_KEY_ID = 40
+"""Longest key id (the column's size)."""
 
 
 class Unauthorized(ServiceError):
@@ -41,6 +47,26 @@ class Unauthorized(ServiceError):
 
     code = "unauthorized"
     status = 401
+
+
+class PayloadTooLarge(ServiceError):
+    """Too many events, or too many bytes."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+class RateLimited(ServiceError):
+    """Too many failed authentications from an address, or too many requests for a key;
+    `wait` is the seconds until the next try is allowed (the Retry-After header)."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, wait: int, why: str) -> None:
+        super().__init__(f"{why}; retry in {wait} s.")
+        self.wait = wait
+        self.why = why
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -183,3 +209,67 @@ def take_key_request(key_id: str) -> int:
     if limiter.limiter.hit(item, "api-key", key_id):
         return 0
     return _retry_after(item, "api-key", key_id)
+
+
+# --- the whole check, for any blueprint ---------------------------------------------------------
+
+
+def authenticate_partner_request() -> PartnerApp:
+    """The partner app that signed the current request, for any blueprint's before_request.
+
+    Refuses, in this order: an address over its failed-authentication limit (RateLimited,
+    before any look-up), a body over API_MAX_BODY_BYTES (PayloadTooLarge), a missing or unknown
+    key, a stale timestamp or a bad signature (Unauthorized, counted against the address), and
+    a key over its request rate (RateLimited).
+    """
+    address = request.remote_addr or ""
+    wait = failed_auth_wait(address)
+    if wait:
+        raise RateLimited(wait, "Too many failed authentications from this address")
+    try:
+        partner = _signed_by()
+    except Unauthorized:
+        count_failed_auth(address)
+        raise
+    wait = take_key_request(request.headers.get("X-Cliffhanger-Key", ""))
+    if wait:
+        raise RateLimited(wait, "Too many requests")
+    return partner
+
+
+def _signed_by() -> PartnerApp:
+    """The partner app whose usable key signed this request; Unauthorized otherwise."""
+    limit = current_app.config["API_MAX_BODY_BYTES"]
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    # A chunked body has no Content-Length: werkzeug then enforces max_content_length while
+    # reading, but stops silently at exactly that many bytes, so read one byte more than the
+    # limit to tell a body that just fits from a longer one.
+    request.max_content_length = limit + 1
+    key_id = request.headers.get("X-Cliffhanger-Key", "")
+    timestamp = request.headers.get("X-Cliffhanger-Timestamp")
+    if not key_id:
+        raise Unauthorized("X-Cliffhanger-Key is missing.", field="X-Cliffhanger-Key")
+    check_timestamp(timestamp, time.time())
+    assert timestamp is not None  # check_timestamp refuses a missing one
+    # No key id is longer or holds anything but printable ASCII; such a header never reaches
+    # the look-up (PostgreSQL text refuses NUL).
+    usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
+    found = signing_secret(db.session(), key_id) if usable else None
+    if found is None:
+        raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
+    partner, secret = found
+    body = request.get_data(cache=True)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    check_request_signature(
+        secret,
+        timestamp=timestamp,
+        method=request.method,
+        path=request.path,
+        query=request.query_string,
+        body=body,
+        given=request.headers.get("X-Cliffhanger-Signature"),
+        legacy=partner.legacy_signatures,
+    )
+    return partner

@@ -286,6 +286,55 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "SettlementLine": {
+        "type": "object",
+        "required": ["series_id", "episode", "country", "gross"],
+        "properties": {
+            "series_id": {"type": "integer"},
+            "episode": {"type": ["integer", "null"], "description": "null: a pool's share"},
+            "country": {"type": ["string", "null"]},
+            "unlocks": {"type": "integer"},
+            "unlocks_gross": {"type": "integer"},
+            "refunds_gross": {"type": "integer"},
+            "pools_gross": {"type": "integer"},
+            "gross": {"type": "integer", "description": "unlocks - refunds + pools"},
+        },
+    },
+    "Settlement": {
+        "type": "object",
+        "description": "What you owe for one closed period, in minor units of `currency`: "
+        "amount_owed = gross - partner_share; paid (remittances applied); outstanding; "
+        "due_at = period end + your net days.",
+        "required": ["id", "period", "currency", "gross", "amount_owed", "paid", "due_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "partner_id": {"type": "integer"},
+            "period": {"type": "string", "description": "2026-11 or 2026-W47"},
+            "period_start": {"type": "string", "format": "date-time"},
+            "period_end": {"type": "string", "format": "date-time"},
+            "currency": {"type": "string"},
+            "unlocks": {"type": "integer"},
+            "unlocks_gross": {"type": "integer"},
+            "refunds_gross": {"type": "integer"},
+            "pools_gross": {"type": "integer"},
+            "gross": {"type": "integer"},
+            "partner_share": {"type": "integer"},
+            "amount_owed": {"type": "integer"},
+            "paid": {"type": "integer"},
+            "outstanding": {"type": "integer"},
+            "due_at": {"type": "string", "format": "date-time"},
+            "closed_at": {"type": "string", "format": "date-time"},
+            "lines": {"type": "array", "items": {"$ref": "#/components/schemas/SettlementLine"}},
+        },
+    },
+    "SettlementPage": {
+        "type": "object",
+        "required": ["settlements", "next_before"],
+        "properties": {
+            "settlements": {"type": "array", "items": {"$ref": "#/components/schemas/Settlement"}},
+            "next_before": {"type": ["integer", "null"]},
+        },
+    },
     "EventStatus": {
         "type": "object",
         "required": ["id", "status"],
@@ -389,6 +438,8 @@ REJECTION_CODES: dict[str, str] = {
     "commission_above_price": "purchase: the commission is larger than the price",
     "unknown_member": "purchase: a featured participant is not on the series' team",
     "negative_count": "views: starts or completions below zero",
+    "period_closed": "occurred_at (a pool's period_end) falls in a settlement period that is "
+    "closed: its statement is final",
 }
 
 _SIGNED: list[dict[str, list[str]]] = [{"key": [], "timestamp": [], "signature": []}]
@@ -500,6 +551,46 @@ PATHS: dict[str, Any] = {
         "alike. Each row is the day's total so far: a later report replaces it, so a repeat "
         "changes nothing. Results carry id null, in request order. " + _codes(),
     ),
+    "/settlements": {
+        "get": {
+            "summary": "Your settlement statements",
+            "description": "What you owe per closed period (amounts in minor units of the "
+            "contract currency), newest period first, 100 a page: pass next_before back as "
+            "`before`. A period closes after its last day plus the late-event window; events "
+            "of a closed period are refused with `period_closed`.",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "before",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"},
+                }
+            ],
+            "responses": {"200": {"description": "A page", "content": _json("SettlementPage")}}
+            | _ERRORS,
+        }
+    },
+    "/settlements/{id}": {
+        "get": {
+            "summary": "One settlement statement with its lines",
+            "description": "Lines per series, episode (null: a revenue pool's share) and "
+            "country (null when not reported).",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                }
+            ],
+            "responses": {
+                "200": {"description": "The statement", "content": _json("Settlement")},
+                "404": {"description": "Not one of yours", "content": _json("Error")},
+            }
+            | _ERRORS,
+        }
+    },
     "/events/{id}": {
         "get": {
             "summary": "An event's status",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date, datetime
 from typing import Any
 
@@ -18,12 +17,9 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ingest import bp
 from marketplace.ingest.api.auth import (
-    Unauthorized,
-    check_request_signature,
-    check_timestamp,
-    count_failed_auth,
-    failed_auth_wait,
-    take_key_request,
+    PayloadTooLarge,
+    RateLimited,
+    authenticate_partner_request,
 )
 from marketplace.ingest.api.catalog import catalog_page, media_signer
 from marketplace.ingest.api.openapi import (
@@ -41,8 +37,6 @@ from marketplace.ingest.sales import BundleIn, PurchaseIn, ingest_bundles, inges
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks, rejected
 from marketplace.ingest.views import ViewCountIn, ingest_views
 from marketplace.logs import current_request_id
-from marketplace.partners.models import PartnerApp
-from marketplace.partners.services import signing_secret
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import media_type_of, open_media
 
@@ -54,8 +48,6 @@ _REFUND = VALIDATORS["RefundEvent"]
 _ID = compile_schema(SCHEMAS["UnlockEvent"]["properties"]["id"])
 """The event id's schema (the same for refunds)."""
 
-MAX_KEY_ID = 40
-"""Longest key id (the column's size)."""
 MAX_FIELD = 80
 """Longest `field` a rejection stores (the column's size)."""
 
@@ -75,13 +67,6 @@ def error_response(
     return json_response({"error": error}, status, headers)
 
 
-class PayloadTooLarge(ServiceError):
-    """Too many events, or too many bytes."""
-
-    code = "payload_too_large"
-    status = 413
-
-
 @bp.before_request
 def answer_options():
     """OPTIONS: 204 with the methods that really answer on the path (unsigned, like the
@@ -98,22 +83,14 @@ def answer_options():
 
 @bp.before_request
 def authenticate():
-    """Check the key, timestamp and signature of every non-public request; rate-limit failed
-    authentications per client address (before any look-up) and requests per key."""
+    """Check the key, timestamp and signature of every non-public request (see
+    `authenticate_partner_request`)."""
     if request.endpoint in PUBLIC:
         return None
-    address = request.remote_addr or ""
-    wait = failed_auth_wait(address)
-    if wait:
-        return _rate_limited(wait, "Too many failed authentications from this address")
     try:
-        g.partner = _authenticated_partner()
-    except Unauthorized:
-        count_failed_auth(address)
-        raise
-    wait = take_key_request(request.headers.get("X-Cliffhanger-Key", ""))
-    if wait:
-        return _rate_limited(wait, "Too many requests")
+        g.partner = authenticate_partner_request()
+    except RateLimited as error:
+        return _rate_limited(error.wait, error.why)
     return None
 
 
@@ -121,44 +98,6 @@ def _rate_limited(wait: int, why: str) -> Response:
     return error_response(
         "rate_limited", f"{why}; retry in {wait} s.", 429, headers={"Retry-After": str(wait)}
     )
-
-
-def _authenticated_partner() -> PartnerApp:
-    """The partner app whose usable key signed this request; Unauthorized otherwise."""
-    limit = current_app.config["API_MAX_BODY_BYTES"]
-    if (request.content_length or 0) > limit:
-        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    # A chunked body has no Content-Length: werkzeug then enforces max_content_length while
-    # reading, but stops silently at exactly that many bytes, so read one byte more than the
-    # limit to tell a body that just fits from a longer one.
-    request.max_content_length = limit + 1
-    key_id = request.headers.get("X-Cliffhanger-Key", "")
-    timestamp = request.headers.get("X-Cliffhanger-Timestamp")
-    if not key_id:
-        raise Unauthorized("X-Cliffhanger-Key is missing.", field="X-Cliffhanger-Key")
-    check_timestamp(timestamp, time.time())
-    assert timestamp is not None  # check_timestamp refuses a missing one
-    # No key id is longer or holds anything but printable ASCII; such a header never reaches
-    # the look-up (PostgreSQL text refuses NUL).
-    usable = len(key_id) <= MAX_KEY_ID and key_id.isascii() and key_id.isprintable()
-    found = signing_secret(db.session(), key_id) if usable else None
-    if found is None:
-        raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
-    partner, secret = found
-    body = request.get_data(cache=True)
-    if len(body) > limit:
-        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    check_request_signature(
-        secret,
-        timestamp=timestamp,
-        method=request.method,
-        path=request.path,
-        query=request.query_string,
-        body=body,
-        given=request.headers.get("X-Cliffhanger-Signature"),
-        legacy=partner.legacy_signatures,
-    )
-    return partner
 
 
 @bp.errorhandler(ServiceError)
