@@ -60,6 +60,7 @@ def test_coin_unlocks_without_a_coin_value_in_force_are_rejected(
     assert accepted_ids(db, "coins") == {"c2"}
     status = partner.get("/api/v1/events/c2").get_json()
     assert status["kind"] == "coins" and status["ledger"]["status"] == "posted"
+    assert (status["coins"], status["bonus_coins"]) == (90, 10)
     assert status["ledger"]["entry_ids"]
     assert partner.get("/api/v1/events/c1").get_json()["error"]["code"] == "no_coin_value"
     bucket = db.session.scalar(select(AllocationBucket))

@@ -351,6 +351,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "currency": {"type": "string"},
             "occurred_at": {"type": "string", "format": "date-time"},
             "recorded_at": {"type": "string", "format": "date-time"},
+            "coins": {"type": "integer", "description": "A coin unlock's paid coins (its "
+                      "`amount` is 0: the money is decided by the ledger poster)."},
+            "bonus_coins": {"type": "integer"},
             "refund_id": {"type": ["string", "null"]},
             "unlock_id": {"type": ["string", "null"]},
             "ledger": {
