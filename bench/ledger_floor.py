@@ -13,12 +13,19 @@ own (bench/scratch.py), dropped too. Scenarios, per batch:
     aggregate+trace              both, in one transaction
     aggregate+trace+rollup       + upsert 1,000 statement rollup rows (ledger/rollups.py's SQL)
     aggregate+two traces+rollup  + COPY 1,000 partner_events rows: what the end-to-end API writes
+    poster                       aggregate + rollup: what the ledger poster writes per 1,000
 
 The budget is 20 ms a batch (50,000 unlocks/s at 1,000 a batch). Prints, per scenario, the
 median / mean / p95 ms per batch, 1000 / mean as unlocks/s, and the mean ms of each statement
 (with --json, also one JSON line at the end).
 
     .venv/bin/python bench/ledger_floor.py [DATABASE_URL] [--batches N] [--json]
+    .venv/bin/python bench/ledger_floor.py --parts [--requests N] [--json]
+
+--parts: where each millisecond of 1,000 unlocks goes through the real code (HTTP and HMAC,
+decode and validate, the service, the event-log COPY, the request's commit, the poster's
+Python, SQL and commit), each against its floor, measured in the same run (bench/batch_parts.py;
+the poster's SQL floor is the "poster" scenario above, run first).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -136,6 +144,7 @@ SCENARIOS = {
     "aggregate+trace": [*AGGREGATE, "trace"],
     "aggregate+trace+rollup": [*AGGREGATE, "trace", "rollup"],
     "aggregate+two traces+rollup": ["partner_events", *AGGREGATE, "trace", "rollup"],
+    "poster": [*AGGREGATE, "rollup"],
 }
 
 
@@ -285,6 +294,7 @@ class Result:
     steps: dict[str, float]  # mean seconds per batch of each statement, and of the commit
     wal_bytes: float  # server-wide WAL written per batch (other sessions included)
     rollups_inserted: int | None
+    cpu: float = 0.0  # CPU seconds per batch: this process's and its backend's
 
 
 def scalar(conn: psycopg.Connection, sql: str, *params: Any) -> Any:
@@ -306,6 +316,7 @@ def run_scenario(
     start_lsn = scalar(admin, "SELECT pg_current_wal_lsn()::text") or "0/0"
     gc.collect()
     gc.disable()
+    cpu = time.process_time(), backend_cpu(conn.info.backend_pid)
     try:
         for batch in batches:
             started = last = time.perf_counter()
@@ -321,10 +332,21 @@ def run_scenario(
             times.append(now - started)
     finally:
         gc.enable()
+    used = time.process_time() - cpu[0] + backend_cpu(conn.info.backend_pid) - cpu[1]
     wal = scalar(admin, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", start_lsn)
     inserted = None if rollups_before is None else scalar(conn, count_rollups) - rollups_before
     means = {step: total / count for step, total in per_step.items()}
-    return Result(name, times, means, float(wal) / count if wal is not None else 0.0, inserted)
+    wal_per = float(wal) / count if wal is not None else 0.0
+    return Result(name, times, means, wal_per, inserted, used / count)
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds a process (the backend, on this machine) has run, to the ns; 0 if unreadable
+    (a server elsewhere)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except OSError:
+        return 0.0
 
 
 def p95(ordered: list[float]) -> float:
@@ -374,8 +396,9 @@ def as_json(results: list[Result], count: int) -> dict[str, Any]:
     return {"batches": count, "budget_ms": BUDGET_MS, "scenarios": scenarios}
 
 
-def run(args: argparse.Namespace, url: str) -> list[Result]:
-    """Every scenario in a schema of its own in the database at url (dropped at the end)."""
+def run(args: argparse.Namespace, url: str, names: list[str] | None = None) -> list[Result]:
+    """Every scenario (or those named) in a schema of its own in the database at url (dropped
+    at the end)."""
     schema = f"floor_{os.getpid()}"
     options = f"-c search_path={schema}"
     with psycopg.connect(psycopg_url(url), autocommit=True, options=options) as admin:
@@ -396,7 +419,7 @@ def run(args: argparse.Namespace, url: str) -> list[Result]:
             with psycopg.connect(psycopg_url(url), options=options) as conn:
                 conn.execute(SCHEMA_SQL)
                 world.seed(conn, rollups=not args.cold_rollups)
-                for name in SCENARIOS:
+                for name in names or SCENARIOS:
                     for statement in VACUUM:
                         admin.execute(statement)
                     results.append(run_scenario(conn, admin, world, name, args.batches))
@@ -421,8 +444,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20250101)
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    parser.add_argument("--parts", action="store_true", help="where 1,000 unlocks' ms go")
+    parser.add_argument("--requests", type=int, default=30, help="--parts: batches of 1,000")
     args = parser.parse_args()
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.parts:
+        return parts(args)
     if args.url:
         results = run(args, args.url)
     else:
@@ -434,6 +461,21 @@ def main() -> int:
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if args.json:
         print(json.dumps(as_json(results, args.batches)))
+    return 0
+
+
+def parts(args: argparse.Namespace) -> int:
+    """The --parts run: the poster scenario's floor, then the real code's parts."""
+    import batch_parts
+
+    with own_database("ledger_floor", keep=args.keep) as url:
+        (poster,) = run(args, url, ["poster"])
+    with own_database("batch_parts", keep=args.keep) as url:
+        result = batch_parts.measure(url, args.requests, poster.cpu)
+    batch_parts.report(result)
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.json:
+        print(json.dumps(result))
     return 0
 
 

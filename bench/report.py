@@ -125,6 +125,20 @@ def statement_rows(r: dict) -> list[list[str]]:
     ]
 
 
+def reconcile_rows(r: dict) -> list[list[str]]:
+    counts = r["counts"]
+    differing = sum(v for k, v in counts.items() if k != "matched")
+    exact = "yes" if r["named_exactly"] else f"NO: {r['missed']} missed, {r['extra']} extra"
+    return [
+        [
+            f"{n(r['lines'])} ({r['file_mb']} MB)",
+            f"{r['reconcile_s']:.1f} s",
+            f"{r['peak_rss_mb']:.0f} MB",
+            f"{n(differing)} of {n(r['seeded'])}: {exact}",
+        ]
+    ]
+
+
 @dataclass(frozen=True)
 class Bench:
     """One benchmark: its script, arguments (short and full), table columns and rows."""
@@ -208,6 +222,18 @@ BENCHES = {
             "lines a month: page / every field",
         ),
         statement_rows,
+    ),
+    "reconcile": Bench(
+        "reconcile.py",
+        ("--events", "200000", "--differences", "200"),
+        (),
+        (
+            "report lines (file)",
+            "flask settlements reconcile, wall",
+            "its peak RSS",
+            "differing lines named: seeded, exactly",
+        ),
+        reconcile_rows,
     ),
 }
 

@@ -143,6 +143,7 @@ BLUEPRINTS = (
     ("marketplace.payouts.routes", "webhook_bp", None),  # POST /stripe/webhook
     ("marketplace.ingest.api.routes", "bp", "/api/v1"),
     ("marketplace.settlements.api", "api_bp", "/api/v1/settlements"),
+    ("marketplace.reconciliation.api", "bp", "/api/v1/settlements"),
 )
 
 
@@ -161,11 +162,13 @@ def register_blueprints(app: Flask) -> None:
         blueprint = getattr(importlib.import_module(module_name), attribute)
         app.register_blueprint(blueprint, url_prefix=prefix)
     from marketplace.ingest import bp as api_bp
+    from marketplace.reconciliation.api import bp as reconciliation_api_bp
     from marketplace.settlements import api_bp as settlements_api_bp
 
     # Partner requests are authenticated by HMAC signatures, not cookies.
     csrf.exempt(api_bp)
     csrf.exempt(settlements_api_bp)
+    csrf.exempt(reconciliation_api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -233,10 +236,12 @@ def register_commands(app: Flask) -> None:
     from marketplace.partners.cli import partners_cli
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
+    from marketplace.reconciliation.cli import register as register_reconciliation
     from marketplace.scheduler.cli import scheduler_cli
     from marketplace.settlements.cli import settlements_cli
     from marketplace.tax.cli import tax_cli
 
+    register_reconciliation(settlements_cli)
     for group in (
         users_cli,
         demo_cli,

@@ -18,6 +18,10 @@ Accounts (owner_type, owner_id, purpose), one per currency:
 - series S   "pool"                liability (clearing): the participants' pool of a series with
                                    a revenue plan, credited by the first allocation of each
                                    unlock and debited by its waterfall in the same transaction
+- guarantee G "payable"            liability: what a flat fee or minimum guarantee G's
+                                   beneficiary is owed and its guarantor has not paid yet
+- guarantee G "receivable"         asset: the same amount, owed by G's guarantor (his later
+                                   earnings pay it; marketplace/splits/guarantees.py)
 - platform 0 "float"               equity: the platform's own money put into its Stripe balance
                                    (`flask payouts fund`), not partner money
 - platform 0 "fx_gain_loss"        equity (a trading account): a remittance received in another
@@ -52,6 +56,8 @@ ACCOUNT_KINDS: dict[str, tuple[str, str, AccountType, bool]] = {
     "fx_conversion": ("platform", "fx_conversion", AccountType.EQUITY, False),
     "payouts_converted": ("user", "payouts_converted", AccountType.EQUITY, False),
     "series_pool": ("series", "pool", AccountType.LIABILITY, False),
+    "guarantee_payable": ("guarantee", "payable", AccountType.LIABILITY, False),
+    "guarantee_receivable": ("guarantee", "receivable", AccountType.ASSET, False),
     "platform_float": ("platform", "float", AccountType.EQUITY, False),
     "fx_gain_loss": ("platform", "fx_gain_loss", AccountType.EQUITY, False),
 }

@@ -146,6 +146,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "API_RATE_LIMIT": _int(env, "API_RATE_LIMIT", 100),
         "API_RATE_BURST": _int(env, "API_RATE_BURST", 200),
         "API_MAX_BODY_BYTES": _int(env, "API_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        # Partner reports reconciled against the event log (web, CLI and API): the largest
+        # file, in bytes; the API reads a report's body whole to check its signature.
+        "RECONCILE_MAX_BYTES": _int(env, "RECONCILE_MAX_BYTES", 200 * 1024 * 1024),
         "MEDIA_LINK_SECONDS": _int(env, "MEDIA_LINK_SECONDS", 6 * 3600),
         "API_KEY_GRACE_HOURS": _int(env, "API_KEY_GRACE_HOURS", 24),
         # Rate limits (Flask-Limiter): one storage shared by every worker; Redis in production.

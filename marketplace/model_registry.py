@@ -9,6 +9,7 @@ from marketplace.accounts import models as accounts_models
 from marketplace.ingest import models as ingest_models
 from marketplace.partners import models as partners_models
 from marketplace.payouts import models as payouts_models
+from marketplace.reconciliation import models as reconciliation_models
 from marketplace.settlements import models as settlements_models
 from marketplace.splits import commerce as splits_commerce
 from marketplace.splits import models as splits_models
@@ -27,4 +28,5 @@ MODEL_MODULES = (
     payouts_models,
     settlements_models,
     tax_models,
+    reconciliation_models,
 )

@@ -3,6 +3,8 @@ pool, allocated drift-free in integers.
 
 A waterfall's bucket has the pool as its cumulative gross P (a series' participants' pool:
 what the partner and the platform leave). The exact rational waterfall at P:
+0. royalties (a remake's royalty to parties of its original): each takes its bps of P off the
+   top (together less than 10000), and what they leave goes down the waterfall;
 1. recoupment tiers in order: tier k takes min(cap_k, what the earlier tiers left), where
    cap_k = (sum of its holders' amounts) x premium_bps / 10000; its holders share the take
    pari passu, in proportion to their amounts;
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import lcm
 from typing import Any
@@ -90,11 +92,14 @@ class Waterfall:
         tiers: recoupment tiers, first repaid first (may be empty).
         profit: (account_id, bps) pairs summing to 10000; one account at most once.
         advances: recovered in this order.
+        royalties: (account_id, bps of the pool) pairs taken off the top before the tiers,
+            summing to less than 10000; one account at most once.
     """
 
     tiers: tuple[Tier, ...]
     profit: tuple[tuple[int, int], ...]
     advances: tuple[Advance, ...] = ()
+    royalties: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         check_waterfall(self)
@@ -105,21 +110,26 @@ class Waterfall:
         found.update(account for account, _ in self.profit)
         found.update(a.recipient for a in self.advances)
         found.update(a.payer for a in self.advances)
+        found.update(account for account, _ in self.royalties)
         return sorted(found)
 
     def parties(self) -> tuple[Party, ...]:
         """The bucket's parties: every account, weighted by its share once every tier is
-        repaid and every advance recovered (its profit bps; 0 for a holder or payer only);
-        all held."""
+        repaid and every advance recovered (its profit bps of what the royalties leave, plus
+        its royalty; 0 for a holder or payer only); all held. Weights sum to DENOMINATOR."""
         profit = dict(self.profit)
+        royalty = dict(self.royalties)
+        left = BPS - sum(royalty.values())
+        unit = DENOMINATOR // (BPS * BPS)
         return tuple(
-            Party(account, profit.get(account, 0) * (DENOMINATOR // BPS))
+            Party(account, (profit.get(account, 0) * left + royalty.get(account, 0) * BPS) * unit)
             for account in self.accounts()
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The waterfall as plain JSON (stored with its bucket)."""
-        return {
+        """The waterfall as plain JSON (stored with its bucket; "royalties" only when there
+        are some, so a waterfall without them keeps the digest it always had)."""
+        data: dict[str, Any] = {
             "tiers": [
                 {
                     "premium_bps": t.premium_bps,
@@ -130,6 +140,9 @@ class Waterfall:
             "profit": [[account, bps] for account, bps in self.profit],
             "advances": [[a.recipient, a.payer, a.amount] for a in self.advances],
         }
+        if self.royalties:
+            data["royalties"] = [[account, bps] for account, bps in self.royalties]
+        return data
 
     def digest(self) -> str:
         """sha256 of the JSON form: pins a bucket's waterfall."""
@@ -148,6 +161,7 @@ def waterfall_from_json(data: dict[str, Any]) -> Waterfall:
         ),
         profit=tuple((int(a), int(b)) for a, b in data["profit"]),
         advances=tuple(Advance(int(r), int(p), int(m)) for r, p, m in data.get("advances", [])),
+        royalties=tuple((int(a), int(b)) for a, b in data.get("royalties", [])),
     )
 
 
@@ -179,6 +193,13 @@ def check_waterfall(plan: Waterfall) -> None:
         raise ValueError("profit shares are non-negative integers of basis points")
     if sum(bps for _, bps in plan.profit) != BPS:
         raise ValueError("the profit split must sum to 10000 bps")
+    royalty_accounts = [account for account, _ in plan.royalties]
+    if len(set(royalty_accounts)) != len(royalty_accounts):
+        raise ValueError("the royalties name an account twice")
+    if any(not _is_int(bps) or bps <= 0 for _, bps in plan.royalties):
+        raise ValueError("royalties are positive integers of basis points")
+    if sum(bps for _, bps in plan.royalties) >= BPS:
+        raise ValueError("royalties must leave part of the pool: together under 10000 bps")
     for advance in plan.advances:
         if not _is_int(advance.amount) or advance.amount <= 0:
             raise ValueError("an advance is a positive integer of minor units")
@@ -197,6 +218,10 @@ def exact_numerators(plan: Waterfall, pool: int, q: int | None = None) -> dict[i
         q = common_denominator(plan)
     amounts = dict.fromkeys(plan.accounts(), 0)
     left = pool * q
+    for account, bps in plan.royalties:
+        royalty = pool * bps * (q // BPS)  # exact: Q is a multiple of BPS^2
+        amounts[account] += royalty
+        left -= royalty
     for tier in plan.tiers:
         if left <= 0:
             break
@@ -235,15 +260,22 @@ def waterfall_target(plan: Waterfall, pool: int, q: int | None = None) -> list[i
 
 
 def break_even(plan: Waterfall) -> int:
-    """The cumulative pool at which every tier is repaid (the exact amount, rounded up)."""
+    """The cumulative pool at which every tier is repaid (the exact amount, rounded up; the
+    royalties' part of the pool comes off first)."""
     caps = sum(tier.cost * tier.premium_bps for tier in plan.tiers)
-    return -(-caps // BPS)
+    left = BPS - royalty_bps(plan)
+    return -(-caps // left)
+
+
+def royalty_bps(plan: Waterfall) -> int:
+    """The royalties' part of the pool, in basis points."""
+    return sum(bps for _, bps in plan.royalties)
 
 
 def tier_positions(plan: Waterfall, pool: int) -> list[tuple[int, int]]:
     """(repaid so far, cap) per tier at cumulative pool `pool`, in minor units rounded down."""
     positions = []
-    left = pool * BPS
+    left = pool * (BPS - royalty_bps(plan))
     for tier in plan.tiers:
         cap = tier.cost * tier.premium_bps
         take = min(max(left, 0), cap)
@@ -256,7 +288,9 @@ def recovered_advances(plan: Waterfall, pool: int) -> list[int]:
     """Per advance, how much of it is recovered at cumulative pool `pool` (rounded down)."""
     q = common_denominator(plan)
     amounts = dict.fromkeys(plan.accounts(), 0)
-    full = exact_numerators(Waterfall(plan.tiers, plan.profit), pool, q)
+    full = exact_numerators(
+        Waterfall(plan.tiers, plan.profit, royalties=plan.royalties), pool, q
+    )
     amounts.update(full)
     recovered = []
     for advance in plan.advances:
@@ -285,6 +319,7 @@ class Positions:
         holders: per tier, per holder account, (repaid so far, owed in all).
         profit: per profit account, its share of the profit so far.
         advances: per advance, how much of it is recovered.
+        royalties: per royalty account, its royalty so far.
     """
 
     pool: int
@@ -292,12 +327,16 @@ class Positions:
     holders: tuple[dict[int, tuple[Fraction, Fraction]], ...]
     profit: dict[int, Fraction]
     advances: tuple[Fraction, ...]
+    royalties: dict[int, Fraction] = field(default_factory=dict)
 
 
 def positions(plan: Waterfall, pool: int) -> Positions:
     """Each party's exact position at cumulative pool `pool` (see exact_numerators)."""
-    left = Fraction(pool)
     earned = dict.fromkeys(plan.accounts(), Fraction(0))
+    royalties = {account: Fraction(pool * bps, BPS) for account, bps in plan.royalties}
+    for account, amount in royalties.items():
+        earned[account] += amount
+    left = Fraction(pool) - sum(royalties.values(), Fraction(0))
     tiers, holders = [], []
     for tier in plan.tiers:
         cost = tier.cost
@@ -319,4 +358,4 @@ def positions(plan: Waterfall, pool: int) -> Positions:
         earned[advance.recipient] -= taken
         earned[advance.payer] += taken
         recovered.append(taken)
-    return Positions(pool, tuple(tiers), tuple(holders), profit, tuple(recovered))
+    return Positions(pool, tuple(tiers), tuple(holders), profit, tuple(recovered), royalties)

@@ -28,4 +28,10 @@ def users():
 
 
 # The other admin pages register themselves on `bp` when imported.
-from marketplace.admin import ledger, outbox, partners, payouts  # noqa: E402, F401
+from marketplace.admin import (  # noqa: E402, F401
+    ledger,
+    outbox,
+    partners,
+    payouts,
+    reconciliation,
+)

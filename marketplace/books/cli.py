@@ -13,6 +13,7 @@ from ledger.reports.rows import balance_rows
 from marketplace.errors import CommandFailed
 from marketplace.extensions import db
 from marketplace.ingest.poster import BATCH_SIZE, post_pending, run_poster
+from marketplace.splits.guarantees import check_guarantees
 
 ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
 
@@ -21,10 +22,14 @@ ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
 def check() -> None:
     """Recompute everything from postings; exit 1 with a report on any broken invariant."""
     problems = check_ledger(db.session())
-    if problems:
-        lines = [str(problem) for problem in problems]
-        raise CommandFailed(f"ledger check FAILED: {len(problems)} problem(s)", *lines)
-    click.echo("ledger check: OK (entries balanced; balances, pending and buckets recomputed)")
+    guarantees = check_guarantees(db.session())
+    if problems or guarantees:
+        lines = [str(problem) for problem in problems] + guarantees
+        raise CommandFailed(f"ledger check FAILED: {len(lines)} problem(s)", *lines)
+    click.echo(
+        "ledger check: OK (entries balanced; balances, pending and buckets recomputed;"
+        " guarantee runs replayed)"
+    )
 
 
 @ledger_cli.command("balances")

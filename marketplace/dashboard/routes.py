@@ -18,6 +18,7 @@ from marketplace.dashboard.analytics import (
     series_analytics,
     share,
 )
+from marketplace.dashboard.break_even import series_break_even
 from marketplace.dashboard.services import listed_partners, series_dashboard
 from marketplace.extensions import db
 from marketplace.ingest.unlocks import COUNTRIES
@@ -34,8 +35,15 @@ def series_dashboard_page(series_id: int):
     days = request.args.get("days", 90, type=int)
     if days not in PERIODS:
         days = 90
-    board = series_dashboard(db.session(), series, utcnow(), days)
-    return render_template("dashboard/series.html", board=board, days=days, periods=PERIODS)
+    now = utcnow()
+    board = series_dashboard(db.session(), series, now, days)
+    return render_template(
+        "dashboard/series.html",
+        board=board,
+        days=days,
+        periods=PERIODS,
+        break_even=series_break_even(db.session(), series, now),
+    )
 
 
 ANALYTICS_PERIODS = (7, 30, 90, 365)

@@ -144,8 +144,10 @@ def post_batch(
     if cursor is None:
         session.rollback()
         return None
-    rows = _next_events(session, shard, cursor, batch_size)
+    rows, horizon = _next_events(session, shard, cursor, batch_size)
     if not rows:
+        if horizon is not None:
+            _skip_to_horizon(session, shard, cursor, horizon, now or datetime.now(UTC))
         session.commit()
         return 0
     now = now or datetime.now(UTC)
@@ -216,14 +218,45 @@ def _lock_cursor(session: Session, shard: int) -> PosterCursor | None:
 
 def _next_events(
     session: Session, shard: int, cursor: PosterCursor, limit: int
-) -> Sequence[Row[Any]]:
+) -> tuple[Sequence[Row[Any]], int | None]:
+    """The shard's next events, and (PostgreSQL) the horizon they were read below."""
     params = {"event_id": cursor.event_id, "shards": SHARDS, "shard": shard, "limit": limit}
     if is_postgresql(session):
         horizon = session.execute(_PG_HORIZON).scalar_one()
-        return session.execute(
+        rows = session.execute(
             _PG_BATCH, {**params, "txid": cursor.txid, "horizon": horizon}
         ).all()
-    return session.execute(_SQLITE_BATCH, params).all()
+        return rows, horizon
+    return session.execute(_SQLITE_BATCH, params).all(), None
+
+
+SKIP_AHEAD = 16
+"""Transactions the horizon must have moved past an idle shard's cursor before it follows."""
+
+_LAST_ID = 2**63 - 1
+
+
+def _skip_to_horizon(
+    session: Session, shard: int, cursor: PosterCursor, horizon: int, now: datetime
+) -> None:
+    """PostgreSQL: a shard with nothing to post below the horizon moves its cursor up to it.
+
+    Without this, a shard whose partner apps are quiet (or that has none) keeps its cursor at
+    its last event, and every poll scans every other shard's events since then: on a busy
+    database the idle shards' polls cost more than the busy shard's posting, and grow with
+    the table. Every transaction below both the horizon and this one's own id has ended and
+    is visible to the scan that found nothing, so no event of the shard can appear at or
+    before (that id - 1, the largest id); this transaction's own events (a service posting
+    what it accepted in the same transaction) stay after the cursor."""
+    own = session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
+    safe = min(horizon, own) - 1
+    if safe - cursor.txid < SKIP_AHEAD:
+        return  # not worth a write yet: the scan it saves is short
+    session.execute(
+        update(PosterCursor)
+        .where(PosterCursor.shard == shard)
+        .values(txid=safe, event_id=_LAST_ID, updated_at=now)
+    )
 
 
 def _facts(row: Row[Any], sales: SaleContext) -> Iterable[tuple[RevenueFacts, Any]]:

@@ -150,11 +150,12 @@ class PlanCache:
 
 def plan_members(plan: RevenuePlan) -> set[int]:
     """Every member a plan can pay: its holders, profit shares, advances' recipients and
-    payers."""
+    payers, and a remake's royalties' members of the original's team."""
     members = {h.member_id for t in plan.tiers for h in t.holders}
     members.update(s.member_id for s in plan.shares)
     members.update(a.recipient_id for a in plan.advances)
     members.update(a.payer_id for a in plan.advances)
+    members.update(r.member_id for r in plan.royalties)
     return members
 
 

@@ -241,7 +241,10 @@ def validate_manifest(
             problems += unknown_fields or validate_split_rows(split, prefix="split")
     revenue_plan = data.get("revenue_plan")
     if revenue_plan is not None:
-        problems += plan_problems(revenue_plan, split if isinstance(split, list) else None)
+        currency = pricing["currency"] if isinstance(pricing, dict) else "USD"
+        problems += plan_problems(
+            revenue_plan, split if isinstance(split, list) else None, currency
+        )
     rows, row_problems = _episode_rows(data, files)
     problems += row_problems
     if not rows and not row_problems:

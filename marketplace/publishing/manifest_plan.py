@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.allocation.guarantees import GUARANTEE_KINDS, GUARANTEE_PERIODS
 from ledger.allocation.waterfall import MAX_PREMIUM_BPS, MIN_PREMIUM_BPS
 from marketplace.accounts.models import User
 from marketplace.accounts.services import normalise_email
 from marketplace.errors import Problem, ServiceError, is_int
+from marketplace.splits.deal_terms import GuaranteeTerms
 from marketplace.splits.models import TeamMember
 from marketplace.splits.plans import (
     MAX_TIERS,
@@ -24,10 +26,11 @@ from marketplace.splits.plans import (
 )
 from marketplace.studio.models import Series
 
-PLAN_FIELDS = {"tiers", "budget", "advances"}
+PLAN_FIELDS = {"tiers", "budget", "advances", "guarantees"}
 TIER_FIELDS = {"premium_bps"}
 LINE_FIELDS = {"holder", "tier", "description", "amount", "receipt_url"}
 ADVANCE_FIELDS = {"recipient", "payer", "amount"}
+GUARANTEE_FIELDS = {"beneficiary", "guarantor", "kind", "period", "amount", "currency"}
 
 
 def _email(value: object) -> str | None:
@@ -47,8 +50,11 @@ def _objects(value: object, where: str, allowed: set[str]) -> tuple[list[dict], 
     ]
 
 
-def plan_problems(plan: object, split: list[dict[str, Any]] | None) -> list[Problem]:
-    """Every problem of a manifest's revenue_plan (its people are the split's emails)."""
+def plan_problems(
+    plan: object, split: list[dict[str, Any]] | None, currency: str = "USD"
+) -> list[Problem]:
+    """Every problem of a manifest's revenue_plan (its people are the split's emails;
+    `currency` is the series')."""
     if not isinstance(plan, dict):
         return [("revenue_plan", "The revenue plan must be an object.")]
     problems: list[Problem] = [
@@ -95,6 +101,33 @@ def plan_problems(plan: object, split: list[dict[str, Any]] | None) -> list[Prob
             problems.append((f"{where}.payer", "Someone else pays an advance."))
         if not is_int(advance.get("amount")) or advance["amount"] <= 0:
             problems.append((f"{where}.amount", "An advance is a positive integer of minor units."))
+    return problems + _guarantee_problems(plan, people, currency)
+
+
+def _guarantee_problems(
+    plan: dict[str, Any], people: set[str | None], currency: str
+) -> list[Problem]:
+    guarantees, problems = _objects(
+        plan.get("guarantees", []), "revenue_plan.guarantees", GUARANTEE_FIELDS
+    )
+    for i, guarantee in enumerate(guarantees):
+        where = f"revenue_plan.guarantees[{i}]"
+        if _email(guarantee.get("beneficiary")) not in people:
+            problems.append((f"{where}.beneficiary", "Name a participant of the split."))
+        if "guarantor" in guarantee and _email(guarantee["guarantor"]) not in people:
+            problems.append((f"{where}.guarantor", "Name a participant of the split."))
+        if guarantee.get("kind") not in GUARANTEE_KINDS:
+            problems.append((f"{where}.kind", "Choose flat_fee or minimum."))
+        if guarantee.get("period", "once") not in GUARANTEE_PERIODS:
+            problems.append((f"{where}.period", "Choose month, episode or once."))
+        if not is_int(guarantee.get("amount")) or guarantee["amount"] <= 0:
+            problems.append(
+                (f"{where}.amount", "A guarantee is a positive integer of minor units.")
+            )
+        if guarantee.get("currency", currency) != currency:
+            problems.append(
+                (f"{where}.currency", f"A guarantee is in the series' currency ({currency}).")
+            )
     return problems
 
 
@@ -133,6 +166,17 @@ def stage_manifest_plan(
         advances=[
             AdvanceTerms(member(a["recipient"]), member(a["payer"]), a["amount"])
             for a in plan.get("advances", [])
+        ],
+        guarantees=[
+            GuaranteeTerms(
+                member(g["beneficiary"]),
+                g["kind"],
+                g["amount"],
+                g.get("currency", series.currency),
+                g.get("period", "once"),
+                member(g["guarantor"]) if "guarantor" in g else None,
+            )
+            for g in plan.get("guarantees", [])
         ],
         effective_from=now,
         now=now,

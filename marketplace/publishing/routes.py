@@ -14,6 +14,7 @@ from marketplace.publishing import bp, manifest
 from marketplace.publishing import services as publishing
 from marketplace.publishing.forms import ImportForm, PublishForm
 from marketplace.splits import services as splits
+from marketplace.splits.deal_terms import remake_royalties
 from marketplace.splits.positions import explain_plan, latest_plan
 from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
@@ -126,6 +127,7 @@ def series_detail(series_id: int):
         else None,
         action_form=ActionForm(),
         plan_explanation=_plan_explanation(series),
+        royalties=remake_royalties(db.session(), series.id),
     )
 
 

@@ -34,6 +34,7 @@ from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
 from marketplace.settlements.aging import notify_overdue
 from marketplace.settlements.statements import close_due
 from marketplace.splits.consent import expire_plans
+from marketplace.splits.guarantees import settle_guarantees
 
 log = logging.getLogger(__name__)
 RELAY_SECONDS = 5
@@ -76,6 +77,12 @@ def expire_plan_consents(app: Flask, now: datetime | None = None) -> int:
         return expire_plans(db.session(), now)
 
 
+def settle_plan_guarantees(app: Flask, now: datetime | None = None) -> int:
+    """The scheduled job: flat fees and minimum guarantees of active plans are settled."""
+    with app.app_context():
+        return settle_guarantees(db.session(), now)
+
+
 def settle_due(app: Flask, now: datetime | None = None) -> int:
     """The scheduled job: close the settlement periods past their cut-off, sync apps' shown
     terms with their contracts, mail admins about newly overdue statements; returns how many
@@ -113,6 +120,7 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
     scheduler.add_job(
         expire_plan_consents, "interval", minutes=15, id="plan-consent-expiry", **common
     )
+    scheduler.add_job(settle_plan_guarantees, "interval", hours=1, id="guarantee-dues", **common)
     if app.config.get("MAIL_SERVER"):
         scheduler.add_job(
             deliver_mail, "interval", seconds=MAIL_SECONDS, id="mail-delivery", **common

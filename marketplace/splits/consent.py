@@ -65,6 +65,13 @@ def affected_members(
                 f"{format_money(int(-(-ahead // 1)), currency, 'en')} is repaid to others"
                 " before the profit split"
             )
+        royalty = sum(r.bps for r in plan.royalties if r.member_id != member_id)
+        had = sum(r.bps for r in previous.royalties if r.member_id != member_id) if previous else 0
+        if royalty > had:
+            why.append(
+                f"{percent(royalty)} of the pool goes first to the original series' team"
+                " (a remake's royalty)"
+            )
         new_advance = sum(a.amount for a in plan.advances if a.recipient_id == member_id)
         if new_advance > old_advances.get(member_id, 0):
             why.append(

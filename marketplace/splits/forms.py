@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.splits.models import PARTICIPANT_ROLES
 
@@ -58,7 +58,8 @@ class BudgetLineForm(FlaskForm):
 
 class PlanForm(FlaskForm):
     """A new plan version: each tier's premium (whole percent, 100 to 1,000), an optional
-    advance (typed in the main unit; `advance_minor` after validation)."""
+    advance and an optional flat fee or minimum guarantee (owed by the creator), amounts
+    typed in the main unit."""
 
     premium_1 = IntegerField("Premium of tier 1 (%)", default=100, validators=[Optional()])
     premium_2 = IntegerField("Premium of tier 2 (%)", default=100, validators=[Optional()])
@@ -67,4 +68,39 @@ class PlanForm(FlaskForm):
     advance_recipient = SelectField("Advance paid to", coerce=int)
     advance_payer = SelectField("Advance paid by", coerce=int)
     advance_amount = StringField("Advance amount (optional)")
+    guarantee_beneficiary = SelectField("Guarantee to", coerce=int, default=0)
+    guarantee_kind = SelectField(
+        "Kind",
+        default="minimum",
+        choices=[
+            SelectChoice("minimum", "Minimum guarantee (tops the share up)"),
+            SelectChoice("flat_fee", "Flat fee (on top of the share)"),
+        ],
+    )
+    guarantee_period = SelectField(
+        "Per",
+        default="once",
+        choices=[
+            SelectChoice("once", "once"),
+            SelectChoice("month", "month"),
+            SelectChoice("episode", "released episode"),
+        ],
+    )
+    guarantee_amount = StringField("Guaranteed amount (optional)")
     publish = SubmitField("Publish the plan")
+
+
+class RoyaltyRowForm(Form):
+    """One royalty of a remake: a member of the original's team and a percent of the pool."""
+
+    member_id = SelectField("Member of the original", coerce=int, default=0)
+    percent = StringField("Percent of the remake's pool", validators=[Length(max=10)])
+
+
+class RemakeForm(FlaskForm):
+    """A localized version (its own cast) with royalties to the original's team."""
+
+    language = StringField("Language code", validators=[DataRequired(), Length(max=20)])
+    title = StringField("Title in that language", validators=[Length(max=200)])
+    royalties = FieldList(FormField(RoyaltyRowForm), min_entries=3, max_entries=20)
+    create = SubmitField("Create the remake")

@@ -174,6 +174,12 @@ class RevenuePlan(Model):
     advances: Mapped[list[PlanAdvance]] = relationship(
         order_by="PlanAdvance.id", cascade="all, delete-orphan"
     )
+    guarantees: Mapped[list[PlanGuarantee]] = relationship(
+        cascade="all, delete-orphan", order_by="PlanGuarantee.id"
+    )
+    royalties: Mapped[list[PlanRoyalty]] = relationship(
+        cascade="all, delete-orphan", order_by="PlanRoyalty.member_id"
+    )
 
 
 class PlanTier(Model):
@@ -272,5 +278,92 @@ class PlanConsent(Model):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    member: Mapped[TeamMember] = relationship()
+
+
+class PlanGuarantee(Model):
+    """A flat fee or minimum guarantee of a plan (ledger.allocation.guarantees): `amount` per
+    period (month, episode, once) to the beneficiary, owed by the guarantor (the creator's
+    membership) from his earnings first, the rest a guarantee payable until paid."""
+
+    __tablename__ = "plan_guarantees"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("beneficiary_id <> guarantor_id", name="guarantor_not_beneficiary"),
+        CheckConstraint("kind IN ('flat_fee', 'minimum')", name="kind_known"),
+        CheckConstraint("period IN ('month', 'episode', 'once')", name="period_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("revenue_plans.id"), index=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    guarantor_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+
+    beneficiary: Mapped[TeamMember] = relationship(foreign_keys=[beneficiary_id])
+    guarantor: Mapped[TeamMember] = relationship(foreign_keys=[guarantor_id])
+
+
+class GuaranteeRun(Model):
+    """One settlement of a guarantee (append-only), cumulative: periods due by `at`, the
+    plan's pool then and the beneficiary's share of it (the waterfall's target), the dues,
+    paid in all from the guarantor's earnings and still owed; entry_id is the ledger entry
+    that moved the difference with the run before (NULL when nothing moved). `flask ledger
+    check` replays them."""
+
+    __tablename__ = "guarantee_runs"
+    __table_args__ = (
+        CheckConstraint("paid >= 0 AND owed >= 0 AND dues = paid + owed", name="dues_add_up"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guarantee_id: Mapped[int] = mapped_column(ForeignKey("plan_guarantees.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    periods: Mapped[int] = mapped_column(Integer)
+    pool: Mapped[int] = mapped_column(BigInteger)
+    share: Mapped[int] = mapped_column(BigInteger)
+    dues: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger)
+    owed: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RemakeRoyalty(Model):
+    """A royalty a localized version (the remake) declares, when it is made, to a member of
+    its original's team: bps of the remake's participants' pool. Each revenue plan of the
+    remake carries it (plan_royalties), so the remake's team accepts it like any plan."""
+
+    __tablename__ = "remake_royalties"
+    __table_args__ = (
+        UniqueConstraint("series_id", "member_id"),
+        CheckConstraint("bps > 0 AND bps < 10000", name="bps_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"), index=True)
+    bps: Mapped[int] = mapped_column(Integer)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[TeamMember] = relationship()
+
+
+class PlanRoyalty(Model):
+    """A plan's royalty to a member of the original's team (copied from remake_royalties)."""
+
+    __tablename__ = "plan_royalties"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "member_id"),
+        CheckConstraint("bps > 0 AND bps < 10000", name="bps_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("revenue_plans.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"))
+    bps: Mapped[int] = mapped_column(Integer)
 
     member: Mapped[TeamMember] = relationship()

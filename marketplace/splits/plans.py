@@ -34,6 +34,12 @@ from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, Problem, ServiceError, is_int, raise_problems
 from marketplace.splits.consent import affected_members, request_consents
+from marketplace.splits.deal_terms import (
+    GuaranteeTerms,
+    guarantee_problems,
+    plan_guarantee_rows,
+    plan_royalty_rows,
+)
 from marketplace.splits.models import (
     BudgetLine,
     PlanAdvance,
@@ -206,6 +212,7 @@ def create_revenue_plan(
     advances: Sequence[AdvanceTerms] = (),
     effective_from: datetime | None = None,
     now: datetime | None = None,
+    guarantees: Sequence[GuaranteeTerms] = (),
 ) -> RevenuePlan:
     """Make the series' next plan version, effective from `effective_from` (default now; never
     earlier): its tiers repay the budget lines of their position to their holders (summed per
@@ -220,6 +227,7 @@ def create_revenue_plan(
         advances=advances,
         effective_from=effective_from,
         now=now,
+        guarantees=guarantees,
     )
     session.commit()
     return plan
@@ -234,6 +242,7 @@ def stage_revenue_plan(
     advances: Sequence[AdvanceTerms] = (),
     effective_from: datetime | None = None,
     now: datetime | None = None,
+    guarantees: Sequence[GuaranteeTerms] = (),
 ) -> RevenuePlan:
     """create_revenue_plan without the commit (for the manifest import's one transaction)."""
     now = now or utcnow()
@@ -272,6 +281,7 @@ def stage_revenue_plan(
             problems.append((f"advances[{index}].amount", "An advance is a positive amount."))
         if asked.recipient_id == asked.payer_id:
             problems.append((f"advances[{index}].payer_id", "Someone else pays an advance."))
+    problems += guarantee_problems(session, series, guarantees)
     raise_problems(problems)
     recipients = [
         (
@@ -309,6 +319,8 @@ def stage_revenue_plan(
         PlanAdvance(recipient_id=r.id, payer_id=p.id, amount=a.amount)
         for (r, p), a in zip(recipients, advances, strict=True)
     ]
+    plan.guarantees = plan_guarantee_rows(session, series, guarantees)
+    plan.royalties = plan_royalty_rows(session, series)
     plan_waterfall(plan, {m: m for m in _members(plan)})  # the ledger's own checks, too
     reasons = affected_members(
         plan, plan_in_force(session, series.id, effective_from), split, series.currency
@@ -350,6 +362,7 @@ def _members(plan: RevenuePlan) -> set[int]:
     found.update(s.member_id for s in plan.shares)
     found.update(a.recipient_id for a in plan.advances)
     found.update(a.payer_id for a in plan.advances)
+    found.update(r.member_id for r in plan.royalties)
     return found
 
 
@@ -370,6 +383,7 @@ def plan_waterfall(plan: RevenuePlan, accounts: dict[int, int]) -> Waterfall:
                 Advance(accounts[a.recipient_id], accounts[a.payer_id], a.amount)
                 for a in plan.advances
             ),
+            tuple((accounts[r.member_id], r.bps) for r in plan.royalties),
         )
     except ValueError as error:
         raise ServiceError(f"The plan's terms are refused: {error}.", field="plan") from error
@@ -421,6 +435,7 @@ def plans_by_series(session: Session, series_ids: set[int]) -> dict[int, list[Re
             selectinload(RevenuePlan.tiers).selectinload(PlanTier.holders),
             selectinload(RevenuePlan.shares),
             selectinload(RevenuePlan.advances),
+            selectinload(RevenuePlan.royalties),
         )
         .order_by(RevenuePlan.effective_from.desc(), RevenuePlan.number.desc())
     ):

@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.allocation.waterfall import Positions, positions
+from ledger.allocation.waterfall import Positions, break_even, positions
 from ledger.schema import AllocationBucket
 from marketplace.clock import utcnow
 from marketplace.formatting import percent
-from marketplace.splits.models import RevenuePlan, TeamMember
+from marketplace.splits.models import GuaranteeRun, PlanRoyalty, RevenuePlan, TeamMember
 from marketplace.splits.plans import plan_in_force, plan_waterfall
 from marketplace.studio.models import Series
 
@@ -51,6 +52,12 @@ class MemberPosition:
     profit_bps: int = 0
     profit: int = 0
     pays_advances: int = 0
+    royalty_bps: int = 0
+    royalty: int = 0
+    royalties_ahead: int = 0
+    guarantee_paid: int = 0
+    guarantee_owed: int = 0
+    guarantees_due_by: int = 0
 
     @property
     def recoup_remaining(self) -> int:
@@ -72,6 +79,12 @@ class MemberPosition:
             "advance_outstanding": self.advance_outstanding,
             "profit_bps": self.profit_bps,
             "profit": self.profit,
+            "royalty_bps": self.royalty_bps,
+            "royalty": self.royalty,
+            "royalties_ahead": self.royalties_ahead,
+            "guarantee_paid": self.guarantee_paid,
+            "guarantee_owed": self.guarantee_owed,
+            "guarantees_owed_by": self.guarantees_due_by,
         }
 
 
@@ -94,9 +107,9 @@ def plan_position(session: Session, plan: RevenuePlan) -> PlanPosition:
     """Each member's position under a plan, from the pool posted through it so far."""
     pool = plan_pool(session, plan)
     identity = _identity(plan)
-    exact: Positions = positions(plan_waterfall(plan, identity), pool)
-    caps = sum((cap for _, cap in exact.tiers), start=0)
-    position = PlanPosition(plan, pool, int(-(-caps // 1)))
+    waterfall = plan_waterfall(plan, identity)
+    exact: Positions = positions(waterfall, pool)
+    position = PlanPosition(plan, pool, break_even(waterfall))
     members = {m.id: m for m in _members(plan)}
 
     def of(member_id: int) -> MemberPosition:
@@ -113,6 +126,25 @@ def plan_position(session: Session, plan: RevenuePlan) -> PlanPosition:
         of(advance.recipient_id).advance += advance.amount
         of(advance.recipient_id).advance_recovered += int(recovered)
         of(advance.payer_id).pays_advances += advance.amount
+    for royalty in plan.royalties:
+        of(royalty.member_id).royalty_bps = royalty.bps
+        of(royalty.member_id).royalty = int(exact.royalties.get(royalty.member_id, 0))
+    if plan.royalties:
+        # The remake's team: what its pool has paid the original's team so far.
+        paid = int(sum(exact.royalties.values(), Fraction(0)))
+        for share in plan.shares:
+            of(share.member_id).royalties_ahead = paid
+    for guarantee in plan.guarantees:
+        last = session.scalars(
+            select(GuaranteeRun)
+            .where(GuaranteeRun.guarantee_id == guarantee.id)
+            .order_by(GuaranteeRun.id.desc())
+            .limit(1)
+        ).first()
+        if last is not None:
+            of(guarantee.beneficiary_id).guarantee_paid += last.paid
+            of(guarantee.beneficiary_id).guarantee_owed += last.owed
+            of(guarantee.guarantor_id).guarantees_due_by += last.owed
     return position
 
 
@@ -128,6 +160,10 @@ def _members(plan: RevenuePlan) -> list[TeamMember]:
     for advance in plan.advances:
         found[advance.recipient_id] = advance.recipient
         found[advance.payer_id] = advance.payer
+    found.update((r.member_id, r.member) for r in plan.royalties)
+    for guarantee in plan.guarantees:
+        found[guarantee.beneficiary_id] = guarantee.beneficiary
+        found[guarantee.guarantor_id] = guarantee.guarantor
     return [found[k] for k in sorted(found)]
 
 
@@ -151,6 +187,32 @@ def member_plan_positions(
         position = plan_position(session, plan).members.get(member.id)
         if position is not None:
             found.append((series.title, plan.currency, position))
+    found += _royalty_positions(session, [member.id for member, _ in rows], now)
+    return found
+
+
+def _royalty_positions(
+    session: Session, member_ids: list[int], now: datetime
+) -> list[tuple[str, str, MemberPosition]]:
+    """Royalties paid to these members (of an original's team) by remakes' plans in force."""
+    if not member_ids:
+        return []
+    pairs = session.execute(
+        select(PlanRoyalty.member_id, RevenuePlan.series_id)
+        .join(RevenuePlan, RevenuePlan.id == PlanRoyalty.plan_id)
+        .where(PlanRoyalty.member_id.in_(member_ids))
+        .distinct()
+    ).all()
+    remakes = sorted(
+        ((member_id, session.get_one(Series, series_id)) for member_id, series_id in pairs),
+        key=lambda pair: (pair[1].title, pair[1].id, pair[0]),
+    )
+    found = []
+    for member_id, remake in remakes:
+        plan = plan_in_force(session, remake.id, now)
+        position = plan_position(session, plan).members.get(member_id) if plan else None
+        if plan is not None and position is not None:
+            found.append((f"{remake.title} (remake royalty)", plan.currency, position))
     return found
 
 
@@ -159,6 +221,12 @@ def explain_plan(plan: RevenuePlan, money: Callable[[int], str]) -> list[str]:
     sentences = []
     names = {m.id: m.credit_name for m in _members(plan)}
     first = True
+    if plan.royalties:
+        royalties = _join([f"{names[r.member_id]} {percent(r.bps)}" for r in plan.royalties])
+        sentences.append(
+            f"First, a royalty to the original series' team comes off the participants' pool:"
+            f" {royalties}."
+        )
     for tier in plan.tiers:
         cap = -(-sum(h.amount for h in tier.holders) * tier.premium_bps // 10_000)
         holders = _join([names[h.member_id] for h in tier.holders])
@@ -178,6 +246,20 @@ def explain_plan(plan: RevenuePlan, money: Callable[[int], str]) -> list[str]:
             f"{names[advance.recipient_id]} was advanced {money(advance.amount)} by"
             f" {names[advance.payer_id]}: it is repaid from their earnings before they"
             " receive more."
+        )
+    for guarantee in plan.guarantees:
+        per = {"month": " a month", "episode": " per released episode", "once": ""}[
+            guarantee.period
+        ]
+        what = (
+            f"a flat fee of {money(guarantee.amount)}{per} on top of their share"
+            if guarantee.kind == "flat_fee"
+            else f"at least {money(guarantee.amount)}{per} in all"
+        )
+        sentences.append(
+            f"{names[guarantee.beneficiary_id]} is guaranteed {what}:"
+            f" {names[guarantee.guarantor_id]} pays any shortfall from their earnings, and owes"
+            " the rest until it is paid."
         )
     return sentences
 
@@ -236,6 +318,18 @@ def describe_plan(
             for a in plan.advances
         ],
         "profit_split": [{"member_id": s.member_id, "bps": s.bps} for s in plan.shares],
+        "royalties": [{"member_id": r.member_id, "bps": r.bps} for r in plan.royalties],
+        "guarantees": [
+            {
+                "beneficiary_member_id": g.beneficiary_id,
+                "guarantor_member_id": g.guarantor_id,
+                "kind": g.kind,
+                "period": g.period,
+                "amount": g.amount,
+                "currency": g.currency,
+            }
+            for g in plan.guarantees
+        ],
         "pool": position.pool,
         "break_even": position.break_even,
         "to_break_even": position.to_break_even,

@@ -15,6 +15,7 @@ from marketplace.splits import bp, invitations
 from marketplace.splits import consent as plan_consents
 from marketplace.splits import plans as revenue_plans
 from marketplace.splits import services as splits
+from marketplace.splits.deal_terms import GuaranteeTerms
 from marketplace.splits.forms import BudgetLineForm, PlanForm, SplitForm
 from marketplace.splits.models import RevenuePlan, TeamMember
 from marketplace.splits.positions import explain_plan, latest_plan, plan_history, plan_position
@@ -100,6 +101,33 @@ def _amount(text: str | None, currency: str, field: str) -> int | None:
     return parse_price(text or "", currency, field)
 
 
+GUARANTEE_FIELDS = {
+    "guarantees[0].beneficiary_id": "guarantee_beneficiary",
+    "guarantees[0].guarantor_id": "guarantee_beneficiary",
+    "guarantees[0].kind": "guarantee_kind",
+    "guarantees[0].period": "guarantee_period",
+    "guarantees[0].amount": "guarantee_amount",
+    "guarantees[0].currency": "guarantee_amount",
+}
+"""The plan service's fields of a guarantee -> the plan form's."""
+
+
+def _guarantees(form: PlanForm, currency: str) -> list[GuaranteeTerms]:
+    """The form's guarantee, if a member is chosen (owed by the creator's membership)."""
+    if not form.guarantee_beneficiary.data:
+        return []
+    amount = _amount(form.guarantee_amount.data, currency, "guarantee_amount") or 0
+    return [
+        GuaranteeTerms(
+            form.guarantee_beneficiary.data,
+            form.guarantee_kind.data or "minimum",
+            amount,
+            currency,
+            form.guarantee_period.data or "once",
+        )
+    ]
+
+
 @bp.route("/series/<int:series_id>/plan", methods=["GET", "POST"])
 @role_required(CREATOR)
 def plan(series_id: int):
@@ -114,6 +142,7 @@ def plan(series_id: int):
     line_form.holder_id.choices = choices
     plan_form.advance_recipient.choices = [SelectChoice(0, "No advance"), *choices]
     plan_form.advance_payer.choices = [SelectChoice(0, "-"), *choices]
+    plan_form.guarantee_beneficiary.choices = [SelectChoice(0, "No guarantee"), *choices]
     lines = revenue_plans.budget_lines(db.session(), series.id)
     refused = False
     try:
@@ -147,7 +176,12 @@ def plan(series_id: int):
                     )
                 )
             saved = revenue_plans.create_revenue_plan(
-                db.session(), series, current_user, tiers=tiers, advances=advances
+                db.session(),
+                series,
+                current_user,
+                tiers=tiers,
+                advances=advances,
+                guarantees=_guarantees(plan_form, series.currency),
             )
             if saved.status == "pending":
                 flash(
@@ -164,6 +198,7 @@ def plan(series_id: int):
         target = line_form if line_form.add_line.data else plan_form
         if isinstance(error, ValidationFailed):
             for field, message in error.problems:
+                field = GUARANTEE_FIELDS.get(field, field)
                 apply_service_error(target, ServiceError(message, field=field))
         else:
             apply_service_error(target, error)
@@ -294,3 +329,8 @@ def accept_invitation(token: str):
         return redirect(url_for("splits.invitation", token=token))
     flash(f'You are on the team of "{found.series.title}".', "success")
     return redirect(url_for("earnings.series_list"))
+
+
+
+# The remake page registers itself on `bp` when imported.
+from marketplace.splits import remake_routes  # noqa: E402, F401

@@ -353,6 +353,15 @@ def create_localized_version(
     It copies the descriptive fields and pricing, and starts with no episodes and no split
     (the split page offers the original's writers as a default).
     """
+    version = stage_localized_version(session, original, actor, language=language, title=title)
+    session.commit()
+    return version
+
+
+def stage_localized_version(
+    session: Session, original: Series, actor: User, *, language: str, title: str | None = None
+) -> Series:
+    """create_localized_version without the commit (a remake declares its royalties with it)."""
     wanted = language.strip().lower()
     if wanted == original.language.lower():
         raise_problems([("language", "Choose a language other than the original's.")])
@@ -371,7 +380,7 @@ def create_localized_version(
     version.free_episodes = original.free_episodes
     version.episode_price, version.bundle_price = original.episode_price, original.bundle_price
     session.add(version)
-    session.commit()
+    session.flush()
     return version
 
 

@@ -36,6 +36,8 @@ def test_the_document_is_served_and_the_docs_page_renders_it(client):
         "/events/{id}",
         "/settlements",
         "/settlements/{id}",
+        "/settlements/reports",
+        "/settlements/reports/{id}",
     }
     for batch in ("UnlockBatch", "CoinUnlockBatch", "BundleBatch", "PurchaseBatch", "ViewBatch"):
         jsonschema.Draft202012Validator.check_schema(resolved(batch))

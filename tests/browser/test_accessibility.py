@@ -35,6 +35,7 @@ SIGNED_IN_PAGES = [
     (ADMIN, "/admin/users"),
     (ADMIN, "/admin/ledger"),
     (ADMIN, "/admin/audit"),
+    (ADMIN, "/admin/reconciliation/"),
 ]
 
 

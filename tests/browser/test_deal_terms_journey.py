@@ -98,3 +98,33 @@ def test_budget_advance_consent_then_advance_recovered_then_profit(
     partner.unlock(series_id, [(4, PRICE, now) for _ in range(2)])  # $6.30: $3.30 of profit
     assert position(actor, "advance-outstanding") == "$0.00"
     assert position(actor, "profit") == "$1.65"
+
+
+def test_a_flat_fee_is_owed_then_paid_from_the_creators_earnings(
+    page, another_person, team, partner_apps, live_session
+):
+    from marketplace.splits.guarantees import settle_guarantees
+
+    series_id = team["series_id"]
+    log_in(page, team["creator"])
+    page.goto(f"/studio/series/{series_id}/plan")
+    page.get_by_label("Guarantee to").select_option(label="Lena Park (actor)")
+    page.get_by_label("Kind").select_option(label="Flat fee (on top of the share)")
+    page.get_by_label("Per").select_option(label="once")
+    page.get_by_label("Guaranteed amount (optional)").fill("1.00")
+    page.get_by_role("button", name="Publish the plan").click()
+    # A fee the creator owes lowers nobody's share: in force at once.
+    expect(page.get_by_text("published, effective now")).to_be_visible()
+    expect(page.locator("#plan-explained")).to_contain_text(
+        "Lena Park is guaranteed a flat fee of $1.00 on top of their share"
+    )
+    actor = another_person()
+    log_in(actor, team["actor"])
+    settle_guarantees(live_session)  # the hourly guarantee-dues job
+    assert position(actor, "guarantee-owed") == "$1.00"  # Noor has no earnings yet
+    partner = partner_apps["SnapDrama"]
+    partner.unlock(series_id, [(3, PRICE, datetime.now(UTC)) for _ in range(2)])  # Noor: $1.26
+    settle_guarantees(live_session)
+    assert position(actor, "guarantee-owed") == "$0.00"
+    assert position(actor, "guarantee-paid") == "$1.00"
+    assert position(actor, "profit") == "$1.26"

@@ -21,12 +21,16 @@ from ledger.allocation.waterfall import (
 )
 
 ACCOUNTS = [11, 12, 13, 14, 15, 16]
+ROYALTY_ACCOUNTS = [9, 12, 21]  # an original's writers: some on the remake's team too
 
 
 def oracle(plan: Waterfall, pool: int) -> dict[int, Fraction]:
     """The exact waterfall, written independently of the implementation: Fractions only."""
     exact = {account: Fraction(0) for account in plan.accounts()}
     left = Fraction(pool)
+    for account, bps in plan.royalties:  # a remake's royalty: off the top of the pool
+        exact[account] += Fraction(pool * bps, 10_000)
+        left -= Fraction(pool * bps, 10_000)
     for tier in plan.tiers:
         cost = sum(h.amount for h in tier.holders)
         cap = Fraction(cost * tier.premium_bps, 10_000)
@@ -63,7 +67,13 @@ def plans(draw):
         recipient, payer = draw(st.lists(st.sampled_from(ACCOUNTS), min_size=2, max_size=2,
                                          unique=True))  # fmt: skip
         advances.append(Advance(recipient, payer, draw(st.integers(1, 3_000))))
-    return Waterfall(tuple(tiers), tuple(zip(members, bps, strict=True)), tuple(advances))
+    royalties = []
+    for account in draw(st.lists(st.sampled_from(ROYALTY_ACCOUNTS), max_size=2, unique=True)):
+        room = 9_999 - sum(b for _, b in royalties)
+        royalties.append((account, draw(st.integers(1, min(room, 3_000)))))
+    return Waterfall(
+        tuple(tiers), tuple(zip(members, bps, strict=True)), tuple(advances), tuple(royalties)
+    )
 
 
 # A stream of pool amounts: positive unlocks, or -1 to refund a random earlier event.
@@ -152,9 +162,46 @@ def test_positions_add_up_to_the_exact_waterfall(plan, pool):
             earned[account] += repaid
     for account, amount in where.profit.items():
         earned[account] += amount
+    for account, amount in where.royalties.items():
+        earned[account] += amount
     assert sum(earned.values()) == pool
     for advance, recovered in zip(plan.advances, where.advances, strict=True):
         assert 0 <= recovered <= advance.amount
         earned[advance.recipient] -= recovered
         earned[advance.payer] += recovered
     assert earned == exact
+
+
+def test_a_remake_royalty_comes_off_the_top_before_the_tiers():
+    writer, creator, actor = 1, 2, 3
+    plan = Waterfall(
+        (Tier((Holder(creator, 950),)),),
+        ((creator, 5_000), (actor, 5_000)),
+        royalties=((writer, 500),),  # the original's writer: 5 % of the remake's pool
+    )
+    assert break_even(plan) == 1_000  # 950 / 95 %
+    assert waterfall_target(plan, 1_000) == [50, 950, 0]
+    assert waterfall_target(plan, 1_200) == [60, 1_045, 95]
+    assert step(plan, 1_200, -200) == {writer: -10, creator: -95, actor: -95}
+    assert positions(plan, 1_200).royalties == {writer: 60}
+    assert sum(p.weight for p in plan.parties()) == 10**12
+    assert waterfall_from_json(plan.to_json()) == plan
+
+
+def test_a_waterfall_without_royalties_keeps_its_json_and_digest():
+    plan = Waterfall((), ((1, 10_000),))
+    assert "royalties" not in plan.to_json()
+
+
+@pytest.mark.parametrize(
+    "royalties, message",
+    [
+        (((9, 10_000),), "under 10000 bps"),
+        (((9, 6_000), (8, 4_500)), "under 10000 bps"),
+        (((9, 0),), "positive integers"),
+        (((9, 100), (9, 200)), "twice"),
+    ],
+)
+def test_royalties_over_the_pool_are_refused(royalties, message):
+    with pytest.raises(ValueError, match=message):
+        Waterfall((), ((1, 10_000),), royalties=royalties)

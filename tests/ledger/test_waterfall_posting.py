@@ -26,7 +26,7 @@ from ledger.reports.beancount import export_beancount
 from ledger.reports.checks import check_ledger
 from tests.ledger.conftest import rolled_back
 from tests.ledger.factories import T0, account
-from tests.ledger.test_waterfall_math import ACCOUNTS, oracle, plans
+from tests.ledger.test_waterfall_math import ACCOUNTS, ROYALTY_ACCOUNTS, oracle, plans
 
 
 def remap(plan: Waterfall, ids: dict[int, int]) -> Waterfall:
@@ -38,6 +38,7 @@ def remap(plan: Waterfall, ids: dict[int, int]) -> Waterfall:
         ),
         tuple((ids[a], bps) for a, bps in plan.profit),
         tuple(Advance(ids[a.recipient], ids[a.payer], a.amount) for a in plan.advances),
+        tuple((ids[a], bps) for a, bps in plan.royalties),
     )
 
 
@@ -46,7 +47,10 @@ class Pool:
 
     def __init__(self, session, plan, key="series:1|USD|plan:1"):
         self.debit = account(session, "series-pool", "liability")
-        ids = {n: account(session, f"party-{n}", owner_type="participant") for n in ACCOUNTS}
+        ids = {
+            n: account(session, f"party-{n}", owner_type="participant")
+            for n in sorted({*ACCOUNTS, *ROYALTY_ACCOUNTS})
+        }
         self.plan = remap(plan, ids)
         self.parties = self.plan.parties()
         self.key = key

@@ -17,6 +17,7 @@ LOGIN, OK = "login", "ok"
 ANY_USER = {r: OK for r in ROLES[1:]} | {"anonymous": LOGIN}
 ADMIN = {"anonymous": LOGIN, "creator": 403, "other_creator": 403, "participant": 403,
          "other_participant": 403, "admin": OK}  # fmt: skip
+ADMIN_404 = {**ADMIN, "admin": 404}
 CREATOR_OWNS = {"anonymous": LOGIN, "creator": OK, "other_creator": 404, "participant": 403,
                 "other_participant": 403, "admin": 403}  # fmt: skip
 CREATOR_ONLY = {**CREATOR_OWNS, "other_creator": OK}
@@ -58,6 +59,22 @@ EXPECTED = {
     ("admin.ledger_adjust", "GET"): ("/admin/ledger/adjust", ADMIN),
     ("admin.ledger_adjust", "POST"): ("/admin/ledger/adjust", ADMIN),
     ("admin.audit_log", "GET"): ("/admin/audit", ADMIN),
+    ("admin.reconciliation", "GET"): ("/admin/reconciliation/", ADMIN),
+    ("admin.reconciliation", "POST"): ("/admin/reconciliation/", ADMIN),
+    # No report in the world: the admin gets 404 (after the role check, which others fail).
+    ("admin.reconciliation_report", "GET"): ("/admin/reconciliation/987654", ADMIN_404),
+    ("admin.reconciliation_lines_csv", "GET"): (
+        "/admin/reconciliation/987654/lines.csv",
+        ADMIN_404,
+    ),
+    ("admin.reconciliation_dispute", "POST"): (
+        "/admin/reconciliation/lines/987654/dispute",
+        ADMIN_404,
+    ),
+    ("admin.reconciliation_resolve", "POST"): (
+        "/admin/reconciliation/disputes/987654/resolve",
+        ADMIN_404,
+    ),
     # The partner API authenticates by HMAC signature, never by the session: 401 unsigned.
     ("api.catalog", "GET"): ("/api/v1/catalog", every(401)),
     ("api.docs", "GET"): ("/api/v1/docs", PUBLIC),
@@ -72,6 +89,10 @@ EXPECTED = {
     ("api.refunds", "POST"): ("/api/v1/refunds", every(401)),
     ("api.revenue_pools", "POST"): ("/api/v1/revenue-pools", every(401)),
     ("api.unlocks", "POST"): ("/api/v1/unlocks", every(401)),
+    ("reconciliation_api.upload_report", "POST"): ("/api/v1/settlements/reports", every(401)),
+    ("reconciliation_api.report", "GET"): ("/api/v1/settlements/reports/1", every(401)),
+    ("settlements_api.settlements", "GET"): ("/api/v1/settlements", every(401)),
+    ("settlements_api.settlement", "GET"): ("/api/v1/settlements/1", every(401)),
     ("auth.change_password", "GET"): ("/auth/password", ANY_USER),
     ("auth.change_password", "POST"): ("/auth/password", ANY_USER),
     ("auth.login", "GET"): ("/auth/login", PUBLIC),

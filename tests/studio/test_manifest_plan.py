@@ -74,3 +74,33 @@ def test_bad_plans_are_reported_by_field_and_nothing_is_created(
         assert where in result.output, result.output
     for model in (Series, BudgetLine, RevenuePlan):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_a_manifest_carries_guarantees_and_refuses_one_in_another_currency(
+    app, runner, db, make_creator, tmp_path
+):
+    make_creator(email="owner@example.com")
+    good = json.loads(json.dumps(MANIFEST))
+    good["revenue_plan"]["guarantees"] = [
+        {"beneficiary": "actor@example.com", "kind": "minimum", "period": "month",
+         "amount": 50_000}
+    ]  # fmt: skip
+    bad = json.loads(json.dumps(good))
+    bad["revenue_plan"]["guarantees"][0].update(currency="EUR", kind="bonus")
+    result = run_import(runner, tmp_path, bad)
+    assert result.exit_code == 1
+    assert "revenue_plan.guarantees[0].currency" in result.output
+    assert "revenue_plan.guarantees[0].kind" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Series)) == 0
+    result = run_import(runner, tmp_path, good)
+    assert result.exit_code == 0, result.output
+    series_id = json.loads(result.output)["series_id"]
+    accept_all(db, db.session.scalars(select(RevenuePlan)).one(), now=utcnow())
+    shown = json.loads(
+        runner.invoke(args=["series", "show", str(series_id), "--format", "json"]).output
+    )
+    (guarantee,) = shown["revenue_plan"]["guarantees"]
+    assert (guarantee["kind"], guarantee["period"]) == ("minimum", "month")
+    assert guarantee["amount"] == 50_000
+    words = shown["revenue_plan"]["explanation"][-1]
+    assert "is guaranteed at least $500.00 a month in all" in words

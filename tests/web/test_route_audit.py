@@ -87,6 +87,8 @@ API_SIGNED = {
     "api.views",
     "settlements_api.settlements",
     "settlements_api.settlement",
+    "reconciliation_api.upload_report",
+    "reconciliation_api.report",
 }
 CSRF_EXEMPT = (
     {e for e in PUBLIC if e.startswith("api.")} | API_SIGNED | {"stripe_webhooks.stripe_webhook"}
@@ -842,6 +844,26 @@ def test_a_partner_app_reads_and_changes_only_its_own_events(client, db, cast):
     assert cast.series.id not in {s["id"] for s in listed} and listed
     mine = signed(client, ours, "GET", "/api/v1/events/audit-unlock-1")
     assert mine.status_code == 200 and mine.json["status"] == "accepted"
+
+
+def test_a_partner_app_reconciles_and_reads_only_its_own_reports(client, db, cast):
+    ours, theirs = cast.partner_key, cast.other_partner_key
+    now = datetime.now(UTC)
+    unlock = {"id": "audit-recon-1", "series_id": cast.series.id, "episode": 2, "amount": 49,
+              "currency": "USD", "occurred_at": (now - timedelta(hours=1)).isoformat()}  # fmt: skip
+    signed(client, ours, "POST", "/api/v1/unlocks", {"events": [unlock]})
+    period = f"{now - timedelta(hours=1):%Y-%m}"
+    line = f"audit-recon-1,{cast.series.id},2,49,USD,{unlock['occurred_at']}\n"
+    body = ("event_id,series_id,episode,amount_minor,currency,occurred_at\n" + line).encode()
+    path = f"/api/v1/settlements/reports?period={period}"
+    # Another app cannot reconcile our events: the whole report is refused.
+    refused = send_signed(client, *theirs, "POST", path, body, headers={"Content-Type": "text/csv"})
+    assert refused.status_code == 400 and "another partner app" in refused.json["error"]["message"]
+    mine = send_signed(client, *ours, "POST", path, body, headers={"Content-Type": "text/csv"})
+    assert mine.status_code == 201 and mine.json["counts"]["matched"] == 1
+    location = mine.headers["Location"]
+    assert signed(client, theirs, "GET", location).status_code == 404
+    assert signed(client, ours, "GET", location).status_code == 200
 
 
 def test_a_partner_signature_is_good_only_for_the_request_it_signed(client, db, cast):

@@ -41,6 +41,10 @@ WINDOW_SECONDS = 300
 MAX_KEY_ID = 40
 """Longest key id (the column's size)."""
 
+BODY_LIMITS = {"reconciliation_api.upload_report": "RECONCILE_MAX_BYTES"}
+"""Endpoints whose body may be larger than API_MAX_BODY_BYTES: endpoint -> config key of its
+own limit (a partner's monthly report is a file, not a batch of events)."""
+
 
 class Unauthorized(ServiceError):
     """The request is not signed by a usable key."""
@@ -237,9 +241,16 @@ def authenticate_partner_request() -> PartnerApp:
     return partner
 
 
+def body_limit() -> int:
+    """The largest body this request's endpoint takes, in bytes (BODY_LIMITS, else
+    API_MAX_BODY_BYTES)."""
+    key = BODY_LIMITS.get(request.endpoint or "", "API_MAX_BODY_BYTES")
+    return int(current_app.config[key])
+
+
 def _signed_by() -> PartnerApp:
     """The partner app whose usable key signed this request; Unauthorized otherwise."""
-    limit = current_app.config["API_MAX_BODY_BYTES"]
+    limit = body_limit()
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
     # A chunked body has no Content-Length: werkzeug then enforces max_content_length while

@@ -86,6 +86,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "ReconciliationLine": {
+        "type": "object",
+        "description": "A line of your report that did not match, with both sides (amounts "
+        "in minor units, refunds negative; our_* null for only_theirs, their_* for only_ours).",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {
+                "type": "string",
+                "enum": [
+                    "only_theirs",
+                    "only_ours",
+                    "currency_differs",
+                    "amount_differs",
+                    "date_differs",
+                ],
+            },
+            "event_id": {"type": "string"},
+            "line_no": {"type": ["integer", "null"]},
+            **{
+                f"{side}_{name}": {"type": [kind, "null"]}
+                for side in ("their", "our")
+                for name, kind in (
+                    ("series_id", "integer"),
+                    ("episode", "integer"),
+                    ("amount", "integer"),
+                    ("currency", "string"),
+                    ("occurred_at", "string"),
+                )
+            },
+        },
+    },
+    "ReconciliationReport": {
+        "type": "object",
+        "required": ["id", "period", "lines", "counts", "differing"],
+        "properties": {
+            "id": {"type": "integer"},
+            "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            "source": {"type": "string"},
+            "lines": {"type": "integer"},
+            "size": {"type": "integer"},
+            "counts": {
+                "type": "object",
+                "description": "Lines per class: matched, only_theirs, only_ours, "
+                "currency_differs, amount_differs, date_differs (one class a line).",
+                "additionalProperties": {"type": "integer"},
+            },
+            "created_at": {"type": "string", "format": "date-time"},
+            "differing": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ReconciliationLine"},
+            },
+            "differing_total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "pages": {"type": "integer"},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -453,11 +509,17 @@ _ERRORS = {
     }
     for code, text in (
         (400, "Malformed JSON or a body that does not match the schema"),
-        (401, "Unknown, expired or revoked key, bad signature, v1 signature from an app not "
-              "flagged legacy, or timestamp more than 300 s away"),
+        (
+            401,
+            "Unknown, expired or revoked key, bad signature, v1 signature from an app not "
+            "flagged legacy, or timestamp more than 300 s away",
+        ),
         (413, f"More than {MAX_EVENTS} events, or a body over the size limit"),
-        (429, "Rate limit of the key, or of failed authentications from the address, "
-              "exceeded; see Retry-After"),
+        (
+            429,
+            "Rate limit of the key, or of failed authentications from the address, "
+            "exceeded; see Retry-After",
+        ),
     )
 }
 
@@ -590,6 +652,64 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "The statement", "content": _json("Settlement")},
                 "404": {"description": "Not one of yours", "content": _json("Error")},
+            }
+            | _ERRORS,
+        }
+    },
+    "/settlements/reports": {
+        "post": {
+            "summary": "Reconcile your report of a month",
+            "description": "Your own report of a calendar month (UTC) as CSV with exactly the "
+            "columns event_id, series_id, episode, amount_minor, currency, occurred_at (ISO "
+            "8601 with an offset; refunds negative), matched by event id against the events "
+            "you reported: matched, only_theirs (never reported to us), only_ours (your "
+            "unlocks and refunds of the month missing from the file; pools excluded), "
+            "currency_differs, amount_differs, date_differs. A file with missing or extra "
+            "columns, non-integer values, a repeated event id or another app's event ids is "
+            "refused whole (400) and nothing is stored. Body limit: RECONCILE_MAX_BYTES "
+            "(200 MiB by default), not the event endpoints' 2 MiB.",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "period",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+            "responses": {
+                "201": {
+                    "description": "Reconciled: the counts and the first page of differing "
+                    "lines (Location: the report)",
+                    "content": _json("ReconciliationReport"),
+                }
+            }
+            | _ERRORS,
+        }
+    },
+    "/settlements/reports/{id}": {
+        "get": {
+            "summary": "One of your reconciliation reports",
+            "security": _SIGNED,
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                },
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "Counts and a page of 1,000 differing lines",
+                    "content": _json("ReconciliationReport"),
+                },
+                "404": {"description": "Not one of your reports", "content": _json("Error")},
             }
             | _ERRORS,
         }
