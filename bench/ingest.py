@@ -12,7 +12,7 @@ of raw unlock rows into an unlogged partner_events-shaped table (with --json, al
 at the end).
 
     .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check] [--json]
-        [--plan flat|three-tier|both]
+        [--plan flat|three-tier|both] [--mix [--views N] [--view-rows N]]
 
 --plan three-tier gives every series a revenue plan of three recoupment tiers (the poster
 posts each unlock twice: the split, then the series' waterfall); --plan both runs flat, then
@@ -86,6 +86,14 @@ def arguments() -> argparse.Namespace:
         help="every series split flat, or through a three-tier revenue plan (recoupment, then"
         " the split), or both one after the other in this run (each on a database of its own)",
     )
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="unlocks alone, then interleaved with coin unlocks, purchases and view counts,"
+        " then alone again, in one run: the unlock throughput of each (bench/ingest_mix.py)",
+    )
+    parser.add_argument("--views", type=int, default=10_000_000, help="--mix: view counts")
+    parser.add_argument("--view-rows", type=int, default=20_000, help="--mix: view rows")
     return parser.parse_args()
 
 
@@ -573,6 +581,10 @@ def bench(args: argparse.Namespace, sa_url: str) -> dict:
 
 def main() -> int:
     args = arguments()
+    if args.mix:
+        from ingest_mix import run_mix
+
+        return run_mix(args)
     modes = ["flat", "three-tier"] if args.plan == "both" else [args.plan]
     results = {}
     for mode in modes:

@@ -193,6 +193,9 @@ def event_status(session: Session, partner: PartnerApp, external_id: str) -> Res
         "status": "posted" if posted else "accepted",
         "entry_ids": entries_of(session, event) if posted else [],
     }
+    if event.kind == "coins" and event.details:  # its money is decided when it is posted
+        answer["coins"] = event.details.get("coins")
+        answer["bonus_coins"] = event.details.get("bonus_coins")
     if event.kind == "unlock":
         answer["refund_id"] = session.scalar(
             select(PartnerEvent.external_id).where(PartnerEvent.refund_of == event.id)
