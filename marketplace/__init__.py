@@ -248,6 +248,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.accounts.cli import users_cli
     from marketplace.books.cli import ledger_cli
     from marketplace.demo.cli import demo_cli
+    from marketplace.ingest.cli import coins_cli
     from marketplace.partners.cli import partners_cli
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
@@ -261,6 +262,7 @@ def register_commands(app: Flask) -> None:
         users_cli,
         demo_cli,
         ledger_cli,
+        coins_cli,
         partners_cli,
         payouts_cli,
         scheduler_cli,
