@@ -107,20 +107,24 @@ def post_pending(
     now: datetime | None = None,
     plans: PlanCache | None = None,
 ) -> PostReport:
-    """Post every accepted event not yet in the ledger, batch by batch (each commits); `plans`:
-    the process's plan cache (else one for this call)."""
+    """Post every accepted event not yet in the ledger, batch by batch (each commits), one
+    batch of each shard in turn, so that a shard far behind does not keep the others waiting
+    (their events, and an idle shard's cursor following the horizon); `plans`: the process's
+    plan cache (else one for this call)."""
     report = PostReport()
     plans = plans if plans is not None else PlanCache()
-    for shard in shards:
-        while True:
+    behind = list(shards)
+    while behind:
+        full = []
+        for shard in behind:
             posted = post_batch(
                 session, shard, batch_size=batch_size, now=now, report=report, plans=plans
             )
             if posted is None:
                 report.skipped.append(shard)
-                break
-            if posted < batch_size:
-                break
+            elif posted == batch_size:
+                full.append(shard)
+        behind = full
     return report
 
 
@@ -366,7 +370,11 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
     if event.entry_id is not None:  # posted before the poster existed
         return [event.entry_id]
     contracts = contracts_of(session, event.partner_id)
-    contract = contract_at(contracts, event.occurred_at).number if contracts else 1
+    moment = event.occurred_at
+    if event.refund_of is not None:  # a refund nets in its unlock's bucket
+        unlock = session.get(PartnerEvent, event.refund_of)
+        moment = unlock.occurred_at if unlock is not None else moment
+    contract = contract_at(contracts, moment).number if contracts else 1
     if event.kind == "pool":
         details = event.details or {}
         keys = [

@@ -26,6 +26,7 @@ from ledger.allocation.engine import (
 )
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
+from marketplace.ingest.models import PartnerEvent
 from marketplace.ingest.waterfalls import PlanCache, PlanRouter
 from marketplace.partners.contracts import available_at_under, contract_at, contract_terms
 from marketplace.partners.models import PartnerApp, PartnerContract
@@ -181,9 +182,16 @@ class SplitRouter:
             participants=participants,
         )
 
-    def event(self, facts: RevenueFacts, version: SplitVersion | VersionTerms) -> AllocationEvent:
-        """The ledger allocation event for one unlock, refund or pool share."""
-        contract = contract_at(self.contracts, facts.occurred_at)
+    def event(
+        self,
+        facts: RevenueFacts,
+        version: SplitVersion | VersionTerms,
+        contract_moment: datetime | None = None,
+    ) -> AllocationEvent:
+        """The ledger allocation event for one unlock, refund, pool share or sale, under the
+        contract version in force at `contract_moment` (a refund: its unlock's occurred_at,
+        so that it nets in its unlock's bucket) or else at the event."""
+        contract = contract_at(self.contracts, contract_moment or facts.occurred_at)
         wanted = (version.id, contract.number, facts.bucket, facts.partner_cut)
         terms = self._terms.get(wanted)
         if terms is None:
@@ -284,6 +292,17 @@ def version_in_force(versions: Sequence[Terms], at: datetime) -> Terms | None:
     return next((v for v in versions if v.effective_from <= at), None)
 
 
+def _unlock_times(session: Session, refs: list[int]) -> dict[int, datetime]:
+    """When the unlocks these refunds reverse occurred (their contract version decides the
+    refund's bucket); one query, none without refunds."""
+    if not refs:
+        return {}
+    rows = session.execute(
+        select(PartnerEvent.id, PartnerEvent.occurred_at).where(PartnerEvent.id.in_(set(refs)))
+    )
+    return {ref: occurred_at for ref, occurred_at in rows}
+
+
 def post_revenue(
     session: Session,
     partner: PartnerApp,
@@ -314,6 +333,7 @@ def post_revenue(
         planned.accounts_wanted() if planned is not None else (),
     )
     by_id = {v.id: v for vs in versions.values() for v in vs}
+    unlocked_at = _unlock_times(session, [f.reverses for f in facts if f.reverses is not None])
     events = []
     for index, fact in enumerate(facts):
         wanted = version_ids[index] if version_ids is not None else None
@@ -328,7 +348,8 @@ def post_revenue(
             raise LookupError(
                 f"series {fact.series_id} has no split in force at {fact.occurred_at}"
             )
-        events.append(router.event(fact, version))
+        moment = unlocked_at.get(fact.reverses) if fact.reverses is not None else None
+        events.append(router.event(fact, version, moment))
     if planned is None:
         return allocate_batch(session, events, now=now)
     chosen = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
