@@ -27,6 +27,7 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
         ("admin.payout_batches", "Payouts"),
         ("admin.ledger", "Ledger"),
         ("admin.outbox", "Outbox"),
+        ("admin.settlements", "Settlements"),
         ("admin.reconciliation", "Reconciliation"),
     ],
 }

@@ -7,6 +7,7 @@ from marketplace.accounts.access import role_required
 from marketplace.accounts.models import Role, User
 from marketplace.admin import bp
 from marketplace.extensions import db
+from marketplace.settlements.aging import overdue_partners
 
 
 @bp.route("/")
@@ -14,7 +15,8 @@ from marketplace.extensions import db
 def overview():
     """Counts of users per role, and the way to each admin area."""
     counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    return render_template("admin/overview.html", counts=counts)
+    overdue = overdue_partners(db.session())
+    return render_template("admin/overview.html", counts=counts, overdue=overdue)
 
 
 @bp.route("/users")
@@ -34,4 +36,5 @@ from marketplace.admin import (  # noqa: E402, F401
     partners,
     payouts,
     reconciliation,
+    settlements,
 )

@@ -33,6 +33,13 @@ from marketplace.ingest.unlocks import (
     rejected,
     settle_repeats,
 )
+from marketplace.partners.contracts import (
+    COLLECTED_BASE,
+    collected_sentinel,
+    contract_at,
+    contract_terms,
+    period_bounds,
+)
 from marketplace.partners.models import PartnerApp
 
 
@@ -50,6 +57,21 @@ class RefundIn:
         moment = self.occurred_at.astimezone(UTC).isoformat()
         content = f"r|{self.unlock_id}|{moment}|{self.reason or ''}"
         return hashlib.sha256(content.encode()).hexdigest()
+
+
+def refund_available_at(
+    session: Session, partner: PartnerApp, unlock_available_at: datetime | None, at: datetime
+) -> datetime | None:
+    """A refund's availability: its unlock's, except where collected money is involved (the
+    unlock's money waits on a payment, or the refund falls under a collected contract): then
+    it waits on the period of the refund, whose statement carries it, so that no period
+    releases more than its own statement's payments."""
+    contract = contract_at(contract_terms(session, partner), at)
+    waiting = unlock_available_at is not None and unlock_available_at >= COLLECTED_BASE
+    if not waiting and contract.payout_policy != "collected":
+        return unlock_available_at
+    start, _ = period_bounds(contract.period, at)
+    return collected_sentinel(partner.id, contract.period, start)
 
 
 def refund_source_key(partner_id: int, event_id: str) -> str:
@@ -167,7 +189,7 @@ def ingest_refunds(
                 row_id,
                 details,
                 version_id,  # the unlock's bucket, and its availability: the refund nets there
-                available_at,
+                refund_available_at(session, partner, available_at, item.occurred_at),
                 now,
             )
         )

@@ -10,6 +10,7 @@ receivable, so the account holds the exchange difference per currency.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -217,6 +218,17 @@ def _open_statements(session: Session, partner_id: int) -> list[SettlementStatem
     )
 
 
+def split_payment(outstanding: Sequence[int], amount: int) -> tuple[list[int], int]:
+    """How `amount` pays statements with these outstanding amounts, in order: each in full
+    before the next; returns (the part for each, what is left: the credit)."""
+    parts = []
+    for owed in outstanding:
+        part = min(max(owed, 0), max(amount, 0))
+        parts.append(part)
+        amount -= part
+    return parts, max(amount, 0)
+
+
 def _apply(
     session: Session,
     remittance: Remittance,
@@ -226,21 +238,20 @@ def _apply(
 ) -> int:
     """Apply up to `available` of the remittance to the statements in order; returns what
     is left (the credit)."""
-    for statement in statements:
-        if available <= 0:
-            break
-        part = min(available, statement.amount_owed - statement.paid)
-        if part <= 0:
-            continue
-        statement.paid += part
-        available -= part
-        session.add(
-            RemittanceApplication(
-                remittance_id=remittance.id, statement_id=statement.id, amount=part, applied_at=now
+    parts, left = split_payment([s.amount_owed - s.paid for s in statements], available)
+    for statement, part in zip(statements, parts, strict=True):
+        if part:
+            statement.paid += part
+            session.add(
+                RemittanceApplication(
+                    remittance_id=remittance.id,
+                    statement_id=statement.id,
+                    amount=part,
+                    applied_at=now,
+                )
             )
-        )
     session.flush()
-    return available
+    return left
 
 
 def unapplied(session: Session, remittance_id: int, settled: int) -> int:

@@ -120,3 +120,29 @@ def test_cli_close_list_show(db, make_world, runner):
         args=["settlements", "close", "--partner", world.partner.name, "--period", "2099-01"]
     )
     assert early.exit_code != 0 and "next period to close is 2026-09" not in early.output
+
+
+def test_weekly_periods_close_by_iso_week(db, make_world, runner):
+    from marketplace.partners.contracts import add_contract_version
+
+    world = make_world()
+    add_contract_version(
+        db.session, world.partner, effective_from=SEP - timedelta(days=3), period="weekly",
+        net_days=7, now=SEP - timedelta(days=4),
+    )  # fmt: skip
+    monday = datetime(2026, 9, 7, tzinfo=UTC)  # ISO week 37
+    world.unlock(monday + timedelta(days=1), amount=100)
+    world.unlock(monday + timedelta(days=8), amount=100)  # week 38
+    first, _ = close_period(db.session, world.partner, monday, now=monday + timedelta(days=10))
+    assert (first.label, first.gross, first.period_end) == (
+        "2026-W37",
+        100,
+        monday + timedelta(days=7),
+    )
+    assert first.due_at == monday + timedelta(days=14)
+    db.session.commit()
+    result = runner.invoke(
+        args=["settlements", "close", "--partner", world.partner.name, "--period", "2026-W38"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["gross"] == 100
