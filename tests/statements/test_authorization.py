@@ -18,6 +18,8 @@ ANY_USER = {r: OK for r in ROLES[1:]} | {"anonymous": LOGIN}
 ADMIN = {"anonymous": LOGIN, "creator": 403, "other_creator": 403, "participant": 403,
          "other_participant": 403, "admin": OK}  # fmt: skip
 ADMIN_404 = {**ADMIN, "admin": 404}
+# An empty form: the admin is told what is missing (400), after the role check.
+ADMIN_400 = {**ADMIN, "admin": 400}
 CREATOR_OWNS = {"anonymous": LOGIN, "creator": OK, "other_creator": 404, "participant": 403,
                 "other_participant": 403, "admin": 403}  # fmt: skip
 CREATOR_ONLY = {**CREATOR_OWNS, "other_creator": OK}
@@ -183,6 +185,29 @@ EXPECTED = {
     ("splits.split", "GET"): ("/studio/series/{series}/split", CREATOR_OWNS),
     ("splits.split", "POST"): ("/studio/series/{series}/split", CREATOR_OWNS),
     ("publishing.withdraw", "POST"): ("/studio/listings/{listing}/withdraw", CREATOR_OWNS),
+    ("admin.partner_contract", "GET"): ("/admin/partners/{partner}/contract", ADMIN),
+    ("admin.partner_contract", "POST"): ("/admin/partners/{partner}/contract", ADMIN),
+    ("admin.settlements", "GET"): ("/admin/settlements", ADMIN),
+    ("admin.settlement_close", "POST"): ("/admin/settlements/close", ADMIN_400),
+    ("admin.settlement_remit", "POST"): ("/admin/settlements/remit", ADMIN_400),
+    # No statement in the world: the admin gets 404 (after the role check, which others fail).
+    ("admin.settlement", "GET"): ("/admin/settlements/987654", ADMIN_404),
+    ("admin.settlement_csv", "GET"): ("/admin/settlements/987654/csv", ADMIN_404),
+    ("admin.settlement_pdf", "GET"): ("/admin/settlements/987654/pdf", ADMIN_404),
+    ("api.bundles", "POST"): ("/api/v1/bundles", every(401)),
+    ("api.coin_unlocks", "POST"): ("/api/v1/coin-unlocks", every(401)),
+    ("api.purchases", "POST"): ("/api/v1/purchases", every(401)),
+    ("api.views", "POST"): ("/api/v1/views", every(401)),
+    ("dashboard.series_analytics_page", "GET"): (
+        "/studio/series/{series}/analytics",
+        CREATOR_OWNS,
+    ),
+    ("dashboard.series_analytics_csv", "GET"): (
+        "/studio/series/{series}/analytics.csv",
+        CREATOR_OWNS,
+    ),
+    ("splits.remake", "GET"): ("/studio/series/{series}/remake", CREATOR_OWNS),
+    ("splits.remake", "POST"): ("/studio/series/{series}/remake", CREATOR_OWNS),
 }
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
