@@ -18,6 +18,7 @@ ANY_USER = {r: OK for r in ROLES[1:]} | {"anonymous": LOGIN}
 ADMIN = {"anonymous": LOGIN, "creator": 403, "other_creator": 403, "participant": 403,
          "other_participant": 403, "admin": OK}  # fmt: skip
 ADMIN_404 = {**ADMIN, "admin": 404}
+ADMIN_400 = {**ADMIN, "admin": 400}
 CREATOR_OWNS = {"anonymous": LOGIN, "creator": OK, "other_creator": 404, "participant": 403,
                 "other_participant": 403, "admin": 403}  # fmt: skip
 CREATOR_ONLY = {**CREATOR_OWNS, "other_creator": OK}
@@ -59,6 +60,18 @@ EXPECTED = {
     ("admin.ledger_adjust", "GET"): ("/admin/ledger/adjust", ADMIN),
     ("admin.ledger_adjust", "POST"): ("/admin/ledger/adjust", ADMIN),
     ("admin.audit_log", "GET"): ("/admin/audit", ADMIN),
+    ("admin.settlements", "GET"): ("/admin/settlements", ADMIN),
+    # An empty form: the admin gets it back with its errors (400).
+    ("admin.settlement_close", "POST"): ("/admin/settlements/close", ADMIN_400),
+    ("admin.settlement_remit", "POST"): ("/admin/settlements/remit", ADMIN_400),
+    # No statement or partner of that id: the admin gets 404 after the role check.
+    ("admin.settlement", "GET"): ("/admin/settlements/987654", ADMIN_404),
+    ("admin.settlement_csv", "GET"): ("/admin/settlements/987654/csv", ADMIN_404),
+    ("admin.settlement_pdf", "GET"): ("/admin/settlements/987654/pdf", ADMIN_404),
+    ("admin.partner_contract", "GET"): ("/admin/partners/{partner}/contract", ADMIN),
+    ("admin.partner_contract", "POST"): ("/admin/partners/{partner}/contract", ADMIN),
+    ("settlements_api.settlements", "GET"): ("/api/v1/settlements", every(401)),
+    ("settlements_api.settlement", "GET"): ("/api/v1/settlements/1", every(401)),
     ("admin.reconciliation", "GET"): ("/admin/reconciliation/", ADMIN),
     ("admin.reconciliation", "POST"): ("/admin/reconciliation/", ADMIN),
     # No report in the world: the admin gets 404 (after the role check, which others fail).
