@@ -257,7 +257,6 @@ def measure(url: str, batches: int, poster_sql_floor: float) -> dict[str, Any]:
     instrument_psycopg()
     hmac_check, decode, service, copy = Spent(), Spent(), Spent(), Spent()
     wrap(auth, "check_request_signature", hmac_check)
-    routes.check_request_signature = auth.check_request_signature  # type: ignore[attr-defined]
     wrap(routes, "_batch_items", decode)
     wrap(routes, "ingest_unlocks", service)
     wrap(unlocks, "insert_events", copy)

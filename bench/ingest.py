@@ -12,7 +12,7 @@ of raw unlock rows into an unlogged partner_events-shaped table (with --json, al
 at the end).
 
     .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check] [--json]
-        [--plan flat|three-tier|both]
+        [--plan flat|three-tier|both] [--mix [--views N] [--view-rows N]]
 
 --plan three-tier gives every series a revenue plan of three recoupment tiers (the poster
 posts each unlock twice: the split, then the series' waterfall); --plan both runs flat, then
@@ -86,6 +86,14 @@ def arguments() -> argparse.Namespace:
         help="every series split flat, or through a three-tier revenue plan (recoupment, then"
         " the split), or both one after the other in this run (each on a database of its own)",
     )
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="unlocks alone, then interleaved with coin unlocks, purchases and view counts,"
+        " then alone again, in one run: the unlock throughput of each (bench/ingest_mix.py)",
+    )
+    parser.add_argument("--views", type=int, default=10_000_000, help="--mix: view counts")
+    parser.add_argument("--view-rows", type=int, default=20_000, help="--mix: view rows")
     return parser.parse_args()
 
 
@@ -249,11 +257,15 @@ class LagSampler(threading.Thread):
     """Every 0.5 s, how long the oldest accepted event not yet posted has waited (0 when the
     poster has caught up): the poster's lag, from the event log and its cursors."""
 
+    # Only the shards of partner apps: an empty shard's cursor moves only when the poster
+    # visits it, and scanning from there past every other shard's event cost seconds a sample
+    # (and a core) at a million events.
+    SHARDS = "(SELECT DISTINCT id % 4 FROM partner_apps)"
     SQL = (
         "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(e.created_at)), 0)"
         " FROM ingest_poster_cursors c JOIN LATERAL (SELECT created_at FROM partner_events e"
         " WHERE e.partner_id % 4 = c.shard AND (e.txid, e.id) > (c.txid, c.event_id)"
-        " ORDER BY e.txid, e.id LIMIT 1) e ON true"
+        f" ORDER BY e.txid, e.id LIMIT 1) e ON true WHERE c.shard IN {SHARDS}"
     )
 
     def __init__(self, url: str):
@@ -270,6 +282,7 @@ class LagSampler(threading.Thread):
             return conn.execute(
                 "SELECT count(*) FROM ingest_poster_cursors c JOIN partner_events e"
                 " ON e.partner_id % 4 = c.shard AND (e.txid, e.id) > (c.txid, c.event_id)"
+                f" WHERE c.shard IN {self.SHARDS}"
             ).fetchone()[0]
 
 
@@ -427,7 +440,7 @@ class Run:
             thread.join()
         self.elapsed = time.perf_counter() - began
         while lag.pending() and poster.poll() is None:  # the poster's tail, after the last request
-            time.sleep(0.1)
+            time.sleep(0.5)
         self.drained = time.perf_counter() - began
         progress.stop.set()
         lag.stop.set()
@@ -568,6 +581,10 @@ def bench(args: argparse.Namespace, sa_url: str) -> dict:
 
 def main() -> int:
     args = arguments()
+    if args.mix:
+        from ingest_mix import run_mix
+
+        return run_mix(args)
     modes = ["flat", "three-tier"] if args.plan == "both" else [args.plan]
     results = {}
     for mode in modes:

@@ -219,12 +219,28 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Filters used by templates (money is formatted only at the edge)."""
-    from marketplace.formatting import format_money, percent
+    from marketplace.formatting import format_money, localdate, localtime, percent
     from marketplace.navigation import nav_links
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.globals["nav_links"] = nav_links
+    app.jinja_env.globals["action_items"] = _action_items
+
+
+def _action_items() -> list:
+    """The signed-in payee's action-required banners (templates/_alerts.html)."""
+    from flask_login import current_user
+
+    from marketplace.clock import utcnow
+    from marketplace.earnings.alerts import action_items
+    from marketplace.extensions import db
+
+    if not current_user.is_authenticated:
+        return []
+    return action_items(db.session(), current_user, utcnow())
 
 
 def register_commands(app: Flask) -> None:
@@ -232,6 +248,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.accounts.cli import users_cli
     from marketplace.books.cli import ledger_cli
     from marketplace.demo.cli import demo_cli
+    from marketplace.ingest.cli import coins_cli
     from marketplace.partners.cli import partners_cli
     from marketplace.payouts.cli import payouts_cli
     from marketplace.publishing.cli import series_cli, studio_cli
@@ -245,6 +262,7 @@ def register_commands(app: Flask) -> None:
         users_cli,
         demo_cli,
         ledger_cli,
+        coins_cli,
         partners_cli,
         payouts_cli,
         scheduler_cli,

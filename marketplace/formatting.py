@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import g, has_request_context, request
+from flask_login import current_user
 
 SUPPORTED_LOCALES = ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
 
@@ -113,9 +116,62 @@ def money_formatter(locale: str, currency: str):
     return fast
 
 
+def reader_time_zone() -> ZoneInfo:
+    """The signed-in person's time zone (users.time_zone); UTC for everyone else."""
+    name = "UTC"
+    if has_request_context():
+        name = getattr(current_user, "time_zone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def localtime(value: datetime | None, seconds: bool = False) -> str:
+    """An aware UTC time as the reader's local time with its zone's abbreviation:
+    "2026-03-01 21:30 PST" (Asia/Manila's abbreviation), "2026-03-01 13:30 UTC"."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(reader_time_zone())
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{text} {local.tzname()}"
+
+
+def localdate(value: datetime | date | None) -> str:
+    """The reader's local calendar day of an aware time (a plain date is shown as it is)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(reader_time_zone()).date().isoformat()
+    return value.isoformat()
+
+
 def percent(bps: int) -> str:
     """Basis points as a percentage for people: 9999 -> "99.99%", 10000 -> "100%"."""
     return f"{Decimal(bps) / 100:f}%"
+
+
+def percent_field(bps: int) -> str:
+    """Basis points as a form's percent value: 5000 -> "50", 3333 -> "33.33"."""
+    return f"{Decimal(bps) / 100:f}"
+
+
+def parse_percent(text: str | None) -> int | None:
+    """A percentage typed by a person ("33.33", "33,33", "50 %") as basis points; None when it
+    is not a number with at most two decimals."""
+    raw = (text or "").strip().rstrip("%").strip().replace("\u00a0", "")
+    if raw.count(",") == 1 and "." not in raw:
+        raw = raw.replace(",", ".")  # a decimal comma (es, de, fr...)
+    if not raw or not all(c.isdigit() or c == "." for c in raw) or raw.count(".") > 1:
+        return None
+    value = Decimal(raw)
+    if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
+        return None
+    return int(value * 100)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

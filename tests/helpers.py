@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -34,14 +35,15 @@ def ledger_movement(db, accounts, start, end) -> int:
 
 
 def split_form(rows):
-    """The split page's form data for rows of (email, role, credit name, bps)."""
+    """The split page's form data for rows of (email, role, credit name, bps): shares are
+    typed in percent."""
     data = {"submit": "Save split"}
     for i, (email, role, credit, bps) in enumerate(rows):
         data |= {
             f"rows-{i}-email": email,
             f"rows-{i}-role": role,
             f"rows-{i}-credit_name": credit,
-            f"rows-{i}-bps": str(bps),
+            f"rows-{i}-share": str(Decimal(bps) / 100),
         }
     return data
 

@@ -4,8 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
+    SelectField,
     StringField,
     SubmitField,
 )
@@ -91,7 +93,18 @@ class LogoutEverywhereForm(FlaskForm):
 
 
 class ConfirmSignupForm(FlaskForm):
-    """An empty form: the emailed link's page creates the account with a POST (a link scanner
-    that only GETs the link creates nothing)."""
+    """The emailed link's page creates the account with a POST (a link scanner that only GETs
+    the link creates nothing); the browser fills in its time zone (static/js/timezone.js)."""
 
+    time_zone = HiddenField(
+        validators=[Length(max=64)], render_kw={"data-browser-time-zone": ""}
+    )
     submit = SubmitField("Create my account")
+
+
+class SettingsForm(FlaskForm):
+    """The person's time zone (every date is shown in it) and language."""
+
+    time_zone = SelectField("Time zone", description="Every date on the site is shown in it.")
+    language = SelectField("Language")
+    submit = SubmitField("Save settings")

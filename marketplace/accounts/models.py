@@ -42,6 +42,10 @@ class User(UserMixin, Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.CREATOR.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the person lives (IANA name): every date they read is shown in it.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # "en" or "es"; None: the browser's Accept-Language decides.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     def set_password(self, password: str) -> None:
         """Store a slow, salted hash (scrypt) of the password."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from functools import cache
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -17,12 +19,14 @@ from marketplace.accounts.forms import (
     LogoutEverywhereForm,
     LogoutForm,
     NotificationsForm,
+    SettingsForm,
     SignupForm,
     field_name,
 )
 from marketplace.accounts.models import User
 from marketplace.accounts.sessions import SESSION_KEYS, end_all_sessions, end_session, start_session
 from marketplace.accounts.signups import confirm_signup, pending_signup, request_signup
+from marketplace.clock import utcnow
 from marketplace.errors import NotFound, ServiceError, apply_service_error
 from marketplace.extensions import db, limiter
 from marketplace.mail import KINDS, NON_ESSENTIAL, opted_out_kinds, set_mail_preferences
@@ -53,6 +57,13 @@ def _config(name: str):
 def _form_email() -> str:
     """The rate-limit key of the account a form names (its email as typed, lower-cased)."""
     return "email:" + request.form.get("email", "").strip().lower()[:254]
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """Every IANA time zone name this system knows, sorted (UTC first)."""
+    names = sorted(n for n in available_timezones() if "/" in n and not n.startswith("Etc/"))
+    return ["UTC", *names]
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -95,7 +106,7 @@ def confirm(token: str):
     form = ConfirmSignupForm()
     if form.validate_on_submit():
         try:
-            user = confirm_signup(db.session(), token)
+            user = confirm_signup(db.session(), token, time_zone=form.time_zone.data)
         except ServiceError as error:
             flash(error.message, "error")
             return redirect(url_for("auth.login"))
@@ -188,6 +199,38 @@ def change_password():
     )
     return page, status
 
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The person's time zone and language."""
+    form = SettingsForm()
+    form.time_zone.choices = [(name, name.replace("_", " ")) for name in time_zone_names()]
+    form.language.choices = [("", "The browser's language"), *accounts.LANGUAGES.items()]
+    if request.method == "GET":
+        form.time_zone.data = current_user.time_zone
+        form.language.data = current_user.language or ""
+    if form.validate_on_submit():
+        try:
+            accounts.update_settings(
+                db.session(),
+                current_user,
+                time_zone=form.time_zone.data or "",
+                language=form.language.data or "",
+            )
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            language = accounts.LANGUAGES.get(current_user.language or "", "the browser's")
+            flash(
+                f"Settings saved: dates in {current_user.time_zone}, {language} language.",
+                "success",
+            )
+            return redirect(url_for("auth.settings"))
+    return render_template(
+        "auth/settings.html", form=form, now=utcnow()
+    ), 200 if not form.errors else 422
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -89,4 +90,30 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
             f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="new_password"
         )
     user.set_password(new)
+    session.commit()
+
+
+LANGUAGES = {"en": "English", "es": "Español"}
+"""The languages the site speaks (code: the language's own name)."""
+
+
+def known_time_zone(name: str | None) -> str | None:
+    """The IANA time zone name if it is one ("Asia/Manila"), else None."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def update_settings(session: Session, user: User, *, time_zone: str, language: str) -> None:
+    """Set the person's time zone and language ("" = the browser's); commits."""
+    if known_time_zone(time_zone) is None:
+        raise ServiceError("Choose a time zone from the list.", field="time_zone")
+    if language and language not in LANGUAGES:
+        raise ServiceError("Choose a language from the list.", field="language")
+    user.time_zone = time_zone
+    user.language = language or None
     session.commit()

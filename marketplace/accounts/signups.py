@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from marketplace.accounts.models import Role, SignupRequest, User
-from marketplace.accounts.services import MIN_PASSWORD_LENGTH, normalise_email
+from marketplace.accounts.services import MIN_PASSWORD_LENGTH, known_time_zone, normalise_email
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.mail import queue_mail
@@ -114,9 +114,12 @@ def pending_signup(session: Session, token: str) -> SignupRequest:
     return request
 
 
-def confirm_signup(session: Session, token: str, now: datetime | None = None) -> User:
-    """Create the account a sign-up link names (its owner just proved the address); commits.
-    Conflict when the address got an account meanwhile."""
+def confirm_signup(
+    session: Session, token: str, now: datetime | None = None, time_zone: str | None = None
+) -> User:
+    """Create the account a sign-up link names (its owner just proved the address), in the
+    browser's time zone when it sent a known one (else UTC); commits. Conflict when the
+    address got an account meanwhile."""
     request = pending_signup(session, token)
     if session.scalar(select(User.id).where(User.email == request.email)) is not None:
         raise Conflict("This address has an account already: log in.", field="email")
@@ -125,6 +128,7 @@ def confirm_signup(session: Session, token: str, now: datetime | None = None) ->
         role=request.role,
         display_name=request.display_name,
         password_hash=request.password_hash,
+        time_zone=known_time_zone(time_zone) or "UTC",
     )
     request.confirmed_at = now or utcnow()
     session.add(user)

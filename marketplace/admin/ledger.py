@@ -25,6 +25,7 @@ from marketplace.accounts.models import Role
 from marketplace.admin import bp
 from marketplace.books import services as admin_ledger
 from marketplace.books.adjustments import post_adjustment
+from marketplace.books.names import account_names
 from marketplace.clock import utcnow
 from marketplace.errors import NotFound, ServiceError, apply_service_error
 from marketplace.extensions import db
@@ -47,8 +48,14 @@ def ledger_accounts():
     rows = admin_ledger.list_accounts(
         db.session(), owner_type=owner_type, currency=currency, page=page
     )
+    names = account_names(db.session(), [account for account, _ in rows])
     return render_template(
-        "admin/ledger_accounts.html", rows=rows, owner_type=owner_type, currency=currency, page=page
+        "admin/ledger_accounts.html",
+        rows=rows,
+        names=names,
+        owner_type=owner_type,
+        currency=currency,
+        page=page,
     )
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from ledger.allocation.store import unpack_run
 from ledger.balances import balance_as_of, get_balance
-from ledger.reports.rows import account_name
 from ledger.rollups import LINE_FIELDS
 from ledger.schema import (
     Account,
@@ -29,6 +28,7 @@ from ledger.schema import (
 )
 from marketplace.accounts.models import User
 from marketplace.audit import AuditEvent
+from marketplace.books.names import account_names
 from marketplace.errors import NotFound
 from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.models import PartnerApiKey, PartnerApp
@@ -124,7 +124,7 @@ def account_view(session: Session, account_id: int, at: datetime, now: datetime)
     balance = get_balance(session, account_id, now)
     return AccountView(
         account=account,
-        name=account_name(account),
+        name=account_names(session, [account])[account.id],
         at=at,
         balance_at=balance_as_of(session, account_id, at),
         posted=balance.posted,
@@ -198,14 +198,13 @@ def entry_view(session: Session, entry_id: int, limit: int = 200) -> EntryView:
     names = []
     if bucket is not None:
         ids = [int(p[0]) for p in bucket.parties]
-        accounts = {
-            a.id: account_name(a)
-            for a in session.scalars(select(Account).where(Account.id.in_(ids)))
-        }
+        parties = list(session.scalars(select(Account).where(Account.id.in_(ids))))
+        accounts = account_names(session, parties)
         names = [accounts.get(i, str(i)) for i in ids]
+    leg_names = account_names(session, [account for _, account in legs])
     return EntryView(
         entry=entry,
-        legs=[(posting, account_name(account)) for posting, account in legs],
+        legs=[(posting, leg_names[account.id]) for posting, account in legs],
         reversed_by=session.scalar(select(Entry.id).where(Entry.reverses_entry_id == entry_id)),
         events=events,
         event_count=int(count or 0),

@@ -26,7 +26,7 @@ from marketplace.partners.models import PartnerApp
 from marketplace.payouts.models import PayoutAccount, PayoutLine
 from marketplace.splits.models import TeamMember
 from marketplace.splits.services import current_split
-from marketplace.studio.models import Series
+from marketplace.studio.models import Listing, Series
 
 
 @dataclass
@@ -156,6 +156,19 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
     )
 
 
+def listed_partners(session: Session, series_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the partner apps the series is or was listed on, by name."""
+    return [
+        (partner_id, name)
+        for partner_id, name in session.execute(
+            select(PartnerApp.id, PartnerApp.name)
+            .join(Listing, Listing.partner_id == PartnerApp.id)
+            .where(Listing.series_id == series_id)
+            .order_by(PartnerApp.name)
+        )
+    ]
+
+
 def team_lines(session: Session, series: Series, now: datetime) -> list[TeamLine]:
     """The team with each membership's balance on this series and payout readiness."""
     members = list(
@@ -207,4 +220,11 @@ def team_lines(session: Session, series: Series, now: datetime) -> list[TeamLine
     ]
 
 
-__all__ = ["SeriesDashboard", "TeamLine", "series_bucket_ids", "series_dashboard", "team_lines"]
+__all__ = [
+    "SeriesDashboard",
+    "TeamLine",
+    "listed_partners",
+    "series_bucket_ids",
+    "series_dashboard",
+    "team_lines",
+]

@@ -1,6 +1,5 @@
 """Statement downloads: CSV (one row per statement line, with the source event ids behind it;
-text cells that a spreadsheet would run as a formula are escaped) and PDF (fpdf2, pure Python,
-core fonts only: it installs anywhere).
+text cells that a spreadsheet would run as a formula are escaped) and PDF (pdf_statement.py).
 
 Amounts are written twice in the CSV: as integer minor units (to add up exactly) and formatted
 with their currency for the reader's locale. The PDF shows the same sections and balances.
@@ -10,15 +9,15 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from decimal import Decimal
 
-from babel.numbers import format_currency, get_currency_precision
-from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from ledger.reports.statements import statement_events
+from marketplace.earnings.pdf_statement import pdf_money, statement_pdf, statement_summary
 from marketplace.earnings.statements import LineView, StatementView, event_sources
 from marketplace.formatting import SafeCSVWriter, format_money
+
+__all__ = ["pdf_money", "statement_csv", "statement_pdf", "statement_summary"]
 
 CSV_COLUMNS = (
     "section", "series", "episode", "partner_app", "country", "event_kind", "count",
@@ -101,73 +100,3 @@ def statement_csv(session: Session, view: StatementView, locale: str) -> str:
         ]
     )
     return out.getvalue()
-
-
-def pdf_money(amount: int, currency: str, locale: str) -> str:
-    """Money for the PDF's core fonts (Latin-1): the locale's format, or with the ISO code
-    when the symbol is outside Latin-1 (e.g. the euro sign)."""
-    text = format_money(amount, currency, locale)
-    try:
-        text.encode("latin-1")
-        return text
-    except UnicodeEncodeError:
-        value = Decimal(amount).scaleb(-get_currency_precision(currency))
-        return format_currency(
-            value, currency, format="#,##0.00 ¤¤", locale=locale, currency_digits=True
-        ).replace("\u00a0", " ")
-
-
-def _latin(text: str) -> str:
-    return (
-        text.replace("\u00a0", " ")
-        .replace("\u202f", " ")
-        .encode("latin-1", "replace")
-        .decode("latin-1")
-    )
-
-
-def statement_pdf(view: StatementView, locale: str, holder: str) -> bytes:
-    """The statement as a PDF document (A4, one table per section)."""
-    currency, st = view.currency, view.statement
-
-    def money(amount: int) -> str:
-        return _latin(pdf_money(amount, currency, locale))
-
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _latin(f"Cliffhanger statement - {currency}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    period = f"{view.start.date().isoformat()} to {view.last_day.isoformat()} (UTC)"
-    pdf.cell(0, 6, _latin(f"{holder} - {period}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-
-    def row(label: str, amount: int, bold: bool = False) -> None:
-        pdf.set_font("Helvetica", "B" if bold else "", 9)
-        pdf.cell(140, 5, _latin(label)[:95])
-        pdf.cell(0, 5, money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
-
-    row("Opening balance", st.opening, bold=True)
-    for section in view.earnings:
-        row(f"Earnings: {section.title}", section.total, bold=True)
-        for line in section.lines:
-            episode = "-" if line.episode is None else f"ep. {line.episode}"
-            row(
-                f"   {episode}, {line.partner}, {line.country or '-'}"
-                f" ({line.count} unlock{'' if line.count == 1 else 's'})",
-                line.amount,
-            )
-    for title, lines in (("Refunds", view.refunds), ("Revenue pools", view.pools),
-                         ("Payouts", view.payouts), ("Other", view.other)):  # fmt: skip
-        if not lines:
-            continue
-        row(title, sum(line.amount for line in lines), bold=True)
-        for line in lines:
-            # Event lines (refunds, pool shares) by where they came from, as on the page: the
-            # series alone left a month's refunds indistinguishable.
-            label = line.label if line.drill is None else line.place
-            row(f"   {label} ({line.count})", line.amount)
-    pdf.ln(2)
-    row("Closing balance", st.closing, bold=True)
-    return bytes(pdf.output())

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from marketplace.accounts.access import role_required
 from marketplace.clock import utcnow
 from marketplace.earnings import bp
-from marketplace.earnings.exports import statement_csv, statement_pdf
+from marketplace.earnings.exports import statement_csv, statement_pdf, statement_summary
 from marketplace.earnings.statements import (
     DRILL_SHOWN,
     PAGE_FIELDS,
@@ -212,7 +212,7 @@ def statement_pdf_download():
     view = _download_view()
     holder = current_user.display_name or current_user.email
     return Response(
-        statement_pdf(view, user_locale(), holder),
+        statement_pdf(view, user_locale(), holder, statement_summary(db.session(), view)),
         mimetype="application/pdf",
         headers={"Content-Disposition": f"attachment; filename={_filename(view, 'pdf')}"},
     )

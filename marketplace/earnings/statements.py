@@ -35,7 +35,7 @@ from ledger.reports.statements import (
 from ledger.schema import Account
 from marketplace.earnings.withholding import show_withholding
 from marketplace.errors import NotFound, ServiceError
-from marketplace.ingest.models import PartnerEvent
+from marketplace.ingest.models import REVENUE_TYPES, PartnerEvent
 from marketplace.partners.models import PartnerApp
 from marketplace.payouts.models import PayoutLine
 from marketplace.splits.models import TeamMember
@@ -166,6 +166,20 @@ class StatementView:
         if name == "earnings":
             return sum(s.total for s in self.earnings)
         return sum(line.amount for line in getattr(self, name))
+
+    def by_type(self) -> list[tuple[str, int, int]]:
+        """(revenue type's name, events, amount) of the earnings and refunds, by type."""
+        totals: dict[str, list[int]] = {}
+        for line in self.statement.lines:
+            if line.kind in ("earning", "refund"):
+                kind = "refund" if line.kind == "refund" else dict(line.group).get("kind")
+                total = totals.setdefault(str(kind or "unlock"), [0, 0])
+                total[0] += line.count
+                total[1] += line.amount
+        return [
+            (REVENUE_TYPES.get(kind, kind), count, amount)
+            for kind, (count, amount) in sorted(totals.items())
+        ]
 
     def all_lines(self) -> list[LineView]:
         """Every line, in the statement's order (for downloads)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +26,17 @@ from marketplace.extensions import Model
 
 Id = BigInteger().with_variant(Integer, "sqlite")
 
-EVENT_KINDS = ("unlock", "refund", "pool")
+EVENT_KINDS = ("unlock", "refund", "pool", "coins", "bundle", "purchase")
+
+REVENUE_TYPES = {
+    "unlock": "Paid unlocks",
+    "coins": "Coin unlocks",
+    "bundle": "Bundles",
+    "purchase": "In-story commerce",
+    "pool": "Subscription and ads pools",
+    "refund": "Refunds",
+}
+"""The revenue types (a ledger event's kind) and their names for people."""
 
 
 class PartnerEvent(Model):
@@ -35,7 +46,10 @@ class PartnerEvent(Model):
         partner_id: the partner app that reported it.
         external_id: the partner's own id for it (<= 64 chars, unique per partner app, shared
             by unlocks, refunds and pools).
-        kind: "unlock", "refund" or "pool".
+        kind: "unlock", "refund", "pool", "coins" (a coin unlock: coins in details, its money
+            decided by the poster from the coin position), "bundle" (a series or episode
+            range bought at once) or "purchase" (in-story commerce: amount is the platform's
+            commission, details the price and featured members).
         status: "accepted"; an unlock later refunded becomes "refunded".
         series_id, episode: what was unlocked (NULL for pools; refunds copy their unlock's).
         amount: gross in minor units of `currency` (>= 0; a refund's equals its unlock's).
@@ -72,7 +86,18 @@ class PartnerEvent(Model):
         ),
         # The poster reads accepted events in (txid, id) order (PostgreSQL; SQLite uses id).
         Index("ix_partner_events_txid_id", "txid", "id").ddl_if(dialect="postgresql"),
-        CheckConstraint("kind IN ('unlock', 'refund', 'pool')", name="kind_known"),
+        # Analytics reads a period's bundles and pools (their per-episode attribution);
+        # partial, so the unlocks' hot path never writes it.
+        Index(
+            "ix_partner_events_attributed",
+            "occurred_at",
+            postgresql_where=text("kind IN ('bundle', 'pool')"),
+            sqlite_where=text("kind IN ('bundle', 'pool')"),
+        ),
+        CheckConstraint(
+            "kind IN ('unlock', 'refund', 'pool', 'coins', 'bundle', 'purchase')",
+            name="kind_known",
+        ),
         CheckConstraint("status IN ('accepted', 'refunded')", name="status_known"),
         CheckConstraint("amount >= 0", name="amount_nonnegative"),
         CheckConstraint("(kind = 'refund') = (refund_of IS NOT NULL)", name="refund_has_unlock"),
@@ -138,3 +163,90 @@ class PartnerEventRejection(Model):
     message: Mapped[str] = mapped_column(Text, default="")
     field: Mapped[str | None] = mapped_column(String(80))
     rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerCoinRate(Model):
+    """The cash value of a partner app's coins from `effective_from` on (versions, set for the
+    future only: `flask coins set`), as exact rationals of the app currency's minor unit.
+
+    Fields: partner_id, effective_from, paid_numerator / paid_denominator (one paid coin),
+    bonus_numerator / bonus_denominator (one bonus coin, often 0), created_at. A coin value
+    belongs in the partner's versioned contract; this table holds it until then.
+    """
+
+    __tablename__ = "partner_coin_rates"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "effective_from"),
+        CheckConstraint(
+            "paid_numerator >= 0 AND bonus_numerator >= 0", name="numerators_nonnegative"
+        ),
+        CheckConstraint(
+            "paid_denominator > 0 AND bonus_denominator > 0", name="denominators_positive"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_apps.id"), index=True)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_numerator: Mapped[int] = mapped_column(BigInteger)
+    paid_denominator: Mapped[int] = mapped_column(BigInteger)
+    bonus_numerator: Mapped[int] = mapped_column(BigInteger, default=0)
+    bonus_denominator: Mapped[int] = mapped_column(BigInteger, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CoinPosition(Model):
+    """A coin bucket's exact position: every paid and bonus coin posted to it so far. Its
+    money is floor(paid x paid value + bonus x bonus value); the rational remainder stays in
+    the coins, so no event's money is ever rounded on its own. Written by the poster only.
+
+    Fields: bucket_key (the ledger bucket: a split version and a coin rate), paid_coins,
+    bonus_coins, money (the floor, what the bucket's cumulative gross holds), updated_at.
+    """
+
+    __tablename__ = "coin_positions"
+
+    bucket_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paid_coins: Mapped[int] = mapped_column(BigInteger, default=0)
+    bonus_coins: Mapped[int] = mapped_column(BigInteger, default=0)
+    money: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EpisodeViews(Model):
+    """Views of one episode on one partner app, per UTC day and country, as the app counted
+    them (pre-aggregated: no row per view). A report replaces the day's counts, so a repeat
+    changes nothing.
+
+    Fields: partner_id, series_id, episode, day, country ("" when unknown), starts,
+    completions, updated_at.
+    """
+
+    __tablename__ = "episode_views"
+    __table_args__ = (
+        CheckConstraint("starts >= 0 AND completions >= 0", name="counts_nonnegative"),
+        # Analytics reads a series' days; on PostgreSQL the index carries the rest of the row,
+        # so those reads are index-only scans.
+        Index(
+            "ix_episode_views_series_day",
+            "series_id",
+            "day",
+            postgresql_include=["episode", "partner_id", "country", "starts", "completions"],
+        ),
+        Index(
+            "ix_episode_views_series_episode_day",
+            "series_id",
+            "episode",
+            "day",
+            postgresql_include=["partner_id", "country", "starts", "completions"],
+        ),
+    )
+
+    partner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    episode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    starts: Mapped[int] = mapped_column(BigInteger, default=0)
+    completions: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

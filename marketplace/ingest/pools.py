@@ -4,7 +4,8 @@ The pool's amount is divided among its series with largest_remainder over their 
 (ascending series id, so ties are deterministic and the shares add up to the amount exactly)
 when it is accepted; its one event log row records the shares and each series' split version
 in force at period_end, and the ledger poster posts each share like an unlock, as kind
-"pool", in that series' bucket.
+"pool", in that series' bucket. Inside a series, its share is attributed to episodes by their
+views the same way (exact), for analytics.
 """
 
 from __future__ import annotations
@@ -77,6 +78,28 @@ def pool_shares(amount: int, views: list[tuple[int, int, int]]) -> list[tuple[in
         return [(sid, 0) for sid in series_ids]
     shares = largest_remainder(amount, [counts[sid] for sid in series_ids])
     return list(zip(series_ids, shares, strict=True))
+
+
+def episode_shares(
+    shares: list[tuple[int, int]], views: list[tuple[int, int, int]]
+) -> dict[str, list[list[int]]]:
+    """Each series' share attributed to its episodes by their views (largest remainder,
+    ascending episode; exact: a series' episode amounts add up to its share), for analytics:
+    {series id: [[episode, amount], ...]}."""
+    counts: dict[int, dict[int, int]] = {}
+    for series_id, episode, count in views:
+        per_episode = counts.setdefault(series_id, {})
+        per_episode[episode] = per_episode.get(episode, 0) + count
+    attributed: dict[str, list[list[int]]] = {}
+    for series_id, share in shares:
+        episodes = sorted(counts.get(series_id, {}).items())
+        if share == 0 or sum(count for _, count in episodes) == 0:
+            continue
+        amounts = largest_remainder(share, [count for _, count in episodes])
+        attributed[str(series_id)] = [
+            [episode, amount] for (episode, _), amount in zip(episodes, amounts, strict=True)
+        ]
+    return attributed
 
 
 def _check_pool(session: Session, partner: PartnerApp, pool: PoolIn, now: datetime):
@@ -161,6 +184,7 @@ def ingest_pool(
         "kind": pool.kind,
         "period_start": pool.period_start.isoformat(),
         "shares": answer,
+        "episodes": episode_shares(shares, pool.views),
         "versions": {str(sid): v.id for sid, v in in_force.items() if v is not None},
     }
     insert_events(

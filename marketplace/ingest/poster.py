@@ -43,6 +43,12 @@ from marketplace.ingest.revenue import (
     post_revenue,
     split_versions_by_series,
 )
+from marketplace.ingest.sale_kinds import (
+    SALE_KINDS,
+    SaleContext,
+    sale_bucket_keys,
+    sale_facts,
+)
 from marketplace.ingest.waterfalls import PlanCache
 from marketplace.partners.contracts import contract_at, contracts_of
 from marketplace.partners.models import PartnerApp
@@ -101,20 +107,24 @@ def post_pending(
     now: datetime | None = None,
     plans: PlanCache | None = None,
 ) -> PostReport:
-    """Post every accepted event not yet in the ledger, batch by batch (each commits); `plans`:
-    the process's plan cache (else one for this call)."""
+    """Post every accepted event not yet in the ledger, batch by batch (each commits), one
+    batch of each shard in turn, so that a shard far behind does not keep the others waiting
+    (their events, and an idle shard's cursor following the horizon); `plans`: the process's
+    plan cache (else one for this call)."""
     report = PostReport()
     plans = plans if plans is not None else PlanCache()
-    for shard in shards:
-        while True:
+    behind = list(shards)
+    while behind:
+        full = []
+        for shard in behind:
             posted = post_batch(
                 session, shard, batch_size=batch_size, now=now, report=report, plans=plans
             )
             if posted is None:
                 report.skipped.append(shard)
-                break
-            if posted < batch_size:
-                break
+            elif posted == batch_size:
+                full.append(shard)
+        behind = full
     return report
 
 
@@ -253,7 +263,7 @@ def _skip_to_horizon(
     )
 
 
-def _facts(row: Row[Any]) -> Iterable[tuple[RevenueFacts, int | None]]:
+def _facts(row: Row[Any], sales: SaleContext) -> Iterable[tuple[RevenueFacts, Any]]:
     """The ledger events of one event log row, each with its split version."""
     # Unpacked once (a Row's attribute look-ups cost more than the rest on this hot path).
     (ref, _, kind, series_id, episode, amount, occurred_at, country, refund_of, version,
@@ -266,6 +276,9 @@ def _facts(row: Row[Any]) -> Iterable[tuple[RevenueFacts, int | None]]:
                 sid = share["series_id"]
                 fact = RevenueFacts(ref, sid, share["amount"], occurred_at, kind="pool")
                 yield fact, versions[str(sid)]
+        return
+    if kind in SALE_KINDS:
+        yield from sale_facts(row, sales)
         return
     if amount <= 0:  # nothing to split: recorded, never posted
         return
@@ -289,9 +302,10 @@ def _json(value: Any) -> dict[str, Any]:
 
 def _post(session: Session, rows: Sequence[Row[Any]], now: datetime, plans: PlanCache) -> int:
     """Post the rows' ledger events, partner by partner, in the rows' order; entries written."""
-    by_partner: dict[int, list[tuple[RevenueFacts, int | None]]] = defaultdict(list)
+    by_partner: dict[int, list[tuple[RevenueFacts, Any]]] = defaultdict(list)
+    sales = SaleContext.load(session, rows)
     for row in rows:
-        by_partner[row.partner_id].extend(_facts(row))
+        by_partner[row.partner_id].extend(_facts(row, sales))
     entries: set[int] = set()
     for partner_id, items in sorted(by_partner.items()):
         if not items:
@@ -367,6 +381,8 @@ def entries_of(session: Session, event: PartnerEvent) -> list[int]:
             bucket_key(int(sid), event.partner_id, event.currency, int(version), contract)
             for sid, version in (details.get("versions") or {}).items()
         ]
+    elif event.kind in SALE_KINDS:
+        keys = sale_bucket_keys(event, event.currency, contract)
     elif event.split_version_id is not None and event.series_id is not None:
         keys = [
             bucket_key(

@@ -53,6 +53,11 @@ def bucket_key(
     return key if contract == 1 else f"{key}|contract:{contract}"
 
 
+def with_contract(key: str, contract: int) -> str:
+    """A bucket key under a contract version (`|contract:N` from version 2 on)."""
+    return key if contract == 1 else f"{key}|contract:{contract}"
+
+
 def available_at_for(contracts: Sequence[PartnerContract], occurred_at: datetime) -> datetime:
     """When participants' money from an event becomes available under the contract version in
     force when it occurred (the one place that decides it, when the event is accepted): after
@@ -66,8 +71,11 @@ class RevenueFacts:
 
     Fields: ref (the event log row's id: the ledger's ref), series_id, amount (signed gross in
     minor units: a refund is negative), occurred_at (aware), episode (None for a pool share),
-    country (ISO alpha-2 or None), kind ("unlock", "refund" or "pool"), available_at (as
-    accepted; None: from the partner's hold), reverses (a refund's unlock ref).
+    country (ISO alpha-2 or None), kind ("unlock", "refund", "pool", "coins", "bundle" or
+    "purchase"), available_at (as accepted; None: from the partner's hold), reverses (a
+    refund's unlock ref), bucket (another bucket key than the split version's, before its
+    contract suffix: a coin rate's or a commerce split's), partner_cut (False: the partner app
+    takes no share, as of a purchase's commission, which is the platform's already).
     """
 
     ref: int
@@ -79,6 +87,8 @@ class RevenueFacts:
     kind: str = "unlock"
     available_at: datetime | None = None
     reverses: int | None = None
+    bucket: str | None = None
+    partner_cut: bool = True
 
 
 class SplitRouter:
@@ -91,7 +101,7 @@ class SplitRouter:
         self.contracts = contract_terms(session, partner)
         self._parties: dict[tuple[int, int], tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
-        self._terms: dict[tuple[int, int], tuple] = {}
+        self._terms: dict[tuple[int, int, str | None, bool], tuple] = {}
 
     def account_id(self, kind: str, owner_id: int | str = PLATFORM_OWNER_ID) -> int:
         """The id of one account of the chart in the partner's currency (cached per router)."""
@@ -154,19 +164,23 @@ class SplitRouter:
         contract = contract or self.contracts[0]
         cached = self._parties.get((version.id, contract.number))
         if cached is None:
-            participants = [
-                (self.account_id("member_earnings", share.member_id), share.bps)
-                for share in version.shares
-            ]
-            cached = split_parties(
-                partner_account_id=self.account_id("partner_commission", self.partner.id),
-                partner_bps=contract.share_bps,
-                platform_account_id=self.account_id("platform_fees"),
-                platform_fee_bps=version.platform_fee_bps,
-                participants=participants,
-            )
+            cached = self.split_of(version, contract.share_bps)
             self._parties[version.id, contract.number] = cached
         return cached
+
+    def split_of(self, version: SplitVersion | VersionTerms, partner_bps: int) -> tuple[Party, ...]:
+        """The ledger parties of a version's shares with the partner app taking partner_bps."""
+        participants = [
+            (self.account_id("member_earnings", share.member_id), share.bps)
+            for share in version.shares
+        ]
+        return split_parties(
+            partner_account_id=self.account_id("partner_commission", self.partner.id),
+            partner_bps=partner_bps,
+            platform_account_id=self.account_id("platform_fees"),
+            platform_fee_bps=version.platform_fee_bps,
+            participants=participants,
+        )
 
     def event(
         self,
@@ -178,15 +192,18 @@ class SplitRouter:
         contract version in force at `contract_moment` (a refund: its unlock's occurred_at,
         so that it nets in its unlock's bucket) or else at the event."""
         contract = contract_at(self.contracts, contract_moment or facts.occurred_at)
-        terms = self._terms.get((version.id, contract.number))
+        wanted = (version.id, contract.number, facts.bucket, facts.partner_cut)
+        terms = self._terms.get(wanted)
         if terms is None:
-            terms = self._terms[version.id, contract.number] = (
-                bucket_key(
+            if facts.bucket is None:
+                key = bucket_key(
                     facts.series_id, self.partner.id, self.currency, version.id, contract.number
-                ),
-                self.parties(version, contract),
-                self.receivable_id(),
-            )
+                )
+                parties = self.parties(version, contract)
+            else:
+                key = with_contract(facts.bucket, contract.number)
+                parties = self.split_of(version, contract.share_bps if facts.partner_cut else 0)
+            terms = self._terms[wanted] = (key, parties, self.receivable_id())
         key, parties, receivable = terms
         attributes: dict[str, object] = {
             "kind": facts.kind,
@@ -292,7 +309,7 @@ def post_revenue(
     facts: Sequence[RevenueFacts],
     now: datetime | None = None,
     versions: dict[int, list[VersionTerms]] | None = None,
-    version_ids: Sequence[int | None] | None = None,
+    version_ids: Sequence[int | VersionTerms | None] | None = None,
     plans: PlanCache | None = None,
 ) -> list[AllocationResult]:
     """Post events of one partner app to the ledger, one result per fact, in order. Each is
@@ -300,7 +317,8 @@ def post_revenue(
     it: what was decided when it was accepted). Events of a series with a revenue plan in force
     go through it (marketplace.ingest.waterfalls; the results are their first stage's), with
     the plans of `plans` (a poster's cache; else read for this call). The caller posts each
-    event once, and commits."""
+    event once, and commits. A version given as VersionTerms (a commerce split's) is used as
+    it is."""
     if not facts:
         return []
     router = SplitRouter(session, partner)
@@ -309,8 +327,9 @@ def post_revenue(
     planned = PlanRouter.load(
         session, router.currency, router.account_id, facts, plans, router.prefetch_accounts
     )
+    given = [v for v in version_ids or () if isinstance(v, VersionTerms)]
     router.prefetch(
-        [v for vs in versions.values() for v in vs],
+        [*(v for vs in versions.values() for v in vs), *given],
         planned.accounts_wanted() if planned is not None else (),
     )
     by_id = {v.id: v for vs in versions.values() for v in vs}
@@ -319,7 +338,9 @@ def post_revenue(
     for index, fact in enumerate(facts):
         wanted = version_ids[index] if version_ids is not None else None
         version = (
-            by_id.get(wanted)
+            wanted
+            if isinstance(wanted, VersionTerms)
+            else by_id.get(wanted)
             if wanted is not None
             else version_in_force(versions[fact.series_id], fact.occurred_at)
         )

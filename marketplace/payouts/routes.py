@@ -66,6 +66,8 @@ def index():
         years=summary_years(session, current_user.id),
         form=form,
         stripe_label=get_gateway().label,
+        next_run=payout_service.next_payout_run(current_app.config["PAYOUT_SCHEDULE"], utcnow()),
+        minimum=current_app.config["PAYOUT_MINIMUM"],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import stripe
@@ -34,6 +34,17 @@ def return_key(line_id: int) -> str:
 
 
 # --- payout accounts ------------------------------------------------------------------------
+
+
+def next_payout_run(schedule: str, now: datetime) -> datetime | None:
+    """When the scheduler next builds a payout batch (PAYOUT_SCHEDULE, a UTC crontab)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(schedule, timezone=UTC)
+    except ValueError:
+        return None
+    return trigger.get_next_fire_time(None, now)
 
 
 def payout_account_for(session: Session, user_id: int) -> PayoutAccount | None:

@@ -19,7 +19,7 @@ from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.formatting import format_money, percent
 from marketplace.mail import queue_mail
 from marketplace.navigation import absolute
-from marketplace.splits.models import PlanConsent, RevenuePlan, SplitVersion
+from marketplace.splits.models import PlanConsent, PlanGuarantee, RevenuePlan, SplitVersion
 from marketplace.studio.models import Series
 
 CONSENT_DAYS = 14
@@ -34,6 +34,10 @@ def _ahead_of(plan: RevenuePlan | None, member_id: int) -> Fraction:
         own = sum(h.amount for h in tier.holders if h.member_id == member_id)
         total += Fraction((cost - own) * tier.premium_bps, 10_000)
     return total
+
+
+def _terms(guarantee: PlanGuarantee) -> tuple[int, str, str, int]:
+    return (guarantee.beneficiary_id, guarantee.kind, guarantee.period, guarantee.amount)
 
 
 def affected_members(
@@ -52,7 +56,8 @@ def affected_members(
     now = {s.member_id: s.bps for s in plan.shares}
     old_advances = {a.recipient_id: a.amount for a in previous.advances} if previous else {}
     reasons: dict[int, str] = {}
-    for member_id in sorted(before.keys() | now.keys()):
+    guarantors = {g.guarantor_id for g in plan.guarantees}
+    for member_id in sorted(before.keys() | now.keys() | guarantors):
         why = []
         if now.get(member_id, 0) < before.get(member_id, 0):
             why.append(
@@ -72,6 +77,14 @@ def affected_members(
                 f"{percent(royalty)} of the pool goes first to the original series' team"
                 " (a remake's royalty)"
             )
+        owed = {_terms(g) for g in plan.guarantees if g.guarantor_id == member_id}
+        had_owed = (
+            {_terms(g) for g in previous.guarantees if g.guarantor_id == member_id}
+            if (previous)
+            else set()
+        )
+        if owed - had_owed:
+            why.append("you guarantee another member's pay: any shortfall comes from your earnings")
         new_advance = sum(a.amount for a in plan.advances if a.recipient_id == member_id)
         if new_advance > old_advances.get(member_id, 0):
             why.append(

@@ -60,6 +60,13 @@ def _member(session: Session, series_id: int, member_id: object) -> TeamMember |
     return member if member is not None and member.series_id == series_id else None
 
 
+def _guarantor_id(asked: GuaranteeTerms, creator: TeamMember | None) -> int | None:
+    """Who owes a guarantee: the member named, else the creator's own membership."""
+    if asked.guarantor_id is not None:
+        return asked.guarantor_id
+    return creator.id if creator else None
+
+
 def guarantee_problems(
     session: Session, series: Series, guarantees: Sequence[GuaranteeTerms]
 ) -> list[Problem]:
@@ -85,11 +92,7 @@ def guarantee_problems(
         beneficiary = _member(session, series.id, asked.beneficiary_id)
         if beneficiary is None:
             problems.append((f"{field}.beneficiary_id", "Choose a member of this series' team."))
-        guarantor_id = (
-            asked.guarantor_id
-            if asked.guarantor_id is not None
-            else (creator.id if creator else None)
-        )
+        guarantor_id = _guarantor_id(asked, creator)
         if _member(session, series.id, guarantor_id) is None:
             problems.append((f"{field}.guarantor_id", "Choose who owes it: a team member."))
         elif guarantor_id == asked.beneficiary_id:
@@ -105,7 +108,7 @@ def plan_guarantee_rows(
     return [
         PlanGuarantee(
             beneficiary_id=g.beneficiary_id,
-            guarantor_id=g.guarantor_id if g.guarantor_id is not None else creator.id,  # type: ignore[union-attr]
+            guarantor_id=_guarantor_id(g, creator),
             kind=g.kind,
             period=g.period,
             amount=g.amount,

@@ -27,19 +27,20 @@ class SplitRowForm(Form):
         choices=[SelectChoice("", "Choose…"), *[SelectChoice(r, r) for r in PARTICIPANT_ROLES]],
     )
     credit_name = StringField("Credit name", validators=[Length(max=120)])
-    bps = IntegerField("Share (basis points)", validators=[Optional()])
+    share = StringField("Share (%)", validators=[Length(max=12)])
 
     def is_empty(self) -> bool:
         """Whether the person left the whole row blank (such rows are ignored)."""
-        return not (self.email.data or self.credit_name.data or self.bps.data)
+        return not (self.email.data or self.credit_name.data or (self.share.data or "").strip())
 
 
 class SplitForm(FlaskForm):
-    """A whole split sheet; "Add a row" re-shows the form with one more blank row."""
+    """A whole split sheet in percent; "Add a row" re-shows the form with one more blank row.
+    Save comes first so that Enter in any field saves (a form's default button is its first)."""
 
     rows = FieldList(FormField(SplitRowForm), min_entries=1, max_entries=50)
-    add_row = SubmitField("Add a row")
     submit = SubmitField("Save split")
+    add_row = SubmitField("Add a row")
 
 
 class BudgetLineForm(FlaskForm):

@@ -28,7 +28,7 @@ from ledger.schema import Account, Posting
 from marketplace.chart import ACCOUNT_KINDS, ledger_account
 from marketplace.clock import utcnow
 from marketplace.splits.models import GuaranteeRun, PlanGuarantee, RevenuePlan
-from marketplace.splits.plans import _members, plan_waterfall
+from marketplace.splits.plans import plan_member_ids, plan_waterfall
 from marketplace.splits.positions import plan_pool
 from marketplace.studio.models import Episode
 
@@ -89,7 +89,7 @@ def beneficiary_share(
     if accounts is None:
         accounts = {
             m: ledger_account(session, "member_earnings", plan.currency, m).id
-            for m in sorted(_members(plan) | {member_id})
+            for m in sorted(plan_member_ids(plan) | {member_id})
         }
     waterfall = plan_waterfall(plan, accounts)
     if accounts[member_id] not in waterfall.accounts():
@@ -211,7 +211,7 @@ def _replay(session: Session, guarantee: PlanGuarantee, runs: list[GuaranteeRun]
     """What disagrees in one guarantee's runs (read-only: no account is created)."""
     plan = session.get_one(RevenuePlan, guarantee.plan_id)
     terms = Guarantee(guarantee.kind, guarantee.amount, guarantee.period)
-    members = sorted(_members(plan) | {guarantee.beneficiary_id})
+    members = sorted(plan_member_ids(plan) | {guarantee.beneficiary_id})
     accounts = {m: _account_id(session, "member_earnings", plan.currency, m) for m in members}
     found = {m: a for m, a in accounts.items() if a is not None}
     if len(found) != len(accounts):

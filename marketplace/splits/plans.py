@@ -357,6 +357,12 @@ def _team(session: Session, series: Series) -> list[TeamMember]:
     return list(session.scalars(select(TeamMember).where(TeamMember.series_id == series.id)))
 
 
+def plan_member_ids(plan: RevenuePlan) -> set[int]:
+    """Every member a plan can pay: holders, profit shares, advances' recipients and payers,
+    and a remake's royalties' members."""
+    return _members(plan)
+
+
 def _members(plan: RevenuePlan) -> set[int]:
     found = {h.member_id for t in plan.tiers for h in t.holders}
     found.update(s.member_id for s in plan.shares)

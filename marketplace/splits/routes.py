@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from marketplace.accounts.access import role_required
 from marketplace.errors import NotFound, ServiceError, ValidationFailed, apply_service_error
 from marketplace.extensions import db, limiter
-from marketplace.formatting import format_money, percent
+from marketplace.formatting import format_money, parse_percent, percent, percent_field
 from marketplace.splits import bp, invitations
 from marketplace.splits import consent as plan_consents
 from marketplace.splits import plans as revenue_plans
@@ -24,17 +24,35 @@ from marketplace.studio.models import Series
 from marketplace.studio.rules import parse_price
 from marketplace.studio.support import CREATOR, ROW_FIELD, owned_series_or_404
 
+SHARE_PROBLEM = "A share is a percentage above 0 and at most 100, with at most two decimals."
 
-def _show_split_errors(form: SplitForm, error: ServiceError, entry_index: list[int]) -> None:
+
+def _people_words(field: str | None, message: str, total: int) -> str:
+    """The service's problems in percent, as the page asks for them (basis points stay in
+    the API, the CLI and the manifest)."""
+    if field == "split" and message.startswith("Shares add up to"):
+        left = splits.TOTAL_BPS - total
+        rest = f"{percent(left)} left to give" if left > 0 else f"{percent(-left)} too much"
+        return f"Shares add up to {percent(total)}; they must add up to 100% ({rest})."
+    if (field or "").endswith(".bps"):
+        return SHARE_PROBLEM
+    return message
+
+
+def _show_split_errors(
+    form: SplitForm, error: ServiceError, entry_index: list[int], total: int
+) -> None:
     """Put each problem beside its row's field (row numbers are of the non-empty rows)."""
     problems = (
         error.problems if isinstance(error, ValidationFailed) else [(error.field, error.message)]
     )
     for field, message in problems:
+        message = _people_words(field, message, total)
         match = ROW_FIELD.match(field or "")
         if match and int(match.group(1)) < len(entry_index):
             row = form.rows.entries[entry_index[int(match.group(1))]].form
-            sub = getattr(row, match.group(2), None)
+            name = "share" if match.group(2) == "bps" else match.group(2)
+            sub = getattr(row, name, None)
             if sub is not None:
                 sub.errors = [*sub.errors, message]
                 continue
@@ -44,11 +62,15 @@ def _show_split_errors(form: SplitForm, error: ServiceError, entry_index: list[i
 @bp.route("/series/<int:series_id>/split", methods=["GET", "POST"])
 @role_required(CREATOR)
 def split(series_id: int):
-    """The split sheet: participants, roles, basis points, and each one's invitation status."""
+    """The split sheet: participants, roles, shares in percent, and each one's invitation
+    status."""
     series = owned_series_or_404(series_id)
     fee_bps = current_app.config["PLATFORM_FEE_BPS"]
     if request.method == "GET":
-        form = SplitForm(data={"rows": [*splits.default_split_rows(db.session(), series), {}]})
+        rows = splits.default_split_rows(db.session(), series)
+        for row in rows:
+            row["share"] = percent_field(row.pop("bps"))
+        form = SplitForm(data={"rows": [*rows, {}]})
     else:
         form = SplitForm()
     # FieldList.errors is computed once during validation, so problems put on a row
@@ -64,20 +86,24 @@ def split(series_id: int):
                     "email": (form.rows.entries[i].form.email.data or "").strip(),
                     "role": form.rows.entries[i].form.role.data,
                     "credit_name": form.rows.entries[i].form.credit_name.data or "",
-                    "bps": form.rows.entries[i].form.bps.data,
+                    "bps": parse_percent(form.rows.entries[i].form.share.data),
                 }
                 for i in entry_index
             ]
+            total = sum(row["bps"] or 0 for row in rows)
             try:
                 saved = splits.save_split(
                     db.session(), series, current_user, rows, platform_fee_bps=fee_bps
                 )
             except ServiceError as error:
                 db.session.rollback()
-                _show_split_errors(form, error, entry_index)
+                _show_split_errors(form, error, entry_index, total)
                 refused = True
             else:
-                flash(f"Split version {saved.number} saved, effective now.", "success")
+                shares = ", ".join(
+                    f"{share.member.credit_name} {percent(share.bps)}" for share in saved.shares
+                )
+                flash(f"Split version {saved.number} saved, effective now: {shares}.", "success")
                 return redirect(url_for("splits.split", series_id=series.id))
     version = splits.current_split(db.session(), series)
     status = 422 if refused or form.errors or form.form_errors else 200

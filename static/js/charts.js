@@ -24,6 +24,7 @@
       options: {
         animation: false,
         responsive: true,
+        maintainAspectRatio: false, // the .chart-box sets the height (200 px or more)
         plugins: { tooltip: { callbacks: { label: function (c) { return money(c.parsed.y); } } } },
         scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return money(v); } } } }
       }

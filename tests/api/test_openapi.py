@@ -29,13 +29,18 @@ def test_the_document_is_served_and_the_docs_page_renders_it(client):
         "/unlocks",
         "/refunds",
         "/revenue-pools",
+        "/coin-unlocks",
+        "/bundles",
+        "/purchases",
+        "/views",
         "/events/{id}",
         "/settlements",
         "/settlements/{id}",
         "/settlements/reports",
         "/settlements/reports/{id}",
     }
-    jsonschema.Draft202012Validator.check_schema(resolved("UnlockBatch"))
+    for batch in ("UnlockBatch", "CoinUnlockBatch", "BundleBatch", "PurchaseBatch", "ViewBatch"):
+        jsonschema.Draft202012Validator.check_schema(resolved(batch))
     page = client.get("/api/v1/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

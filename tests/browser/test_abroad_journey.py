@@ -120,7 +120,7 @@ def test_an_actor_in_spain_is_paid_in_euros(
     admin.goto(f"/admin/payouts/{batch_id}")
     line = admin.get_by_role("row").filter(has_text=who["invitee"])
     expect(line).to_contain_text(NET)
-    expect(line).to_contain_text("withheld (30.00 %)")
+    expect(line).to_contain_text("withheld (30%)")
     admin.get_by_role("button", name="Approve batch").click()
     admin.get_by_role("button", name="Send approved payouts").click()
     expect(line).to_contain_text("sent")
@@ -129,7 +129,7 @@ def test_an_actor_in_spain_is_paid_in_euros(
     page.reload()
     history = page.get_by_role("row").filter(has_text=yesterday.date().isoformat())
     expect(history).to_contain_text(NET)
-    expect(history).to_contain_text(f"US tax withheld (30.00 %) of {GROSS}")
+    expect(history).to_contain_text(f"US tax withheld (30%) of {GROSS}")
     expect(history).to_contain_text("paid")
 
     year = datetime.now(UTC).year

@@ -48,30 +48,28 @@ def test_a_split_not_adding_up_names_the_sum(page, draft_series):
     page.goto(f"/studio/series/{series_id}/split")
     page.get_by_role("button", name="Add a row").click()
     rows = [
-        ("Participant 1", "writer", "Mia Writer", "6000"),
-        ("Participant 2", "actor", "Leo Actor", "3000"),
+        ("Participant 1", "writer", "Mia Writer", "60"),
+        ("Participant 2", "actor", "Leo Actor", "30"),
     ]
-    for legend, role, credit, bps in rows:
+    for legend, role, credit, share in rows:
         row = page.get_by_role("group", name=legend)
         row.get_by_label("Email").fill(f"{credit.split()[0].lower()}@example.com")
         row.get_by_label("Role").select_option(role)
         row.get_by_label("Credit name").fill(credit)
-        row.get_by_label("Share (basis points)").fill(bps)
+        row.get_by_label("Share (%)").fill(share)
     page.get_by_role("button", name="Save split").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "Shares add up to 9,000 basis points (90%); they must add up to 10,000 (100%)."
+        "Shares add up to 90%; they must add up to 100% (10% left to give)."
     )
     expect(page.get_by_role("heading", name="First version")).to_be_visible()
     # What was typed is kept, so the creator fixes one number instead of starting over.
     expect(
-        page.get_by_role("group", name="Participant 1").get_by_label("Share (basis points)")
-    ).to_have_value("6000")
+        page.get_by_role("group", name="Participant 1").get_by_label("Share (%)")
+    ).to_have_value("60")
 
-    page.get_by_role("group", name="Participant 2").get_by_label("Share (basis points)").fill(
-        "4000"
-    )
+    page.get_by_role("group", name="Participant 2").get_by_label("Share (%)").fill("40")
     page.get_by_role("button", name="Save split").click()
-    expect(page.get_by_text("Split version 1 saved, effective now.")).to_be_visible()
+    expect(page.get_by_text("Split version 1 saved, effective now")).to_be_visible()
 
 
 def test_a_price_with_too_many_decimals_is_refused(page, draft_series):

@@ -63,13 +63,13 @@ def upload_episode(page: Page, title: str) -> list[tuple[int, str]]:
     return seen
 
 
-def fill_split_row(page: Page, number: int, email: str, role: str, credit: str, bps: int) -> None:
-    """Fill the split sheet's row "Participant <number>"."""
+def fill_split_row(page: Page, number: int, email: str, role: str, credit: str, share: str) -> None:
+    """Fill the split sheet's row "Participant <number>" (the share in percent)."""
     row = page.get_by_role("group", name=f"Participant {number}")
     row.get_by_label("Email").fill(email)
     row.get_by_label("Role").select_option(role)
     row.get_by_label("Credit name").fill(credit)
-    row.get_by_label("Share (basis points)").fill(str(bps))
+    row.get_by_label("Share (%)").fill(share)
 
 
 def test_creator_publishes_a_series(page, partner_apps, screenshot, live_session):
@@ -111,11 +111,11 @@ def test_creator_publishes_a_series(page, partner_apps, screenshot, live_session
     page.get_by_role("link", name="Edit the split and see invitations").click()
     page.get_by_role("button", name="Add a row").click()
     page.get_by_role("button", name="Add a row").click()
-    fill_split_row(page, 1, creator, "producer", "Rosa Creator", 2000)
-    fill_split_row(page, 2, writer, "writer", "Ines Writer", 5000)
-    fill_split_row(page, 3, actor, "actor", "Tom Actor", 3000)
+    fill_split_row(page, 1, creator, "producer", "Rosa Creator", "20")
+    fill_split_row(page, 2, writer, "writer", "Ines Writer", "50")
+    fill_split_row(page, 3, actor, "actor", "Tom Actor", "30")
     page.get_by_role("button", name="Save split").click()
-    expect(page.get_by_text("Split version 1 saved, effective now.")).to_be_visible()
+    expect(page.get_by_text("Split version 1 saved, effective now")).to_be_visible()
     table = page.get_by_role("table")
     for email, share, status in (
         (creator, "20%", "accepted"),

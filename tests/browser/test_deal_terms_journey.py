@@ -122,6 +122,7 @@ def test_a_flat_fee_is_owed_then_paid_from_the_creators_earnings(
     log_in(actor, team["actor"])
     settle_guarantees(live_session)  # the hourly guarantee-dues job
     assert position(actor, "guarantee-owed") == "$1.00"  # Noor has no earnings yet
+    assert position(page, "guarantees-owed-by") == "$1.00"  # on Noor's own statement
     partner = partner_apps["SnapDrama"]
     partner.unlock(series_id, [(3, PRICE, datetime.now(UTC)) for _ in range(2)])  # Noor: $1.26
     settle_guarantees(live_session)

@@ -288,3 +288,40 @@ def test_the_hourly_job_settles_and_flask_ledger_check_replays(app, db, make_cre
     result = runner.invoke(args=["ledger", "check"])
     assert result.exit_code == 1
     assert f"guarantee run {run.id}: the dues do not replay" in result.output
+
+
+def test_a_member_named_as_guarantor_is_asked_first(db, make_creator):
+    owner = make_creator()
+    _, series, (_, actor, third), _ = make_world(db, owner, shares=(5000, 3000, 2000))
+    plan = create_revenue_plan(
+        db.session, series, owner, tiers=[], effective_from=LATER, now=T0,
+        guarantees=[GuaranteeTerms(actor.id, "minimum", 100, "USD", "once", third.id)],
+    )  # fmt: skip
+    assert plan.status == "pending"
+    reasons = {c.member_id: c.reason for c in plan.consents}
+    assert list(reasons) == [third.id]
+    assert "any shortfall comes from your earnings" in reasons[third.id]
+    accept_all(db, plan)
+    assert plan.status == "active"
+
+
+def test_a_flat_fee_per_released_episode_counts_the_episodes_by_then(db, make_creator):
+    from marketplace.studio.models import Episode
+
+    owner = make_creator()
+    _, series, (maya, actor), _ = make_world(db, owner, shares=(6000, 4000))
+    db.session.add_all(
+        Episode(series_id=series.id, number=n, created_at=LATER + timedelta(days=n))
+        for n in range(1, 4)
+    )
+    plan = create_revenue_plan(
+        db.session, series, owner, tiers=[], effective_from=LATER, now=T0,
+        guarantees=[GuaranteeTerms(actor.id, "flat_fee", 100, "USD", "episode", maya.id)],
+    )  # fmt: skip
+    accept_all(db, plan)
+    settle_guarantees(db.session, LATER + timedelta(days=2, hours=1))  # episodes 1 and 2
+    guarantee = db.session.scalars(select(PlanGuarantee)).one()
+    assert balance(db, "guarantee_payable", guarantee.id) == 200
+    settle_guarantees(db.session, LATER + timedelta(days=5))  # all three
+    assert balance(db, "guarantee_payable", guarantee.id) == 300
+    assert check_guarantees(db.session) == []

@@ -109,6 +109,8 @@ EXPECTED = {
     ("auth.login", "GET"): ("/auth/login", PUBLIC),
     ("auth.notifications", "GET"): ("/auth/notifications", ANY_USER),
     ("auth.notifications", "POST"): ("/auth/notifications", ANY_USER),
+    ("auth.settings", "GET"): ("/auth/settings", ANY_USER),
+    ("auth.settings", "POST"): ("/auth/settings", ANY_USER),
     ("auth.login", "POST"): ("/auth/login", PUBLIC),
     ("auth.logout", "POST"): ("/auth/logout", PUBLIC),
     ("auth.logout_everywhere", "POST"): ("/auth/logout-everywhere", ANY_USER),

@@ -172,8 +172,8 @@ def test_pdf_opens_and_shows_the_closing_balance(db, world):
     assert "Night Shift" in text and "Payouts" in text
 
 
-def test_pdf_money_outside_latin1_uses_the_code(db, world):
+def test_pdf_money_keeps_the_locales_symbol(db, world):
     from marketplace.earnings.exports import pdf_money
 
-    assert pdf_money(123456, "EUR", "de") == "1.234,56 EUR"
+    assert pdf_money(123456, "EUR", "de") == "1.234,56 €"
     assert pdf_money(1234, "USD", "en_US") == "$12.34"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -89,12 +90,12 @@ def test_split_summing_to_9999_names_the_sum(client, db, login_as, make_creator)
             f"rows-{i}-email": email,
             f"rows-{i}-role": "actor",
             f"rows-{i}-credit_name": email[0],
-            f"rows-{i}-bps": str(bps),
+            f"rows-{i}-share": str(Decimal(bps) / 100),
         }
     page = client.post(f"/studio/series/{series.id}/split", data=data)
     assert page.status_code == 422
     assert (
-        "Shares add up to 9,999 basis points (99.99%); they must add up to 10,000 (100%)."
+        "Shares add up to 99.99%; they must add up to 100% (0.01% left to give)."
         in page.get_data(as_text=True)
     )
     assert db.session.scalar(select(func.count(SplitVersion.id))) == 0
@@ -111,7 +112,7 @@ def test_split_rows_with_bad_role_or_email_are_shown_on_their_row(
         "rows-0-email": "not-an-email",
         "rows-0-role": "",
         "rows-0-credit_name": "X",
-        "rows-0-bps": "10000",
+        "rows-0-share": "100",
     }
     page = client.post(f"/studio/series/{series.id}/split", data=data).get_data(as_text=True)
     assert 'id="rows-0-email-error"' in page and 'id="rows-0-role-error"' in page

@@ -129,7 +129,7 @@ def test_the_year_end_files_equal_the_ledger(
     login_as(de)
     payouts_page = client.get("/payouts/").get_data(as_text=True)
     assert "2026 annual summary" in payouts_page
-    assert "$150.00 US tax withheld (30.00 %) of $500.00" in payouts_page
+    assert "$150.00 US tax withheld (30%) of $500.00" in payouts_page
     statement = client.get("/earnings/statement?month=2026-10&currency=USD")
     assert "of which US tax withheld $150.00" in statement.get_data(as_text=True)
     csv_text = client.get("/earnings/statement.csv?month=2026-10&currency=USD").get_data(

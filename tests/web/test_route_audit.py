@@ -81,6 +81,10 @@ API_SIGNED = {
     "api.unlocks",
     "api.refunds",
     "api.revenue_pools",
+    "api.coin_unlocks",
+    "api.bundles",
+    "api.purchases",
+    "api.views",
     "settlements_api.settlements",
     "settlements_api.settlement",
     "reconciliation_api.upload_report",
@@ -98,7 +102,10 @@ SECRET_HOLDERS = {
     "stripe_webhooks.stripe_webhook": 400,
 }
 """Public endpoints whose key is in the request: what a made-up key gets."""
-ANY_USER = {"main.home", "auth.change_password", "auth.notifications", "auth.logout_everywhere"}
+ANY_USER = {
+    "main.home", "auth.change_password", "auth.notifications", "auth.settings",
+    "auth.logout_everywhere",
+}  # fmt: skip
 PAYEES = ("creator", "participant")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -572,7 +579,7 @@ def test_another_creator_changes_nothing_through_any_owner_route(client, db, log
          {"currency": "USD", "free_episodes": "3", "episode_price": "0.01"}),
         (f"/studio/series/{s}/split",
          {"rows-0-email": cast.other_creator.email, "rows-0-role": "producer",
-          "rows-0-credit_name": "Me", "rows-0-bps": "10000"}),
+          "rows-0-credit_name": "Me", "rows-0-share": "100"}),
         (f"/studio/series/{s}/publish", {"partners": str(cast.other_partner.id)}),
         (f"/studio/series/{s}/episodes/new", {"media_url": "https://evil.example/x.mp4"}),
         (f"/studio/series/{s}/localize", {"language": "fr", "title": "Stolen"}),
@@ -613,7 +620,7 @@ def test_ids_in_form_fields_do_not_reach_other_objects(client, db, login_as, cas
     assert publish.status_code == 422
     split = client.post(f"/studio/series/{cast.series.id}/split", data={
         "rows-0-email": cast.other_participant.email, "rows-0-role": "actor",
-        "rows-0-credit_name": "Oz", "rows-0-bps": "10000",
+        "rows-0-credit_name": "Oz", "rows-0-share": "100",
         "rows-0-user_id": cast.other_participant.id, "rows-0-member_id": cast.member.id,
     })  # fmt: skip
     assert split.status_code == 302

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 MAX_EVENTS = 1_000
-"""Events per request to /unlocks and /refunds; beyond it the answer is 413."""
+"""Events per request to every batch endpoint; beyond it the answer is 413."""
 
 MAX_AMOUNT = 10**12
 """Largest amount (minor units) accepted in one event or pool."""
@@ -43,6 +43,33 @@ _CURRENCY = {
     "pattern": "^[A-Z]{3}$",
     "description": "ISO 4217; must equal your contract currency.",
 }
+
+_COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT}
+_SIGNED_COUNT = {
+    "type": "integer",
+    "minimum": -MAX_AMOUNT,
+    "maximum": MAX_AMOUNT,
+    "description": "The day's total so far (a later report replaces it); below 0 is rejected "
+    "`negative_count`.",
+}
+_COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2."}
+_VIEWER = {"type": "string", "maxLength": 200, "pattern": _TEXT, "description": "Opaque viewer id."}
+
+
+def _batch(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "maxItems": MAX_EVENTS,
+                "items": {"$ref": f"#/components/schemas/{item}"},
+            }
+        },
+    }
+
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "ErrorDetail": {
@@ -179,6 +206,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             }
         },
     },
+    "CoinUnlockBatch": _batch("CoinUnlockEvent"),
+    "BundleBatch": _batch("BundleEvent"),
+    "PurchaseBatch": _batch("PurchaseEvent"),
+    "ViewBatch": _batch("ViewCount"),
     "PoolViews": {
         "type": "object",
         "additionalProperties": False,
@@ -206,6 +237,77 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "maxItems": 10_000,
                 "items": {"$ref": "#/components/schemas/PoolViews"},
             },
+        },
+    },
+    "CoinUnlockEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "series_id", "episode", "coins", "occurred_at"],
+        "properties": {
+            "id": _ID,
+            "series_id": _SERIES,
+            "episode": _EPISODE,
+            "coins": {**_COUNT, "description": "Paid coins spent on the episode."},
+            "bonus_coins": {**_COUNT, "description": "Bonus coins spent (default 0)."},
+            "occurred_at": _TIME,
+            "country": _COUNTRY,
+            "viewer": _VIEWER,
+        },
+    },
+    "BundleEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "series_id", "amount", "currency", "occurred_at"],
+        "properties": {
+            "id": _ID,
+            "series_id": _SERIES,
+            "first_episode": {**_EPISODE, "description": "Default 1."},
+            "last_episode": {**_EPISODE, "description": "Default: the series' last episode."},
+            "amount": _AMOUNT,
+            "currency": _CURRENCY,
+            "occurred_at": _TIME,
+            "country": _COUNTRY,
+            "viewer": _VIEWER,
+        },
+    },
+    "PurchaseEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "series_id", "episode", "product", "price", "currency", "occurred_at"],
+        "properties": {
+            "id": _ID,
+            "series_id": _SERIES,
+            "episode": _EPISODE,
+            "product": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _TEXT},
+            "price": {**_AMOUNT, "description": "What the viewer paid, minor units."},
+            "commission": {
+                **_AMOUNT,
+                "description": "The platform's commission on it, minor units (required in "
+                "effect: a purchase without one is rejected `no_commission`).",
+            },
+            "currency": _CURRENCY,
+            "occurred_at": _TIME,
+            "country": _COUNTRY,
+            "featured": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                "description": "Team member ids of the participants featured with the product.",
+            },
+        },
+    },
+    "ViewCount": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["series_id", "episode", "day", "starts", "completions"],
+        "properties": {
+            "series_id": _SERIES,
+            "episode": _EPISODE,
+            "day": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$",
+                    "description": "UTC day, YYYY-MM-DD."},
+            "country": _COUNTRY,
+            "starts": _SIGNED_COUNT,
+            "completions": _SIGNED_COUNT,
         },
     },
     "EventResult": {
@@ -294,7 +396,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "status"],
         "properties": {
             "id": {"type": "string"},
-            "kind": {"type": "string", "enum": ["unlock", "refund", "pool"]},
+            "kind": {
+                "type": "string",
+                "enum": ["unlock", "refund", "pool", "coins", "bundle", "purchase"],
+            },
             "status": {"type": "string", "enum": ["accepted", "refunded", "rejected"]},
             "series_id": {"type": ["integer", "null"]},
             "episode": {"type": ["integer", "null"]},
@@ -302,6 +407,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "currency": {"type": "string"},
             "occurred_at": {"type": "string", "format": "date-time"},
             "recorded_at": {"type": "string", "format": "date-time"},
+            "coins": {"type": "integer", "description": "A coin unlock's paid coins (its "
+                      "`amount` is 0: the money is decided by the ledger poster)."},
+            "bonus_coins": {"type": "integer"},
             "refund_id": {"type": ["string", "null"]},
             "unlock_id": {"type": ["string", "null"]},
             "ledger": {
@@ -383,6 +491,12 @@ REJECTION_CODES: dict[str, str] = {
     "refund_before_unlock": "refund: occurred_at is earlier than the unlock",
     "invalid_period": "pool: period_end is not after period_start, or is in the future",
     "no_views": "pool: the views add up to zero while the amount is not zero",
+    "no_coin_value": "coin unlock: your contract sets no coin value at occurred_at",
+    "invalid_range": "bundle: last_episode precedes first_episode",
+    "no_commission": "purchase: no commission reported, or zero",
+    "commission_above_price": "purchase: the commission is larger than the price",
+    "unknown_member": "purchase: a featured participant is not on the series' team",
+    "negative_count": "views: starts or completions below zero",
     "period_closed": "occurred_at (a pool's period_end) falls in a settlement period that is "
     "closed: its statement is final",
 }
@@ -468,6 +582,39 @@ PATHS: dict[str, Any] = {
         "PoolResult",
         "The amount is shared across series pro rata to views (largest remainder, ties by "
         "ascending series id), then each share is split like an unlock. " + _codes(),
+    ),
+    "/coin-unlocks": _post(
+        "Report coin unlocks",
+        "CoinUnlockBatch",
+        "BatchResults",
+        "Coins spent on a paid episode. Your contract's coin value (an exact fraction of your "
+        "currency, paid and bonus coins apart) turns them into money when the ledger posts "
+        "them, over the series' cumulative coins: no event is rounded on its own. "
+        + _codes(),
+    ),
+    "/bundles": _post(
+        "Report bundle sales",
+        "BundleBatch",
+        "BatchResults",
+        "A series (or an episode range) bought at once: the price goes to the series like an "
+        "unlock; each covered episode is credited an equal share for analytics (largest "
+        "remainder). " + _codes(),
+    ),
+    "/purchases": _post(
+        "Report in-story purchases",
+        "PurchaseBatch",
+        "BatchResults",
+        "A product tied to a series and episode. Only the platform's commission is shared, by "
+        "the series' commerce split (else its main split); your app takes no share of it. "
+        + _codes(),
+    ),
+    "/views": _post(
+        "Report view counts",
+        "ViewBatch",
+        "BatchResults",
+        "Starts and completions per episode, UTC day and country, free and paid episodes "
+        "alike. Each row is the day's total so far: a later report replaces it, so a repeat "
+        "changes nothing. Results carry id null, in request order. " + _codes(),
     ),
     "/settlements": {
         "get": {

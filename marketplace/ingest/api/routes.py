@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -29,10 +29,13 @@ from marketplace.ingest.api.openapi import (
     openapi_document,
 )
 from marketplace.ingest.api.validation import VALIDATORS, compile_schema, parse_time, validate
+from marketplace.ingest.coins import CoinUnlockIn, ingest_coin_unlocks
 from marketplace.ingest.event_log import event_status
 from marketplace.ingest.pools import PoolIn, ingest_pool
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
+from marketplace.ingest.sales import BundleIn, PurchaseIn, ingest_bundles, ingest_purchases
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks, rejected
+from marketplace.ingest.views import ViewCountIn, ingest_views
 from marketplace.logs import current_request_id
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import media_type_of, open_media
@@ -274,6 +277,91 @@ def refunds():
     """Refund unlocks in full: one result per event, in request order."""
     items = _batch_items("RefundBatch", _REFUND, _refund)
     return json_response({"results": ingest_refunds(db.session(), g.partner, items)})
+
+
+def _coin_unlock(event: dict) -> CoinUnlockIn:
+    return CoinUnlockIn(
+        event["id"],
+        event["series_id"],
+        event["episode"],
+        event["coins"],
+        event.get("bonus_coins", 0),
+        _valid_time(event["occurred_at"]),
+        event.get("country"),
+        event.get("viewer"),
+    )
+
+
+def _bundle(event: dict) -> BundleIn:
+    return BundleIn(
+        event["id"],
+        event["series_id"],
+        event.get("first_episode"),
+        event.get("last_episode"),
+        event["amount"],
+        event["currency"],
+        _valid_time(event["occurred_at"]),
+        event.get("country"),
+        event.get("viewer"),
+    )
+
+
+def _purchase(event: dict) -> PurchaseIn:
+    return PurchaseIn(
+        event["id"],
+        event["series_id"],
+        event["episode"],
+        event["product"],
+        event["price"],
+        event.get("commission"),
+        event["currency"],
+        _valid_time(event["occurred_at"]),
+        event.get("country"),
+        tuple(event.get("featured", ())),
+    )
+
+
+def _view_count(event: dict) -> ViewCountIn | dict:
+    try:
+        day = date.fromisoformat(event["day"])
+    except ValueError:
+        return rejected(None, "invalid_event", "day is not a date.", "day")
+    return ViewCountIn(
+        event["series_id"],
+        event["episode"],
+        day,
+        event.get("country"),
+        event["starts"],
+        event["completions"],
+    )
+
+
+@bp.post("/coin-unlocks")
+def coin_unlocks():
+    """Report coin unlocks: one result per event, in request order."""
+    items = _batch_items("CoinUnlockBatch", VALIDATORS["CoinUnlockEvent"], _coin_unlock)
+    return json_response({"results": ingest_coin_unlocks(db.session(), g.partner, items)})
+
+
+@bp.post("/bundles")
+def bundles():
+    """Report bundle sales: one result per event, in request order."""
+    items = _batch_items("BundleBatch", VALIDATORS["BundleEvent"], _bundle)
+    return json_response({"results": ingest_bundles(db.session(), g.partner, items)})
+
+
+@bp.post("/purchases")
+def purchases():
+    """Report in-story purchases: one result per event, in request order."""
+    items = _batch_items("PurchaseBatch", VALIDATORS["PurchaseEvent"], _purchase)
+    return json_response({"results": ingest_purchases(db.session(), g.partner, items)})
+
+
+@bp.post("/views")
+def views():
+    """Report view counts per episode, day and country: one result per row, in order."""
+    items = _batch_items("ViewBatch", VALIDATORS["ViewCount"], _view_count)
+    return json_response({"results": ingest_views(db.session(), g.partner, items)})
 
 
 @bp.post("/revenue-pools")

@@ -1,0 +1,93 @@
+"""Action-required banners for payees: what stands between their money and their bank (no
+payout account, an unfinished one, a country Stripe Connect cannot pay, no tax form) and
+invitations waiting for them. Shown on the earnings, payouts and studio pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.balances import get_balances
+from marketplace.earnings.statements import user_accounts
+from marketplace.formatting import format_money
+from marketplace.payouts.services import payout_account_for
+from marketplace.splits.invitations import invitation_link
+from marketplace.splits.models import TeamMember
+from marketplace.studio.models import Series
+from marketplace.tax.services import tax_profile_for
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    """One thing the person must do: what and why, and the link that does it.
+
+    Fields: key (payout_account, payout_incomplete, country_not_payable, tax_profile,
+    invitation), message, link, link_label."""
+
+    key: str
+    message: str
+    link: str
+    link_label: str
+
+
+def _money_held(session: Session, user_id: int, now: datetime) -> list[str]:
+    """The person's balances (available + pending) per currency, formatted; empty if none."""
+    held = []
+    for currency, accounts in sorted(user_accounts(session, user_id).items()):
+        balances = get_balances(session, accounts, now).values()
+        total = sum(b.available + b.pending for b in balances)
+        if total > 0:
+            held.append(format_money(total, currency))
+    return held
+
+
+def action_items(session: Session, user, now: datetime) -> list[ActionItem]:
+    """What this payee must do, most urgent first (none for admins)."""
+    if user.role not in ("creator", "participant"):
+        return []
+    items: list[ActionItem] = []
+    held = _money_held(session, user.id, now)
+    account = payout_account_for(session, user.id)
+    payouts = url_for("payouts.index")
+    if held:
+        money = " and ".join(held)
+        if account is None:
+            items.append(ActionItem(
+                "payout_account", f"You have {money} and no payout account: set one up to be paid.",
+                payouts, "Set up payouts"))  # fmt: skip
+        elif not account.stripe_account_id:
+            items.append(ActionItem(
+                "country_not_payable",
+                f"You have {money}, but Stripe Connect cannot pay accounts in {account.country} "
+                "from this platform: it stays in your balance until an admin enables another way.",
+                payouts, "See payouts"))  # fmt: skip
+        elif not account.payouts_enabled:
+            items.append(ActionItem(
+                "payout_incomplete",
+                f"You have {money}; Stripe needs more details before it can pay you.",
+                payouts, "Finish the payout account"))  # fmt: skip
+        if tax_profile_for(session, user.id) is None:
+            items.append(ActionItem(
+                "tax_profile", "Fill in your tax form (W-9 or W-8BEN): payouts wait for it.",
+                url_for("tax.profile"), "Fill in your tax form"))  # fmt: skip
+    waiting = session.execute(
+        select(TeamMember, Series.title)
+        .join(Series, Series.id == TeamMember.series_id)
+        .where(
+            TeamMember.email == user.email,
+            TeamMember.accepted_at.is_(None),
+            TeamMember.invitation_nonce != "",
+            TeamMember.invitation_expires_at > now,
+        )
+        .order_by(TeamMember.id)
+    ).all()
+    for member, title in waiting:
+        items.append(ActionItem(
+            "invitation",
+            f"You are invited to {title} as {member.role}: your share is held until you accept.",
+            invitation_link(member), "Open the invitation"))  # fmt: skip
+    return items

@@ -1,0 +1,186 @@
+"""Statement PDFs (fpdf2): the summary first, then one table per section, page numbers.
+
+Names are the cast's own, in any script: the PDF embeds Noto Sans (Latin, Cyrillic, Greek) with
+Noto Sans CJK (a subset: see static/fonts/README.md), Arabic, Devanagari and Thai as fallbacks,
+and shapes the text with HarfBuzz (uharfbuzz) so that Arabic joins and reads right to left and
+Devanagari's vowel signs attach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpdf import FPDF
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.reports.statements import statement_events
+from ledger.schema import Account, Posting
+from marketplace.earnings.statements import StatementView
+from marketplace.formatting import format_money
+
+FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
+FALLBACKS = (
+    ("NotoSansCJK", "NotoSansCJKsubset-Regular.ttf"),
+    ("NotoSansArabic", "NotoSansArabic-Regular.ttf"),
+    ("NotoSansDevanagari", "NotoSansDevanagari-Regular.ttf"),
+    ("NotoSansThai", "NotoSansThai-Regular.ttf"),
+)
+
+
+@dataclass(frozen=True)
+class StatementSummary:
+    """The statement's figures in one place (minor units of the statement's currency).
+
+    Fields:
+        gross: what viewers paid for the unlocks and pools behind the person's lines.
+        partner_share: the partner apps' share of that gross (they keep it).
+        platform_fee: the platform's fee on it.
+        net: the person's own share of the period's earnings, pools and refunds.
+        payouts: money paid out (negative) in the period; other: everything else.
+        opening, closing: the balance before the period and at its end.
+    """
+
+    gross: int
+    partner_share: int
+    platform_fee: int
+    net: int
+    payouts: int
+    other: int
+    opening: int
+    closing: int
+
+
+def statement_summary(session: Session, view: StatementView) -> StatementSummary:
+    """Sum the statement's events into gross, partner share, platform fee and the person's net."""
+    st = view.statement
+    events = statement_events(session, st.account_ids, view.start, view.end)
+    entry_ids = sorted({event.entry_id for event in events})
+    partner_share = platform_fee = 0
+    # Chunks keep the IN list inside every database's parameter limit.
+    for at in range(0, len(entry_ids), 5000):
+        chunk = entry_ids[at : at + 5000]
+        rows = session.execute(
+            select(Account.owner_type, Account.purpose, func.sum(Posting.amount))
+            .join(Account, Account.id == Posting.account_id)
+            .where(Posting.entry_id.in_(chunk))
+            .where(Account.currency == view.currency)
+            .where(
+                ((Account.owner_type == "partner") & (Account.purpose == "commission"))
+                | ((Account.owner_type == "platform") & (Account.purpose == "fees"))
+            )
+            .group_by(Account.owner_type, Account.purpose)
+        )
+        for owner_type, _purpose, amount in rows:
+            # Both are credited (negative postings) when money comes in.
+            if owner_type == "partner":
+                partner_share -= int(amount or 0)
+            else:
+                platform_fee -= int(amount or 0)
+    net = view.section_total("earnings") + view.section_total("refunds")
+    net += view.section_total("pools")
+    return StatementSummary(
+        gross=sum(event.gross for event in events),
+        partner_share=partner_share,
+        platform_fee=platform_fee,
+        net=net,
+        payouts=view.section_total("payouts"),
+        other=view.section_total("other"),
+        opening=st.opening,
+        closing=st.closing,
+    )
+
+
+def pdf_money(amount: int, currency: str, locale: str) -> str:
+    """Money for the PDF: the locale's format, with ordinary spaces (the fonts have no
+    narrow no-break space)."""
+    return format_money(amount, currency, locale).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+class _StatementPDF(FPDF):
+    """A4 with Unicode fonts and "Page n of N" at the foot of every page."""
+
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.add_font("NotoSans", "", str(FONT_DIR / "NotoSans-Regular.ttf"))
+        self.add_font("NotoSans", "B", str(FONT_DIR / "NotoSans-Bold.ttf"))
+        for family, filename in FALLBACKS:
+            self.add_font(family, "", str(FONT_DIR / filename))
+        self.set_fallback_fonts([family for family, _ in FALLBACKS], exact_match=False)
+        self.set_text_shaping(True)
+        self.set_auto_page_break(auto=True, margin=18)
+        self.alias_nb_pages()
+
+    def footer(self) -> None:
+        """Page numbers."""
+        self.set_y(-12)
+        self.set_font("NotoSans", "", 8)
+        self.cell(0, 6, f"Page {self.page_no()} of {{nb}}", align="C")
+
+
+def statement_pdf(
+    view: StatementView, locale: str, holder: str, summary: StatementSummary | None = None
+) -> bytes:
+    """The statement as a PDF document: the summary on page 1, then one table per section."""
+    currency, st = view.currency, view.statement
+
+    def money(amount: int) -> str:
+        return pdf_money(amount, currency, locale)
+
+    pdf = _StatementPDF()
+    pdf.add_page()
+    pdf.set_font("NotoSans", "B", 16)
+    pdf.cell(0, 10, f"Cliffhanger statement - {currency}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("NotoSans", "", 10)
+    period = f"{view.start.date().isoformat()} to {view.last_day.isoformat()} (UTC)"
+    pdf.cell(0, 6, f"{holder} - {period}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+    def row(label: str, amount: int, bold: bool = False) -> None:
+        pdf.set_font("NotoSans", "B" if bold else "", 9)
+        pdf.cell(140, 5, label[:95])
+        pdf.cell(0, 5, money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_font("NotoSans", "B", 12)
+    pdf.cell(0, 8, "Summary", new_x="LMARGIN", new_y="NEXT")
+    if summary is not None:
+        row("Gross sales behind your lines", summary.gross)
+        row("Partner apps' share", -summary.partner_share)
+        row("Platform fee", -summary.platform_fee)
+        row("Your share (net)", summary.net, bold=True)
+    else:
+        row("Your share (net)", view.section_total("earnings") + view.section_total("refunds")
+            + view.section_total("pools"), bold=True)  # fmt: skip
+    row("Opening balance", st.opening)
+    row("Paid out", view.section_total("payouts"))
+    if view.other:
+        row("Other", view.section_total("other"))
+    row("Closing balance", st.closing, bold=True)
+    pdf.ln(4)
+
+    pdf.set_font("NotoSans", "B", 12)
+    pdf.cell(0, 8, "Details", new_x="LMARGIN", new_y="NEXT")
+    row("Opening balance", st.opening, bold=True)
+    for section in view.earnings:
+        row(f"Earnings: {section.title}", section.total, bold=True)
+        for line in section.lines:
+            episode = "-" if line.episode is None else f"ep. {line.episode}"
+            row(
+                f"   {episode}, {line.partner}, {line.country or '-'}"
+                f" ({line.count} unlock{'' if line.count == 1 else 's'})",
+                line.amount,
+            )
+    for title, lines in (("Refunds", view.refunds), ("Revenue pools", view.pools),
+                         ("Payouts", view.payouts), ("Other", view.other)):  # fmt: skip
+        if not lines:
+            continue
+        row(title, sum(line.amount for line in lines), bold=True)
+        for line in lines:
+            # Event lines (refunds, pool shares) by where they came from, as on the page: the
+            # series alone left a month's refunds indistinguishable.
+            label = line.label if line.drill is None else line.place
+            row(f"   {label} ({line.count})", line.amount)
+    pdf.ln(2)
+    row("Closing balance", st.closing, bold=True)
+    return bytes(pdf.output())
