@@ -188,7 +188,7 @@ class SplitRouter:
         version: SplitVersion | VersionTerms,
         contract_moment: datetime | None = None,
     ) -> AllocationEvent:
-        """The ledger allocation event for one unlock, refund or pool share, under the
+        """The ledger allocation event for one unlock, refund, pool share or sale, under the
         contract version in force at `contract_moment` (a refund: its unlock's occurred_at,
         so that it nets in its unlock's bucket) or else at the event."""
         contract = contract_at(self.contracts, contract_moment or facts.occurred_at)
