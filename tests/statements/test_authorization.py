@@ -61,6 +61,16 @@ EXPECTED = {
     ("admin.ledger_adjust", "GET"): ("/admin/ledger/adjust", ADMIN),
     ("admin.ledger_adjust", "POST"): ("/admin/ledger/adjust", ADMIN),
     ("admin.audit_log", "GET"): ("/admin/audit", ADMIN),
+    ("admin.settlements", "GET"): ("/admin/settlements", ADMIN),
+    # An empty form: the admin gets it back with its errors (400).
+    ("admin.settlement_close", "POST"): ("/admin/settlements/close", ADMIN_400),
+    ("admin.settlement_remit", "POST"): ("/admin/settlements/remit", ADMIN_400),
+    # No statement or partner of that id: the admin gets 404 after the role check.
+    ("admin.settlement", "GET"): ("/admin/settlements/987654", ADMIN_404),
+    ("admin.settlement_csv", "GET"): ("/admin/settlements/987654/csv", ADMIN_404),
+    ("admin.settlement_pdf", "GET"): ("/admin/settlements/987654/pdf", ADMIN_404),
+    ("admin.partner_contract", "GET"): ("/admin/partners/{partner}/contract", ADMIN),
+    ("admin.partner_contract", "POST"): ("/admin/partners/{partner}/contract", ADMIN),
     ("admin.reconciliation", "GET"): ("/admin/reconciliation/", ADMIN),
     ("admin.reconciliation", "POST"): ("/admin/reconciliation/", ADMIN),
     # No report in the world: the admin gets 404 (after the role check, which others fail).
@@ -185,15 +195,6 @@ EXPECTED = {
     ("splits.split", "GET"): ("/studio/series/{series}/split", CREATOR_OWNS),
     ("splits.split", "POST"): ("/studio/series/{series}/split", CREATOR_OWNS),
     ("publishing.withdraw", "POST"): ("/studio/listings/{listing}/withdraw", CREATOR_OWNS),
-    ("admin.partner_contract", "GET"): ("/admin/partners/{partner}/contract", ADMIN),
-    ("admin.partner_contract", "POST"): ("/admin/partners/{partner}/contract", ADMIN),
-    ("admin.settlements", "GET"): ("/admin/settlements", ADMIN),
-    ("admin.settlement_close", "POST"): ("/admin/settlements/close", ADMIN_400),
-    ("admin.settlement_remit", "POST"): ("/admin/settlements/remit", ADMIN_400),
-    # No statement in the world: the admin gets 404 (after the role check, which others fail).
-    ("admin.settlement", "GET"): ("/admin/settlements/987654", ADMIN_404),
-    ("admin.settlement_csv", "GET"): ("/admin/settlements/987654/csv", ADMIN_404),
-    ("admin.settlement_pdf", "GET"): ("/admin/settlements/987654/pdf", ADMIN_404),
     ("api.bundles", "POST"): ("/api/v1/bundles", every(401)),
     ("api.coin_unlocks", "POST"): ("/api/v1/coin-unlocks", every(401)),
     ("api.purchases", "POST"): ("/api/v1/purchases", every(401)),
