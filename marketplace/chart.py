@@ -21,7 +21,7 @@ Accounts (owner_type, owner_id, purpose), one per currency:
 - guarantee G "payable"            liability: what a flat fee or minimum guarantee G's
                                    beneficiary is owed and its guarantor has not paid yet
 - guarantee G "receivable"         asset: the same amount, owed by G's guarantor (his later
-                                   earnings pay it; marketplace/splits/guarantees.py)
+                                   earnings pay it; marketplace/splits/terms/guarantees.py)
 - platform 0 "float"               equity: the platform's own money put into its Stripe balance
                                    (`flask payouts fund`), not partner money
 - platform 0 "fx_gain_loss"        equity (a trading account): a remittance received in another

@@ -11,8 +11,8 @@ from marketplace.partners import models as partners_models
 from marketplace.payouts import models as payouts_models
 from marketplace.reconciliation import models as reconciliation_models
 from marketplace.settlements import models as settlements_models
-from marketplace.splits import commerce as splits_commerce
 from marketplace.splits import models as splits_models
+from marketplace.splits.terms import commerce as splits_commerce
 from marketplace.studio import models as studio_models
 from marketplace.tax import models as tax_models
 

@@ -20,12 +20,18 @@ def overview():
     session = db.session()
     counts = dict(session.execute(select(User.role, func.count()).group_by(User.role)).all())
     overdue = overdue_partners(session)
-    money = session.execute(
-        select(PayoutLine.currency, PayoutLine.status, func.count(), func.sum(PayoutLine.amount))
-        .where(PayoutLine.status.in_((*OPEN_LINE_STATUSES, "failed")))
-        .group_by(PayoutLine.currency, PayoutLine.status)
-        .order_by(PayoutLine.currency, PayoutLine.status)
-    ).all()
+    # SUM of a bigint is numeric on PostgreSQL (a Decimal): money is shown as integer minor units.
+    money = [
+        (currency, status, count, int(amount or 0))
+        for currency, status, count, amount in session.execute(
+            select(
+                PayoutLine.currency, PayoutLine.status, func.count(), func.sum(PayoutLine.amount)
+            )
+            .where(PayoutLine.status.in_((*OPEN_LINE_STATUSES, "failed")))
+            .group_by(PayoutLine.currency, PayoutLine.status)
+            .order_by(PayoutLine.currency, PayoutLine.status)
+        )
+    ]
     waiting = session.scalar(
         select(func.count()).select_from(PayoutBatch).where(PayoutBatch.status == "draft")
     )

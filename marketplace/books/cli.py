@@ -13,7 +13,7 @@ from ledger.reports.rows import balance_rows
 from marketplace.errors import CommandFailed
 from marketplace.extensions import db
 from marketplace.ingest.poster import BATCH_SIZE, post_pending, run_poster
-from marketplace.splits.guarantees import check_guarantees
+from marketplace.splits.terms.guarantees import check_guarantees
 
 ledger_cli = AppGroup("ledger", help="Inspect and verify the ledger.")
 

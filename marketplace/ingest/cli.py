@@ -11,7 +11,7 @@ from sqlalchemy import select
 from marketplace.errors import CommandFailed, ServiceError
 from marketplace.extensions import db
 from marketplace.ingest.api.validation import parse_time
-from marketplace.ingest.coin_values import coin_rates, parse_value, set_coin_rate
+from marketplace.ingest.kinds.coin_values import coin_rates, parse_value, set_coin_rate
 from marketplace.partners.models import PartnerApp
 
 coins_cli = AppGroup("coins", help="Coin values of partner apps.")

@@ -36,18 +36,18 @@ from sqlalchemy.orm import Session
 
 from ledger.journal import is_postgresql
 from ledger.schema import AllocationBucket, AllocationRun, UTCDateTime
+from marketplace.ingest.kinds.sale_kinds import (
+    SALE_KINDS,
+    SaleContext,
+    sale_bucket_keys,
+    sale_facts,
+)
 from marketplace.ingest.models import PartnerEvent, PosterCursor
 from marketplace.ingest.revenue import (
     RevenueFacts,
     bucket_key,
     post_revenue,
     split_versions_by_series,
-)
-from marketplace.ingest.sale_kinds import (
-    SALE_KINDS,
-    SaleContext,
-    sale_bucket_keys,
-    sale_facts,
 )
 from marketplace.ingest.waterfalls import PlanCache
 from marketplace.partners.contracts import contract_at, contracts_of

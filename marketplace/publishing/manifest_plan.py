@@ -15,7 +15,6 @@ from ledger.allocation.waterfall import MAX_PREMIUM_BPS, MIN_PREMIUM_BPS
 from marketplace.accounts.models import User
 from marketplace.accounts.services import normalise_email
 from marketplace.errors import Problem, ServiceError, is_int
-from marketplace.splits.deal_terms import GuaranteeTerms
 from marketplace.splits.models import TeamMember
 from marketplace.splits.plans import (
     MAX_TIERS,
@@ -24,6 +23,7 @@ from marketplace.splits.plans import (
     stage_budget_line,
     stage_revenue_plan,
 )
+from marketplace.splits.terms.deal_terms import GuaranteeTerms
 from marketplace.studio.models import Series
 
 PLAN_FIELDS = {"tiers", "budget", "advances", "guarantees"}

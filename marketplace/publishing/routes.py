@@ -14,8 +14,8 @@ from marketplace.publishing import bp, manifest
 from marketplace.publishing import services as publishing
 from marketplace.publishing.forms import ImportForm, PublishForm
 from marketplace.splits import services as splits
-from marketplace.splits.deal_terms import remake_royalties
 from marketplace.splits.positions import explain_plan, latest_plan
+from marketplace.splits.terms.deal_terms import remake_royalties
 from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
 from marketplace.studio.storage import MediaStorage, human_size

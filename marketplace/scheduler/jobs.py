@@ -34,7 +34,7 @@ from marketplace.payouts.gateway import get_gateway, relay_emulated_stripe
 from marketplace.settlements.aging import notify_overdue
 from marketplace.settlements.statements import close_due
 from marketplace.splits.consent import expire_plans
-from marketplace.splits.guarantees import settle_guarantees
+from marketplace.splits.terms.guarantees import settle_guarantees
 
 log = logging.getLogger(__name__)
 RELAY_SECONDS = 5

@@ -34,12 +34,6 @@ from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, Problem, ServiceError, is_int, raise_problems
 from marketplace.splits.consent import affected_members, request_consents
-from marketplace.splits.deal_terms import (
-    GuaranteeTerms,
-    guarantee_problems,
-    plan_guarantee_rows,
-    plan_royalty_rows,
-)
 from marketplace.splits.models import (
     BudgetLine,
     PlanAdvance,
@@ -49,6 +43,12 @@ from marketplace.splits.models import (
     RevenuePlan,
     SplitVersion,
     TeamMember,
+)
+from marketplace.splits.terms.deal_terms import (
+    GuaranteeTerms,
+    guarantee_problems,
+    plan_guarantee_rows,
+    plan_royalty_rows,
 )
 from marketplace.studio.models import Series
 

@@ -1,5 +1,5 @@
 """The remake page: a localized version (its own cast) that declares royalties to members of
-the original's team (marketplace.splits.deal_terms.create_remake)."""
+the original's team (marketplace.splits.terms.deal_terms.create_remake)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from marketplace.accounts.access import role_required
 from marketplace.errors import ServiceError, ValidationFailed, apply_service_error
 from marketplace.extensions import db
 from marketplace.splits import bp
-from marketplace.splits.deal_terms import RoyaltyTerms, create_remake
 from marketplace.splits.forms import RemakeForm
 from marketplace.splits.models import TeamMember
+from marketplace.splits.terms.deal_terms import RoyaltyTerms, create_remake
 from marketplace.studio.support import CREATOR, owned_series_or_404
 
 

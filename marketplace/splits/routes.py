@@ -15,10 +15,10 @@ from marketplace.splits import bp, invitations
 from marketplace.splits import consent as plan_consents
 from marketplace.splits import plans as revenue_plans
 from marketplace.splits import services as splits
-from marketplace.splits.deal_terms import GuaranteeTerms
 from marketplace.splits.forms import BudgetLineForm, PlanForm, SplitForm
 from marketplace.splits.models import RevenuePlan, TeamMember
 from marketplace.splits.positions import explain_plan, latest_plan, plan_history, plan_position
+from marketplace.splits.terms.deal_terms import GuaranteeTerms
 from marketplace.studio.forms import ActionForm
 from marketplace.studio.models import Series
 from marketplace.studio.rules import parse_price

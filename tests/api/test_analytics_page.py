@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from marketplace.ingest.coin_values import set_coin_rate
+from marketplace.ingest.kinds.coin_values import set_coin_rate
 from tests.api.conftest import T0, unlock
 
 

@@ -24,10 +24,10 @@ from ledger.allocation.splits import DENOMINATOR
 from ledger.reports.beancount import export_beancount
 from ledger.reports.checks import check_ledger
 from ledger.schema import AllocationBucket
-from marketplace.ingest.coin_values import set_coin_rate
+from marketplace.ingest.kinds.coin_values import set_coin_rate
 from marketplace.ingest.models import CoinPosition, PartnerCoinRate, PartnerEvent
-from marketplace.splits.commerce import create_commerce_split
 from marketplace.splits.models import TeamMember
+from marketplace.splits.terms.commerce import create_commerce_split
 from tests.api.conftest import T0
 
 SEEDS = range(3)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ledger.reports.checks import check_ledger
 from ledger.schema import AllocationBucket
 from marketplace.ingest.api.openapi import REJECTION_CODES
-from marketplace.ingest.coin_values import set_coin_rate
+from marketplace.ingest.kinds.coin_values import set_coin_rate
 from marketplace.ingest.models import EpisodeViews, PartnerEvent
 from marketplace.splits.models import TeamMember
 

@@ -103,7 +103,7 @@ def test_budget_advance_consent_then_advance_recovered_then_profit(
 def test_a_flat_fee_is_owed_then_paid_from_the_creators_earnings(
     page, another_person, team, partner_apps, live_session
 ):
-    from marketplace.splits.guarantees import settle_guarantees
+    from marketplace.splits.terms.guarantees import settle_guarantees
 
     series_id = team["series_id"]
     log_in(page, team["creator"])

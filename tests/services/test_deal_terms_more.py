@@ -13,8 +13,6 @@ from ledger.reports.checks import check_ledger
 from marketplace.chart import ledger_account
 from marketplace.errors import ServiceError
 from marketplace.ingest.revenue import post_revenue
-from marketplace.splits.deal_terms import GuaranteeTerms, RoyaltyTerms, create_remake
-from marketplace.splits.guarantees import check_guarantees, settle_guarantees, whole_months
 from marketplace.splits.models import (
     GuaranteeRun,
     PlanGuarantee,
@@ -25,6 +23,8 @@ from marketplace.splits.models import (
     TeamMember,
 )
 from marketplace.splits.plans import TierTerms, create_revenue_plan, record_budget_line
+from marketplace.splits.terms.deal_terms import GuaranteeTerms, RoyaltyTerms, create_remake
+from marketplace.splits.terms.guarantees import check_guarantees, settle_guarantees, whole_months
 from marketplace.studio.models import Series
 from tests.services.test_revenue import T0, make_world
 from tests.services.test_revenue_plans import LATER, accept_all

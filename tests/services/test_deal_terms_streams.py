@@ -21,8 +21,6 @@ from ledger.reports.beancount import export_beancount
 from ledger.reports.checks import check_ledger
 from marketplace.ingest.revenue import post_revenue
 from marketplace.partners.models import PartnerApp
-from marketplace.splits.deal_terms import GuaranteeTerms, RoyaltyTerms, create_remake
-from marketplace.splits.guarantees import check_guarantees, settle_guarantees
 from marketplace.splits.models import GuaranteeRun, SplitShare, SplitVersion, TeamMember
 from marketplace.splits.plans import (
     AdvanceTerms,
@@ -32,6 +30,8 @@ from marketplace.splits.plans import (
     record_budget_line,
 )
 from marketplace.splits.positions import plan_pool
+from marketplace.splits.terms.deal_terms import GuaranteeTerms, RoyaltyTerms, create_remake
+from marketplace.splits.terms.guarantees import check_guarantees, settle_guarantees
 from marketplace.studio.models import Series
 from tests.ledger.test_waterfall_math import oracle
 from tests.services.test_revenue import T0

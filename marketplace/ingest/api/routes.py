@@ -29,13 +29,13 @@ from marketplace.ingest.api.openapi import (
     openapi_document,
 )
 from marketplace.ingest.api.validation import VALIDATORS, compile_schema, parse_time, validate
-from marketplace.ingest.coins import CoinUnlockIn, ingest_coin_unlocks
 from marketplace.ingest.event_log import event_status
+from marketplace.ingest.kinds.coins import CoinUnlockIn, ingest_coin_unlocks
+from marketplace.ingest.kinds.sales import BundleIn, PurchaseIn, ingest_bundles, ingest_purchases
+from marketplace.ingest.kinds.views import ViewCountIn, ingest_views
 from marketplace.ingest.pools import PoolIn, ingest_pool
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
-from marketplace.ingest.sales import BundleIn, PurchaseIn, ingest_bundles, ingest_purchases
 from marketplace.ingest.unlocks import UnlockIn, ingest_unlocks, rejected
-from marketplace.ingest.views import ViewCountIn, ingest_views
 from marketplace.logs import current_request_id
 from marketplace.studio.models import Episode, Listing, Series
 from marketplace.studio.storage import media_type_of, open_media

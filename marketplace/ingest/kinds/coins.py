@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from marketplace.ingest.coin_values import coin_rates, rate_in_force
 from marketplace.ingest.event_log import (
     Result,
     existing_events,
@@ -24,6 +23,7 @@ from marketplace.ingest.event_log import (
     log_outcomes,
     record_rejections,
 )
+from marketplace.ingest.kinds.coin_values import coin_rates, rate_in_force
 from marketplace.ingest.revenue import (
     available_at_for,
     split_versions_by_series,

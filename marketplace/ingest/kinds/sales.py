@@ -45,8 +45,8 @@ from marketplace.ingest.unlocks import (
 )
 from marketplace.partners.contracts import contract_terms
 from marketplace.partners.models import PartnerApp, PartnerContract
-from marketplace.splits.commerce import commerce_splits_by_series
 from marketplace.splits.models import TeamMember
+from marketplace.splits.terms.commerce import commerce_splits_by_series
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from marketplace.ingest.coin_values import CoinEvent, advance_positions, coin_bucket
+from marketplace.ingest.kinds.coin_values import CoinEvent, advance_positions, coin_bucket
 from marketplace.ingest.revenue import (
     RevenueFacts,
     ShareTerms,
@@ -28,7 +28,7 @@ from marketplace.ingest.revenue import (
     with_contract,
 )
 from marketplace.partners.models import PartnerApp
-from marketplace.splits.commerce import commerce_splits_by_series
+from marketplace.splits.terms.commerce import commerce_splits_by_series
 
 SALE_KINDS = frozenset({"coins", "bundle", "purchase"})
 
