@@ -283,7 +283,13 @@ def _episode_for(rng: random.Random, spec_free: int, episodes: int) -> int:
 
 def load_revenue(session: Session, partners, catalogue, start: datetime, now: datetime) -> int:
     """A few thousand signed-off unlocks (and some refunds) over the last 60 days."""
-    if session.scalar(select(func.count()).select_from(PartnerEvent)):
+    # Loaded once: the demo's own apps already reported (other apps' events don't count).
+    demo_partner_ids = [partner.id for partner in partners]
+    if session.scalar(
+        select(func.count())
+        .select_from(PartnerEvent)
+        .where(PartnerEvent.partner_id.in_(demo_partner_ids))
+    ):
         return 0
     rng = random.Random(20261121)
     total = 0
