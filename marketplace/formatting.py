@@ -21,20 +21,46 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import g, has_request_context, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
+"""Locales money may be formatted in; the page's language picks among its own regions."""
+
+LANGUAGES = {"en": "English", "es": "Español"}
+"""The languages the site speaks (code: the language's own name); translations/<code>/."""
+DEFAULT_LANGUAGE = "en"
+
+
+def select_language() -> str:
+    """Flask-Babel's locale selector: the signed-in person's language setting, else the
+    browser's Accept-Language best match among LANGUAGES, else English."""
+    if not has_request_context():  # CLI, scheduler, mail sent outside a request
+        return DEFAULT_LANGUAGE
+    chosen = getattr(current_user, "language", None) if current_user else None
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE
+
+
+def select_time_zone() -> str:
+    """Flask-Babel's time zone selector: the signed-in person's time zone (users.time_zone)."""
+    return reader_time_zone().key
 
 
 def user_locale() -> str:
-    """The best locale for the current request, from Accept-Language (parsed once per
-    request: a statement formats thousands of amounts); en_US outside a request."""
+    """The locale numbers and money are formatted in: the page's language, refined by the
+    browser's region when it speaks the same language (es_ES, en_GB); parsed once per request
+    (a statement formats thousands of amounts); en_US outside a request."""
     if not has_request_context():  # CLI, mail
         return "en_US"
     cached = g.get("_money_locale")
     if cached is None:
+        language = str(get_locale() or DEFAULT_LANGUAGE)
         best = request.accept_languages.best_match(SUPPORTED_LOCALES)
-        cached = g._money_locale = (best or "en_US").replace("-", "_")
+        best = (best or "").replace("-", "_")
+        cached = best if best.split("_")[0] == language else language
+        g._money_locale = cached
     return cached
 
 
