@@ -11,6 +11,7 @@ amounts stay numbers.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,7 +20,12 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    parse_decimal,
+)
 from flask import g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -176,6 +182,40 @@ def localdate(value: datetime | date | None) -> str:
     return value.isoformat()
 
 
+SPACES = str.maketrans("", "", " \u00a0\u202f")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def parse_decimal_input(text: str | None, locale: Locale | str | None = None) -> Decimal | None:
+    """A number typed by a person, as the page's locale writes it ("1.234,56" in Spanish,
+    "1,234.56" in English), or plainly with either mark before the decimals ("1234,56",
+    "33.33"); None when it is not a finite number."""
+    raw = (text or "").strip().translate(SPACES)
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        value = parse_decimal(raw, locale=str(locale or user_locale()), strict=True)
+    except (NumberFormatError, ValueError):
+        if not PLAIN_NUMBER.fullmatch(raw):
+            return None
+        value = Decimal(raw.replace(",", "."))
+    return value if value.is_finite() else None
+
+
+def parse_money_input(
+    text: str | None, currency: str, locale: Locale | str | None = None
+) -> int | None:
+    """An amount typed by a person in major units ("1.234,56" in Spanish) as integer minor
+    units of `currency`; None when it is not a number or has more decimals than the currency."""
+    value = parse_decimal_input(text, locale)
+    if value is None:
+        return None
+    minor = value.scaleb(get_currency_precision(currency))
+    if minor != minor.to_integral_value():
+        return None
+    return int(minor)
+
+
 def percent(bps: int) -> str:
     """Basis points as a percentage for people: 9999 -> "99.99%", 10000 -> "100%"."""
     return f"{Decimal(bps) / 100:f}%"
@@ -188,16 +228,14 @@ def percent_field(bps: int) -> str:
 
 def parse_percent(text: str | None) -> int | None:
     """A percentage typed by a person ("33.33", "33,33", "50 %") as basis points; None when it
-    is not a number with at most two decimals."""
-    raw = (text or "").strip().rstrip("%").strip().replace("\u00a0", "")
-    if raw.count(",") == 1 and "." not in raw:
-        raw = raw.replace(",", ".")  # a decimal comma (es, de, fr...)
-    if not raw or not all(c.isdigit() or c == "." for c in raw) or raw.count(".") > 1:
+    is not a number from 0 with at most two decimals."""
+    value = parse_decimal_input((text or "").strip().rstrip("%"))
+    if value is None or value < 0:
         return None
-    value = Decimal(raw)
-    if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
+    bps = value * 100
+    if bps != bps.to_integral_value():
         return None
-    return int(value * 100)
+    return int(bps)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
