@@ -70,10 +70,14 @@ test: lint
 # serves every language; after changing marked strings run `make translations`, translate the
 # new entries in translations/<code>/LC_MESSAGES/messages.po, and run `make translations` again.
 PYBABEL := $(BIN)/pybabel
+# Besides _ / gettext / ngettext: lazy ones (form labels) and the messages services raise, which
+# pages show in the reader's language (ServiceError.localized); tests/web/test_i18n.py reads this.
+BABEL_KEYWORDS := _l lazy_gettext ServiceError NotFound Forbidden Conflict RemittanceRefused \
+	MediaRejected PeriodOpen ReportRejected
 translations: translations-update translations-compile
 
 translations-extract: $(STAMP)
-	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(PYBABEL) -q extract -F babel.cfg $(addprefix -k ,$(BABEL_KEYWORDS)) --no-location --sort-output \
 		--project Cliffhanger -c TRANSLATORS: -o translations/messages.pot marketplace templates
 
 translations-update: translations-extract

@@ -231,11 +231,12 @@ def register_template_helpers(app: Flask) -> None:
     """Filters used by templates (money is formatted only at the edge)."""
     from flask_babel import get_locale
 
-    from marketplace.formatting import format_money, localdate, localtime, percent
+    from marketplace.formatting import format_money, localdate, localtime, percent, percent_field
     from marketplace.navigation import nav_links, role_name
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.globals["percent_field"] = percent_field
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.globals["nav_links"] = nav_links

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, TypeGuard
 
 import click
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 
 Problem = tuple[str, str]  # (field, message)
@@ -23,6 +24,10 @@ class ServiceError(Exception):
         self.field = field
         if code:
             self.code = code
+
+    def localized(self) -> str:
+        """The message in the reader's language, for pages (the API answers in English)."""
+        return gettext(self.message)
 
     def as_json(self) -> dict:
         """The API's error body: {"error": {"code", "message", "field"}}."""
@@ -82,9 +87,9 @@ def apply_service_error(form: FlaskForm, error: ServiceError) -> None:
     if field is not None and hasattr(field, "errors"):
         if not isinstance(field.errors, list):
             field.errors = list(field.errors)
-        field.errors.append(error.message)
+        field.errors.append(error.localized())
     else:
-        form.form_errors.append(error.message)
+        form.form_errors.append(error.localized())
 
 
 class CommandFailed(click.ClickException):

@@ -23,6 +23,8 @@ from babel import Locale
 from babel.numbers import (
     NumberFormatError,
     format_currency,
+    format_decimal,
+    format_percent,
     get_currency_precision,
     parse_decimal,
 )
@@ -217,13 +219,20 @@ def parse_money_input(
 
 
 def percent(bps: int) -> str:
-    """Basis points as a percentage for people: 9999 -> "99.99%", 10000 -> "100%"."""
-    return f"{Decimal(bps) / 100:f}%"
+    """Basis points as a percentage for people, in the page's locale: 9999 -> "99.99%"
+    ("99,99 %" in Spanish), 10000 -> "100%"."""
+    return format_percent(
+        Decimal(bps).scaleb(-4), locale=user_locale(), decimal_quantization=False
+    )
 
 
 def percent_field(bps: int) -> str:
-    """Basis points as a form's percent value: 5000 -> "50", 3333 -> "33.33"."""
-    return f"{Decimal(bps) / 100:f}"
+    """Basis points as a form's percent value: 5000 -> "50", 3333 -> "33.33" ("33,33" in
+    Spanish; parse_percent reads either back)."""
+    return format_decimal(
+        Decimal(bps).scaleb(-2), locale=user_locale(), decimal_quantization=False,
+        group_separator=False,
+    )
 
 
 def parse_percent(text: str | None) -> int | None:

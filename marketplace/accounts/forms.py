@@ -22,54 +22,55 @@ from marketplace.mail import KINDS, NON_ESSENTIAL
 class SignupForm(FlaskForm):
     """Create an account as a creator or as a team member (participant)."""
 
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    display_name = StringField("Your name", validators=[Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    display_name = StringField(_l("Your name"), validators=[Length(max=120)])
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
     )
     confirm = PasswordField(
-        "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", _l("Passwords differ."))],
     )
     role = RadioField(
-        "I am",
+        _l("I am"),
         choices=[
-            SelectChoice("creator", "A creator: I publish series"),
-            SelectChoice("participant", "On a team: actor, writer, director..."),
+            SelectChoice("creator", _l("A creator: I publish series")),
+            SelectChoice("participant", _l("On a team: actor, writer, director...")),
         ],
         default="creator",
         validators=[DataRequired()],
     )
-    submit = SubmitField("Create account")
+    submit = SubmitField(_l("Create account"))
 
 
 class LoginForm(FlaskForm):
     """Log in with email and password."""
 
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    submit = SubmitField("Log in")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Log in"))
 
 
 class ChangePasswordForm(FlaskForm):
     """Replace the password, proving the current one."""
 
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+        _l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
     )
     confirm = PasswordField(
-        "Repeat new password",
-        validators=[DataRequired(), EqualTo("new_password", "Passwords differ.")],
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("new_password", _l("Passwords differ."))],
     )
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
 
 class LogoutForm(FlaskForm):
     """An empty form: logging out is a POST with a CSRF token."""
 
-    submit = SubmitField("Log out")
+    submit = SubmitField(_l("Log out"))
 
 
 def field_name(kind: str) -> str:
@@ -80,7 +81,7 @@ def field_name(kind: str) -> str:
 class NotificationsForm(FlaskForm):
     """One checkbox per non-essential kind of mail (checked: send it)."""
 
-    submit = SubmitField("Save preferences")
+    submit = SubmitField(_l("Save preferences"))
 
 
 for _kind in NON_ESSENTIAL:
@@ -90,7 +91,7 @@ for _kind in NON_ESSENTIAL:
 class LogoutEverywhereForm(FlaskForm):
     """An empty form: ends every session of the user, this one included."""
 
-    submit = SubmitField("Log out everywhere")
+    submit = SubmitField(_l("Log out everywhere"))
 
 
 class ConfirmSignupForm(FlaskForm):
@@ -100,7 +101,7 @@ class ConfirmSignupForm(FlaskForm):
     time_zone = HiddenField(
         validators=[Length(max=64)], render_kw={"data-browser-time-zone": ""}
     )
-    submit = SubmitField("Create my account")
+    submit = SubmitField(_l("Create my account"))
 
 
 class SettingsForm(FlaskForm):

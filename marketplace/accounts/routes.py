@@ -110,10 +110,10 @@ def confirm(token: str):
         try:
             user = confirm_signup(db.session(), token, time_zone=form.time_zone.data)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash(error.localized(), "error")
             return redirect(url_for("auth.login"))
         begin_session(user)
-        flash("Welcome to Cliffhanger.", "success")
+        flash(_("Welcome to Cliffhanger."), "success")
         return redirect(safe_next(url_for("main.home"), pending.next_path))
     return render_template("auth/confirm.html", form=form, email=pending.email)
 
@@ -159,7 +159,7 @@ def logout():
     form = LogoutForm()
     if form.validate_on_submit():
         _end_this_session()
-        flash("You are logged out.", "info")
+        flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
 
 
@@ -171,7 +171,7 @@ def logout_everywhere():
     if form.validate_on_submit():
         end_all_sessions(db.session(), current_user._get_current_object())
         _end_this_session()
-        flash("You are logged out on every device.", "info")
+        flash(_("You are logged out on every device."), "info")
     return redirect(url_for("main.index"))
 
 
@@ -193,7 +193,7 @@ def change_password():
         else:
             # Every other session of the user ends (User.get_id); this one carries on.
             login_user(current_user._get_current_object(), fresh=True)
-            flash("Your password was changed.", "success")
+            flash(_("Your password was changed."), "success")
             return redirect(url_for("main.home"))
     status = 200 if not form.errors else 422
     page = render_template(
@@ -246,7 +246,7 @@ def notifications():
     if form.validate_on_submit():
         wanted = {kind for kind in NON_ESSENTIAL if getattr(form, field_name(kind)).data}
         set_mail_preferences(db.session(), address, wanted)
-        flash("Your mail preferences are saved.", "success")
+        flash(_("Your mail preferences are saved."), "success")
         return redirect(url_for("auth.notifications"))
     off = opted_out_kinds(db.session(), address)
     if request.method == "GET":

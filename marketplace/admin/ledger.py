@@ -7,6 +7,8 @@ import secrets
 from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -116,19 +118,19 @@ def ledger_partners():
 class AdjustmentForm(FlaskForm):
     """A manual correcting entry on one account."""
 
-    account_id = IntegerField("Account id", validators=[DataRequired()])
+    account_id = IntegerField(_l("Account id"), validators=[DataRequired()])
     direction = RadioField(
-        "Direction",
+        _l("Direction"),
         choices=[
-            SelectChoice("increase", "Increase its balance"),
-            SelectChoice("decrease", "Decrease its balance"),
+            SelectChoice("increase", _l("Increase its balance")),
+            SelectChoice("decrease", _l("Decrease its balance")),
         ],
         validators=[DataRequired()],
     )
-    amount = StringField("Amount (e.g. 12.34)", validators=[DataRequired(), Length(max=30)])
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(min=5, max=500)])
+    amount = StringField(_l("Amount (e.g. 12.34)"), validators=[DataRequired(), Length(max=30)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=500)])
     token = HiddenField()
-    submit = SubmitField("Post adjustment")
+    submit = SubmitField(_l("Post adjustment"))
 
 
 @bp.route("/ledger/adjust", methods=["GET", "POST"])
@@ -154,7 +156,7 @@ def ledger_adjust():
             db.session.rollback()
             apply_service_error(form, error)
         else:
-            flash("Adjustment posted.", "success")
+            flash(_("Adjustment posted."), "success")
             return redirect(url_for("admin.ledger_entry", entry_id=entry.id))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/ledger_adjust.html", form=form), status

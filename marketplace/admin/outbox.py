@@ -5,6 +5,7 @@ queued again."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -44,9 +45,9 @@ def outbox():
 def outbox_requeue(message_id: int):
     """Queue a dead-lettered message again (the scheduler sends it on its next run)."""
     if not FlaskForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
     elif requeue_message(db.session(), message_id) is None:
-        flash("Only a dead-lettered message can be queued again.", "error")
+        flash(_("Only a dead-lettered message can be queued again."), "error")
     else:
-        flash("Queued again.", "success")
+        flash(_("Queued again."), "success")
     return redirect(url_for("admin.outbox", status="dead"))

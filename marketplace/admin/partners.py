@@ -4,6 +4,8 @@ only."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, SubmitField
@@ -22,27 +24,29 @@ from marketplace.partners.services import create_partner, list_partners, revoke_
 class PartnerForm(FlaskForm):
     """A new partner app and its contract terms."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
-    currency = StringField("Contract currency", default="USD", validators=[Length(min=3, max=3)])
-    share_bps = IntegerField(
-        "Partner's share (basis points)", default=3000, validators=[NumberRange(0, 10_000)]
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    currency = StringField(
+        _l("Contract currency"), default="USD", validators=[Length(min=3, max=3)]
     )
-    hold_days = IntegerField("Hold (days)", default=7, validators=[NumberRange(0, 365)])
-    submit = SubmitField("Create partner app")
+    share_bps = IntegerField(
+        _l("Partner's share (basis points)"), default=3000, validators=[NumberRange(0, 10_000)]
+    )
+    hold_days = IntegerField(_l("Hold (days)"), default=7, validators=[NumberRange(0, 365)])
+    submit = SubmitField(_l("Create partner app"))
 
 
 class RotateForm(FlaskForm):
     """Issue a new key; the current one keeps working for API_KEY_GRACE_HOURS."""
 
-    submit = SubmitField("Rotate key")
+    submit = SubmitField(_l("Rotate key"))
 
 
 class RevokeForm(FlaskForm):
     """Revoke one key at once (a leaked key), saying why."""
 
     key_id = HiddenField(validators=[DataRequired(), Length(max=40)])
-    reason = StringField("Why", validators=[DataRequired(), Length(max=500)])
-    submit = SubmitField("Revoke now")
+    reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Revoke now"))
 
 
 @bp.route("/partners", methods=["GET", "POST"])
@@ -101,14 +105,17 @@ def revoke_partner_key(partner_id: int):
         abort(404)
     form = RevokeForm()
     if not form.validate_on_submit():
-        flash("Say why the key is revoked.", "error")
+        flash(_("Say why the key is revoked."), "error")
         return redirect(url_for("admin.partners"))
     if form.key_id.data not in {key.key_id for key in partner.keys}:
         abort(404)
     try:
         revoke_key(db.session(), form.key_id.data, current_user, reason=form.reason.data or "")
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
     else:
-        flash(f"Key {form.key_id.data} of {partner.name} is revoked.", "success")
+        flash(
+            _("Key %(key)s of %(partner)s is revoked.", key=form.key_id.data, partner=partner.name),
+            "success",
+        )
     return redirect(url_for("admin.partners"))

@@ -14,6 +14,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -46,36 +48,36 @@ MULTIPART_OVERHEAD = 64 * 1024
 class UploadForm(FlaskForm):
     """A partner's report of a month (CSV)."""
 
-    partner_id = SelectField("Partner app", coerce=int, validators=[DataRequired()])
+    partner_id = SelectField(_l("Partner app"), coerce=int, validators=[DataRequired()])
     period = StringField(
-        "Period (calendar month, UTC)",
-        validators=[DataRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="YYYY-MM")],
+        _l("Period (calendar month, UTC)"),
+        validators=[DataRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("YYYY-MM"))],
         render_kw={"placeholder": "2026-11"},
     )
-    file = FileField("Report (CSV)", validators=[FileRequired()])
-    submit = SubmitField("Reconcile")
+    file = FileField(_l("Report (CSV)"), validators=[FileRequired()])
+    submit = SubmitField(_l("Reconcile"))
 
 
 class DisputeForm(FlaskForm):
     """Open a dispute on a line."""
 
-    note = StringField("Why", validators=[Length(max=2000)])
-    submit = SubmitField("Open dispute")
+    note = StringField(_l("Why"), validators=[Length(max=2000)])
+    submit = SubmitField(_l("Open dispute"))
 
 
 class ResolveForm(FlaskForm):
     """Resolve a dispute: their figure, or ours with a note."""
 
     decision = RadioField(
-        "Decision",
+        _l("Decision"),
         choices=[
-            SelectChoice("accept", "Accept theirs (ingest it)"),
-            SelectChoice("keep", "Keep ours"),
+            SelectChoice("accept", _l("Accept theirs (ingest it)")),
+            SelectChoice("keep", _l("Keep ours")),
         ],
         validators=[DataRequired()],
     )
-    note = TextAreaField("Note (required to keep ours)", validators=[Length(max=2000)])
-    submit = SubmitField("Resolve")
+    note = TextAreaField(_l("Note (required to keep ours)"), validators=[Length(max=2000)])
+    submit = SubmitField(_l("Resolve"))
 
 
 def _partners() -> list:
@@ -106,7 +108,7 @@ def reconciliation():
         except ServiceError as error:
             apply_service_error(form, error)
         else:
-            flash(f"Report reconciled: {report.lines} lines.", "success")
+            flash(_("Report reconciled: %(lines)s lines.", lines=report.lines), "success")
             return redirect(url_for("admin.reconciliation_report", report_id=report.id))
     reports = db.session.execute(
         select(ReconciliationReport, PartnerApp.name)
@@ -167,14 +169,14 @@ def reconciliation_dispute(line_id: int):
     line = db.session.get(ReconciliationLine, line_id) or abort(404)
     form = DisputeForm()
     if not form.validate_on_submit():
-        flash("The form expired or the note is too long; try again.", "error")
+        flash(_("The form expired or the note is too long; try again."), "error")
     else:
         try:
             open_dispute(db.session(), line.id, actor_id=current_user.id, note=form.note.data or "")
         except ServiceError as error:
-            flash(error.message, "error")
+            flash(error.localized(), "error")
         else:
-            flash(f"Dispute opened on {line.event_id}.", "success")
+            flash(_("Dispute opened on %(event)s.", event=line.event_id), "success")
     return redirect(url_for("admin.reconciliation_report", report_id=line.report_id))
 
 
@@ -187,7 +189,7 @@ def reconciliation_resolve(dispute_id: int):
     report_id = line.report_id
     form = ResolveForm()
     if not form.validate_on_submit():
-        flash("Choose accept theirs or keep ours.", "error")
+        flash(_("Choose accept theirs or keep ours."), "error")
     else:
         try:
             resolve_dispute(
@@ -196,7 +198,7 @@ def reconciliation_resolve(dispute_id: int):
             )  # fmt: skip
         except ServiceError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            flash(error.localized(), "error")
         else:
-            flash(f"Dispute {dispute_id} resolved.", "success")
+            flash(_("Dispute %(dispute)s resolved.", dispute=dispute_id), "success")
     return redirect(url_for("admin.reconciliation_report", report_id=report_id))

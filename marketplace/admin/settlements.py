@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from babel.numbers import get_currency_precision
 from flask import Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField
@@ -29,38 +31,38 @@ from marketplace.settlements.statements import close_period, get_statement, list
 class CloseForm(FlaskForm):
     """Close one period of one partner app."""
 
-    partner_id = SelectField("Partner app", coerce=int, validators=[DataRequired()])
-    period = StringField("Period", default="", validators=[DataRequired(), Length(max=10)])
-    submit = SubmitField("Close period")
+    partner_id = SelectField(_l("Partner app"), coerce=int, validators=[DataRequired()])
+    period = StringField(_l("Period"), default="", validators=[DataRequired(), Length(max=10)])
+    submit = SubmitField(_l("Close period"))
 
 
 class RemitForm(FlaskForm):
     """Money received from a partner app."""
 
-    payer_id = SelectField("Partner app", coerce=int, validators=[DataRequired()])
-    amount = StringField("Amount received", validators=[DataRequired(), Length(max=30)])
-    currency = StringField("Currency", default="USD", validators=[DataRequired(), Length(3, 3)])
-    reference = StringField("Bank reference", validators=[DataRequired(), Length(max=120)])
-    settlement = IntegerField("Statement # (optional)", validators=[Optional()])
+    payer_id = SelectField(_l("Partner app"), coerce=int, validators=[DataRequired()])
+    amount = StringField(_l("Amount received"), validators=[DataRequired(), Length(max=30)])
+    currency = StringField(_l("Currency"), default="USD", validators=[DataRequired(), Length(3, 3)])
+    reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=120)])
+    settlement = IntegerField(_l("Statement # (optional)"), validators=[Optional()])
     rate = StringField(
-        "Rate received (other currency only)", validators=[Optional(), Length(max=40)]
+        _l("Rate received (other currency only)"), validators=[Optional(), Length(max=40)]
     )
-    submit = SubmitField("Record remittance")
+    submit = SubmitField(_l("Record remittance"))
 
 
 class ContractForm(FlaskForm):
     """A new contract version taking effect in the future."""
 
-    effective_from = DateTimeLocalField("Takes effect (UTC)", validators=[DataRequired()])
-    share_bps = IntegerField("Partner's share (bps)", validators=[NumberRange(0, 10_000)])
-    hold_days = IntegerField("Hold (days)", validators=[NumberRange(0, 365)])
-    period = SelectField("Period", choices=[("monthly", "monthly"), ("weekly", "weekly")])
-    net_days = IntegerField("Payment terms (net days)", validators=[NumberRange(0, 365)])
+    effective_from = DateTimeLocalField(_l("Takes effect (UTC)"), validators=[DataRequired()])
+    share_bps = IntegerField(_l("Partner's share (bps)"), validators=[NumberRange(0, 10_000)])
+    hold_days = IntegerField(_l("Hold (days)"), validators=[NumberRange(0, 365)])
+    period = SelectField(_l("Period"), choices=[("monthly", "monthly"), ("weekly", "weekly")])
+    net_days = IntegerField(_l("Payment terms (net days)"), validators=[NumberRange(0, 365)])
     payout_policy = SelectField(
-        "Payout policy",
+        _l("Payout policy"),
         choices=[("advance", "advance (after the hold)"), ("collected", "collected (as paid)")],
     )
-    submit = SubmitField("Add contract version")
+    submit = SubmitField(_l("Add contract version"))
 
 
 def _forms() -> tuple[CloseForm, RemitForm]:
@@ -98,7 +100,7 @@ def settlement_close():
     if close.validate_on_submit():
         try:
             partner = db.session.get_one(PartnerApp, close.partner_id.data)
-            _, start = parse_period(close.period.data or "")
+            _label, start = parse_period(close.period.data or "")
             statement, created = close_period(
                 db.session(), partner, start, actor_id=current_user.id
             )
@@ -106,8 +108,10 @@ def settlement_close():
             apply_service_error(close, error)
         else:
             flash(
-                f"{partner.name} {statement.label}: "
-                + ("closed." if created else "was closed already."),
+                (_("%(partner)s %(statement)s: closed.", partner=partner.name,
+                   statement=statement.label) if created else
+                 _("%(partner)s %(statement)s: was closed already.", partner=partner.name,
+                   statement=statement.label)),
                 "success",
             )
             return redirect(url_for("admin.settlement", statement_id=statement.id))
@@ -136,7 +140,11 @@ def settlement_remit():
         except ServiceError as error:
             apply_service_error(remit, error)
         else:
-            flash(f"Remittance {remittance.reference} from {partner.name} recorded.", "success")
+            flash(
+                _("Remittance %(reference)s from %(partner)s recorded.",
+                  reference=remittance.reference, partner=partner.name),
+                "success",
+            )
             return redirect(url_for("admin.settlements"))
     return _page(close, remit), 400
 
@@ -220,7 +228,7 @@ def partner_contract(partner_id: int):
         except ServiceError as error:
             apply_service_error(form, error)
         else:
-            flash("Contract version added.", "success")
+            flash(_("Contract version added."), "success")
             return redirect(url_for("admin.partner_contract", partner_id=partner.id))
     return render_template(
         "admin/partner_contract.html",

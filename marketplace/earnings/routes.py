@@ -106,7 +106,7 @@ def _period_and_currency():
         )
     except ServiceError as error:
         start, end = parse_period(None, None, None, utcnow().date())
-        return accounts, currency, start, end, error.message
+        return accounts, currency, start, end, error.localized()
     return accounts, currency, start, end, None
 
 

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.access import role_required
@@ -78,12 +79,12 @@ def connect():
     Stripe's onboarding (or say why Stripe Connect cannot pay that country from here)."""
     form = ConnectForm()
     if not form.validate_on_submit():
-        flash("Choose the country you live in.", "error")
+        flash(_("Choose the country you live in."), "error")
         return redirect(url_for("payouts.index"))
     try:
         started = _onboarding(create=True, country=form.country.data)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
         return redirect(url_for("payouts.index"))
     if started.url is None:
         flash(started.message, "warning")
@@ -112,12 +113,12 @@ def onboarding_return():
     try:
         account = payout_service.refresh_payout_account(db.session(), get_gateway(), current_user)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
     else:
         if account.payouts_enabled:
-            flash("Your payout account is ready.", "success")
+            flash(_("Your payout account is ready."), "success")
         else:
-            flash("Stripe still needs some details before you can be paid.", "warning")
+            flash(_("Stripe still needs some details before you can be paid."), "warning")
     return redirect(url_for("payouts.index"))
 
 
@@ -129,7 +130,7 @@ def onboarding_refresh():
     try:
         started = _onboarding(create=False)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
         return redirect(url_for("payouts.index"))
     if started.url is None:
         flash(started.message, "warning")

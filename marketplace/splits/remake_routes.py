@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
@@ -48,7 +50,7 @@ def remake(series_id: int):
     rows: list[Any] = list(form.royalties)  # FormFields of RoyaltyRowForm
     for row in rows:
         row.member_id.choices = [
-            SelectChoice(0, "-"),
+            SelectChoice(0, _l("-")),
             *[SelectChoice(m.id, f"{m.credit_name} ({m.role})") for m in members],
         ]
     status = 200
@@ -80,7 +82,7 @@ def remake(series_id: int):
                 if not _row_error(form, field, message):
                     apply_service_error(form, ServiceError(message, field=field))
         else:
-            flash("Remake created: add its cast, its split and its revenue plan.", "success")
+            flash(_("Remake created: add its cast, its split and its revenue plan."), "success")
             return redirect(url_for("publishing.series_detail", series_id=version.id))
     if form.errors or form.form_errors:
         status = 422

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
@@ -24,19 +26,25 @@ from marketplace.studio.models import Series
 from marketplace.studio.rules import parse_price
 from marketplace.studio.support import CREATOR, ROW_FIELD, owned_series_or_404
 
-SHARE_PROBLEM = "A share is a percentage above 0 and at most 100, with at most two decimals."
+SHARE_PROBLEM = _l("A share is a percentage above 0 and at most 100, with at most two decimals.")
 
 
 def _people_words(field: str | None, message: str, total: int) -> str:
     """The service's problems in percent, as the page asks for them (basis points stay in
-    the API, the CLI and the manifest)."""
+    the API, the CLI and the manifest), in the reader's language."""
     if field == "split" and message.startswith("Shares add up to"):
         left = splits.TOTAL_BPS - total
-        rest = f"{percent(left)} left to give" if left > 0 else f"{percent(-left)} too much"
-        return f"Shares add up to {percent(total)}; they must add up to 100% ({rest})."
+        if left > 0:
+            rest = _("%(share)s left to give", share=percent(left))
+        else:
+            rest = _("%(share)s too much", share=percent(-left))
+        return _(
+            "Shares add up to %(total)s; they must add up to %(whole)s (%(rest)s).",
+            total=percent(total), whole=percent(splits.TOTAL_BPS), rest=rest,
+        )
     if (field or "").endswith(".bps"):
-        return SHARE_PROBLEM
-    return message
+        return str(SHARE_PROBLEM)
+    return _(message)
 
 
 def _show_split_errors(
@@ -103,7 +111,11 @@ def split(series_id: int):
                 shares = ", ".join(
                     f"{share.member.credit_name} {percent(share.bps)}" for share in saved.shares
                 )
-                flash(f"Split version {saved.number} saved, effective now: {shares}.", "success")
+                flash(
+                    _("Split version %(number)s saved, effective now: %(shares)s.",
+                      number=saved.number, shares=shares),
+                    "success",
+                )
                 return redirect(url_for("splits.split", series_id=series.id))
     version = splits.current_split(db.session(), series)
     status = 422 if refused or form.errors or form.form_errors else 200
@@ -166,9 +178,9 @@ def plan(series_id: int):
     choices = [SelectChoice(m.id, f"{m.credit_name} ({m.role})") for m in members]
     line_form, plan_form = BudgetLineForm(), PlanForm()
     line_form.holder_id.choices = choices
-    plan_form.advance_recipient.choices = [SelectChoice(0, "No advance"), *choices]
-    plan_form.advance_payer.choices = [SelectChoice(0, "-"), *choices]
-    plan_form.guarantee_beneficiary.choices = [SelectChoice(0, "No guarantee"), *choices]
+    plan_form.advance_recipient.choices = [SelectChoice(0, _l("No advance")), *choices]
+    plan_form.advance_payer.choices = [SelectChoice(0, _l("-")), *choices]
+    plan_form.guarantee_beneficiary.choices = [SelectChoice(0, _l("No guarantee")), *choices]
     lines = revenue_plans.budget_lines(db.session(), series.id)
     refused = False
     try:
@@ -183,7 +195,7 @@ def plan(series_id: int):
                 tier=line_form.tier.data,
                 receipt_url=line_form.receipt_url.data or None,
             )
-            flash("Cost added to the budget.", "success")
+            flash(_("Cost added to the budget."), "success")
             return redirect(url_for("splits.plan", series_id=series.id))
         if plan_form.publish.data and plan_form.validate_on_submit():
             used = max((line.tier for line in lines), default=0)
@@ -211,12 +223,16 @@ def plan(series_id: int):
             )
             if saved.status == "pending":
                 flash(
-                    f"Plan version {saved.number} is waiting for the answers of the members"
-                    " whose share it changes; it takes effect once all accept.",
+                    _("Plan version %(number)s is waiting for the answers of the members"
+                      " whose share it changes; it takes effect once all accept.",
+                      number=saved.number),
                     "info",
                 )
             else:
-                flash(f"Plan version {saved.number} published, effective now.", "success")
+                flash(
+                    _("Plan version %(number)s published, effective now.", number=saved.number),
+                    "success",
+                )
             return redirect(url_for("splits.plan", series_id=series.id))
     except ServiceError as error:
         db.session.rollback()
@@ -260,9 +276,9 @@ def plan_consent(plan_id: int):
         try:
             plan_consents.answer_plan(db.session(), plan_id, current_user, accept=accept)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash(error.localized(), "error")
         else:
-            flash("Thank you: your answer is recorded.", "success")
+            flash(_("Thank you: your answer is recorded."), "success")
         return redirect(url_for("splits.plan_consent", plan_id=plan_id))
     proposed = db.session.get_one(RevenuePlan, plan_id)
     series = db.session.get_one(Series, proposed.series_id)
@@ -293,9 +309,9 @@ def resend_invitation(member_id: int):
     try:
         invitations.resend_invitation(db.session(), member, current_user)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
     else:
-        flash(f"A new invitation was sent to {member.email}.", "success")
+        flash(_("A new invitation was sent to %(email)s.", email=member.email), "success")
     return redirect(url_for("splits.split", series_id=series.id))
 
 
@@ -351,9 +367,9 @@ def accept_invitation(token: str):
     try:
         invitations.accept_invitation(db.session(), token, current_user)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
         return redirect(url_for("splits.invitation", token=token))
-    flash(f'You are on the team of "{found.series.title}".', "success")
+    flash(_("You are on the team of “%(series)s”.", series=found.series.title), "success")
     return redirect(url_for("earnings.series_list"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.access import role_required
@@ -49,7 +50,7 @@ def w9():
             db.session.rollback()
             apply_service_error(form, error)
         else:
-            flash("Your W-9 is on file.", "success")
+            flash(_("Your W-9 is on file."), "success")
             return redirect(url_for("payouts.index"))
     form.tin.data = ""  # never echo a TIN back into the page
     return render_template("tax/form.html", form=form, title="Form W-9", action=url_for("tax.w9"))
@@ -82,7 +83,7 @@ def w8ben():
             db.session.rollback()
             apply_service_error(form, error)
         else:
-            flash("Your W-8BEN is on file.", "success")
+            flash(_("Your W-8BEN is on file."), "success")
             return redirect(url_for("payouts.index"))
     form.foreign_tin.data = ""
     return render_template(

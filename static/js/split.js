@@ -8,6 +8,13 @@
     return;
   }
   var totalLine = form.querySelector("[data-split-total]");
+  // The page's words and number marks (data-texts, in the reader's language).
+  var texts = JSON.parse(form.getAttribute("data-texts") || "{}");
+  function say(key, values) {
+    return (texts[key] || "").replace(/%\((\w+)\)s/g, function (_, name) {
+      return values[name];
+    });
+  }
 
   // "33.33", "33,33" or "50 %" as basis points (integers: no float touches a share); NaN when
   // it is not a number with at most two decimals. Mirrors marketplace.formatting.parse_percent.
@@ -26,7 +33,9 @@
   function percentText(bps) {
     var whole = Math.floor(bps / 100);
     var cents = bps % 100;
-    return whole + (cents ? "." + (cents < 10 ? "0" : "") + cents : "") + "%";
+    var decimal = texts.decimal || ".";
+    return whole + (cents ? decimal + (cents < 10 ? "0" : "") + cents : "") +
+      (texts.percent_suffix || "%");
   }
 
   function shareInputs() {
@@ -47,17 +56,17 @@
         total += bps;
       }
     });
-    var text = "Total " + percentText(total);
+    var text;
     if (total === 10000) {
-      text += ": complete.";
+      text = say("complete", { total: percentText(total) });
     } else if (total < 10000) {
-      text += ": " + percentText(10000 - total) + " left to give.";
+      text = say("left", { total: percentText(total), rest: percentText(10000 - total) });
     } else {
-      text += ": " + percentText(total - 10000) + " too much.";
+      text = say("over", { total: percentText(total), rest: percentText(total - 10000) });
     }
     if (unreadable) {
-      text += " " + unreadable + " share" + (unreadable === 1 ? " is" : "s are") +
-        " not a percentage.";
+      text += " " + (unreadable === 1 ? say("unreadable_one", {}) :
+        say("unreadable_many", { count: unreadable }));
     }
     totalLine.textContent = text;
     totalLine.hidden = false;
@@ -66,10 +75,10 @@
 
   function renumber() {
     form.querySelectorAll("[data-split-row]").forEach(function (row, index) {
-      row.querySelector("legend").textContent = "Participant " + (index + 1);
+      row.querySelector("legend").textContent = say("participant", { index: index + 1 });
       var hidden = row.querySelector("[data-remove] .visually-hidden");
       if (hidden) {
-        hidden.textContent = " participant " + (index + 1);
+        hidden.textContent = " " + say("remove_whom", { index: index + 1 });
       }
     });
   }
@@ -79,7 +88,7 @@
     button.type = "button";
     button.className = "button secondary";
     button.setAttribute("data-remove", "");
-    button.appendChild(document.createTextNode("Remove"));
+    button.appendChild(document.createTextNode(say("remove", {})));
     var hidden = document.createElement("span");
     hidden.className = "visually-hidden";
     button.appendChild(hidden);

@@ -16,7 +16,17 @@ from marketplace.formatting import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+
+
+def babel_keywords() -> dict:
+    """Babel's default keywords plus the Makefile's BABEL_KEYWORDS (what `make translations`
+    extracts)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS
+
+    makefile = (ROOT / "Makefile").read_text()
+    listed = re.search(r"^BABEL_KEYWORDS := ((?:.*\\\n)*.*)$", makefile, re.M).group(1)
+    names = listed.replace("\\", " ").split()
+    return {**DEFAULT_KEYWORDS, **{name: None for name in names}}
 
 
 def page_language(html: str) -> str:
@@ -88,7 +98,7 @@ def marked_strings() -> set:
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / directory,
             method_map=[("**.py", "python"), ("**.html", "jinja2")],
-            keywords=KEYWORDS,
+            keywords=babel_keywords(),
         ):
             found.add(message if isinstance(message, str) else message[0])
     return found
