@@ -10,7 +10,7 @@ from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.studio import bp
 from marketplace.studio import series as series_service
-from marketplace.studio.forms import ActionForm, EpisodeForm
+from marketplace.studio.forms import ActionForm, EpisodeForm, ReorderForm
 from marketplace.studio.models import Episode
 from marketplace.studio.storage import MediaStorage, duration_text, human_size, media_type_of
 from marketplace.studio.support import (
@@ -153,6 +153,36 @@ def move_episode(episode_id: int, direction: str):
         abort(400)
     series_service.move_episode(db.session(), episode, -1 if direction == "up" else 1)
     return redirect(url_for("publishing.series_detail", series_id=episode.series_id) + "#episodes")
+
+
+@bp.route("/series/<int:series_id>/episodes/order", methods=["POST"])
+@role_required(CREATOR)
+def reorder_episodes(series_id: int):
+    """Put the series' episodes in a new order (ids, comma-separated: what dragging sends)."""
+    series = owned_series_or_404(series_id)
+    form = ReorderForm()
+    if not form.validate_on_submit():
+        abort(400)
+    before = {e.id: e.number for e in series.episodes}
+    try:
+        ids = [int(part) for part in (form.order.data or "").split(",") if part.strip()]
+        series_service.reorder_episodes(db.session(), series, ids)
+    except ValueError:
+        flash("The new order could not be read; nothing changed.", "error")
+    except ServiceError as error:
+        flash(f"{error.message} Nothing changed.", "error")
+    else:
+        moved = [e for e in series.episodes if before[e.id] != e.number]
+        if moved:
+            flash(
+                "Episodes renumbered: "
+                + ", ".join(f"{e.title or 'Untitled'} is now {e.number}" for e in moved)
+                + ".",
+                "success",
+            )
+        else:
+            flash("The order is unchanged.", "info")
+    return redirect(url_for("publishing.series_detail", series_id=series.id) + "#episodes")
 
 
 @bp.route("/episodes/<int:episode_id>/delete", methods=["POST"])
