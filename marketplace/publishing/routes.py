@@ -18,7 +18,7 @@ from marketplace.splits.positions import explain_plan, latest_plan
 from marketplace.splits.terms.deal_terms import remake_royalties
 from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
-from marketplace.studio.storage import MediaStorage, human_size
+from marketplace.studio.storage import MediaStorage, duration_text, human_size
 from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_404
 
 
@@ -146,6 +146,9 @@ def series_detail(series_id: int):
         if series.original_series_id
         else None,
         action_form=ActionForm(),
+        duration_text=duration_text,
+        max_bytes=MediaStorage.from_app().max_bytes,
+        max_size=human_size(MediaStorage.from_app().max_bytes),
         plan_explanation=_plan_explanation(series),
         royalties=remake_royalties(db.session(), series.id),
     )
