@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,26 +55,29 @@ def action_items(session: Session, user, now: datetime) -> list[ActionItem]:
     account = payout_account_for(session, user.id)
     payouts = url_for("payouts.index")
     if held:
-        money = " and ".join(held)
+        money = _(" and ").join(held)
         if account is None:
             items.append(ActionItem(
-                "payout_account", f"You have {money} and no payout account: set one up to be paid.",
-                payouts, "Set up payouts"))  # fmt: skip
+                "payout_account",
+                _("You have %(money)s and no payout account: set one up to be paid.", money=money),
+                payouts, _("Set up payouts")))  # fmt: skip
         elif not account.stripe_account_id:
             items.append(ActionItem(
                 "country_not_payable",
-                f"You have {money}, but Stripe Connect cannot pay accounts in {account.country} "
-                "from this platform: it stays in your balance until an admin enables another way.",
-                payouts, "See payouts"))  # fmt: skip
+                _("You have %(money)s, but Stripe Connect cannot pay accounts in %(country)s "
+                  "from this platform: it stays in your balance until an admin enables another "
+                  "way.", money=money, country=account.country),
+                payouts, _("See payouts")))  # fmt: skip
         elif not account.payouts_enabled:
             items.append(ActionItem(
                 "payout_incomplete",
-                f"You have {money}; Stripe needs more details before it can pay you.",
-                payouts, "Finish the payout account"))  # fmt: skip
+                _("You have %(money)s; Stripe needs more details before it can pay you.",
+                  money=money),
+                payouts, _("Finish the payout account")))  # fmt: skip
         if tax_profile_for(session, user.id) is None:
             items.append(ActionItem(
-                "tax_profile", "Fill in your tax form (W-9 or W-8BEN): payouts wait for it.",
-                url_for("tax.profile"), "Fill in your tax form"))  # fmt: skip
+                "tax_profile", _("Fill in your tax form (W-9 or W-8BEN): payouts wait for it."),
+                url_for("tax.profile"), _("Fill in your tax form")))  # fmt: skip
     waiting = session.execute(
         select(TeamMember, Series.title)
         .join(Series, Series.id == TeamMember.series_id)
@@ -88,6 +92,7 @@ def action_items(session: Session, user, now: datetime) -> list[ActionItem]:
     for member, title in waiting:
         items.append(ActionItem(
             "invitation",
-            f"You are invited to {title} as {member.role}: your share is held until you accept.",
-            invitation_link(member), "Open the invitation"))  # fmt: skip
+            _("You are invited to %(series)s as %(role)s: your share is held until you accept.",
+              series=title, role=member.role),
+            invitation_link(member), _("Open the invitation")))  # fmt: skip
     return items

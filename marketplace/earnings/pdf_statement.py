@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from fpdf import FPDF
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -116,7 +118,8 @@ class _StatementPDF(FPDF):
         """Page numbers."""
         self.set_y(-12)
         self.set_font("NotoSans", "", 8)
-        self.cell(0, 6, f"Page {self.page_no()} of {{nb}}", align="C")
+        text = _("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
+        self.cell(0, 6, text, align="C")
 
 
 def statement_pdf(
@@ -131,9 +134,15 @@ def statement_pdf(
     pdf = _StatementPDF()
     pdf.add_page()
     pdf.set_font("NotoSans", "B", 16)
-    pdf.cell(0, 10, f"Cliffhanger statement - {currency}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 10, _("Cliffhanger statement - %(currency)s", currency=currency),
+        new_x="LMARGIN", new_y="NEXT",
+    )
     pdf.set_font("NotoSans", "", 10)
-    period = f"{view.start.date().isoformat()} to {view.last_day.isoformat()} (UTC)"
+    period = _(
+        "%(start)s to %(end)s (UTC)", start=view.start.date().isoformat(),
+        end=view.last_day.isoformat(),
+    )
     pdf.cell(0, 6, f"{holder} - {period}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
@@ -143,36 +152,36 @@ def statement_pdf(
         pdf.cell(0, 5, money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_font("NotoSans", "B", 12)
-    pdf.cell(0, 8, "Summary", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _("Summary"), new_x="LMARGIN", new_y="NEXT")
     if summary is not None:
-        row("Gross sales behind your lines", summary.gross)
-        row("Partner apps' share", -summary.partner_share)
-        row("Platform fee", -summary.platform_fee)
-        row("Your share (net)", summary.net, bold=True)
+        row(_("Gross sales behind your lines"), summary.gross)
+        row(_("Partner apps' share"), -summary.partner_share)
+        row(_("Platform fee"), -summary.platform_fee)
+        row(_("Your share (net)"), summary.net, bold=True)
     else:
-        row("Your share (net)", view.section_total("earnings") + view.section_total("refunds")
+        row(_("Your share (net)"), view.section_total("earnings") + view.section_total("refunds")
             + view.section_total("pools"), bold=True)  # fmt: skip
-    row("Opening balance", st.opening)
-    row("Paid out", view.section_total("payouts"))
+    row(_("Opening balance"), st.opening)
+    row(_("Paid out"), view.section_total("payouts"))
     if view.other:
-        row("Other", view.section_total("other"))
-    row("Closing balance", st.closing, bold=True)
+        row(_("Other"), view.section_total("other"))
+    row(_("Closing balance"), st.closing, bold=True)
     pdf.ln(4)
 
     pdf.set_font("NotoSans", "B", 12)
-    pdf.cell(0, 8, "Details", new_x="LMARGIN", new_y="NEXT")
-    row("Opening balance", st.opening, bold=True)
+    pdf.cell(0, 8, _("Details"), new_x="LMARGIN", new_y="NEXT")
+    row(_("Opening balance"), st.opening, bold=True)
     for section in view.earnings:
-        row(f"Earnings: {section.title}", section.total, bold=True)
+        row(_("Earnings: %(series)s", series=section.title), section.total, bold=True)
         for line in section.lines:
-            episode = "-" if line.episode is None else f"ep. {line.episode}"
+            episode = "-" if line.episode is None else _("ep. %(number)s", number=line.episode)
             row(
-                f"   {episode}, {line.partner}, {line.country or '-'}"
-                f" ({line.count} unlock{'' if line.count == 1 else 's'})",
+                f"   {episode}, {line.partner}, {line.country or '-'} ("
+                + ngettext("%(num)d unlock", "%(num)d unlocks", line.count) + ")",
                 line.amount,
             )
-    for title, lines in (("Refunds", view.refunds), ("Revenue pools", view.pools),
-                         ("Payouts", view.payouts), ("Other", view.other)):  # fmt: skip
+    for title, lines in ((_("Refunds"), view.refunds), (_("Revenue pools"), view.pools),
+                         (_("Payouts"), view.payouts), (_("Other"), view.other)):  # fmt: skip
         if not lines:
             continue
         row(title, sum(line.amount for line in lines), bold=True)
@@ -182,5 +191,5 @@ def statement_pdf(
             label = line.label if line.drill is None else line.place
             row(f"   {label} ({line.count})", line.amount)
     pdf.ln(2)
-    row("Closing balance", st.closing, bold=True)
+    row(_("Closing balance"), st.closing, bold=True)
     return bytes(pdf.output())

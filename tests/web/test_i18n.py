@@ -87,9 +87,17 @@ def test_every_message_is_translated_and_compiled(language):
         m.id for m in po if m.id and (not m.string or not all(m.string) or m.fuzzy)
     ]
     assert untranslated == [], f"translate these in translations/{language}: {untranslated}"
+    def entries(catalog) -> dict:
+        return {
+            tuple(m.id) if isinstance(m.id, (list, tuple)) else m.id:
+            tuple(m.string) if isinstance(m.string, (list, tuple)) else m.string
+            for m in catalog
+            if m.id
+        }
+
     with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo", "rb") as mo:
-        compiled = {m.id: m.string for m in read_mo(mo) if m.id}
-    assert compiled == {m.id: m.string for m in po if m.id}, "run `make translations-compile`"
+        compiled = entries(read_mo(mo))
+    assert compiled == entries(po), "run `make translations-compile`"
 
 
 def marked_strings() -> set:
