@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -28,8 +29,8 @@ from babel.numbers import (
     get_currency_precision,
     parse_decimal,
 )
-from flask import g, has_request_context, request
-from flask_babel import get_locale
+from flask import g, has_app_context, has_request_context, request
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
@@ -56,10 +57,29 @@ def select_time_zone() -> str:
     return reader_time_zone().key
 
 
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Compose text (a mail) in a person's language (users.language; None or one the site does
+    not speak: English): gettext and money follow it inside the block."""
+    chosen = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    if not has_app_context():
+        yield
+        return
+    saved = g.get("_speaking")
+    g._speaking = chosen
+    try:
+        with force_locale(chosen):
+            yield
+    finally:
+        g._speaking = saved
+
+
 def user_locale() -> str:
     """The locale numbers and money are formatted in: the page's language, refined by the
     browser's region when it speaks the same language (es_ES, en_GB); parsed once per request
     (a statement formats thousands of amounts); en_US outside a request."""
+    if has_app_context() and g.get("_speaking"):  # a mail in its recipient's language
+        return g._speaking
     if not has_request_context():  # CLI, mail
         return "en_US"
     cached = g.get("_money_locale")

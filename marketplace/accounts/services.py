@@ -94,6 +94,11 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
     session.commit()
 
 
+def language_of(session: Session, email: str) -> str | None:
+    """The language chosen by the person with this address, if any (mail speaks it)."""
+    return session.scalar(select(User.language).where(User.email == email.lower()))
+
+
 def known_time_zone(name: str | None) -> str | None:
     """The IANA time zone name if it is one ("Asia/Manila"), else None."""
     if not name or len(name) > 64:

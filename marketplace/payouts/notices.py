@@ -4,9 +4,11 @@ repeat of that change (a webhook redelivered, a batch run again) never mails twi
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from marketplace.formatting import format_money
+from marketplace.accounts.services import language_of
+from marketplace.formatting import format_money, speaking
 from marketplace.mail import queue_mail
 from marketplace.navigation import absolute
 from marketplace.payouts.models import PayoutLine
@@ -37,9 +39,13 @@ def reason_fix(reason: str) -> str:
 def _amounts(line: PayoutLine) -> str:
     text = format_money(line.amount, line.currency)
     if line.withheld:
-        text += f" ({format_money(line.withheld, line.currency)} US tax withheld)"
+        text += _(
+            " (%(withheld)s US tax withheld)", withheld=format_money(line.withheld, line.currency)
+        )
     if line.converted and line.payout_amount is not None and line.payout_currency:
-        text += f", paid as {format_money(line.payout_amount, line.payout_currency)}"
+        text += _(
+            ", paid as %(amount)s", amount=format_money(line.payout_amount, line.payout_currency)
+        )
     return text
 
 
@@ -47,27 +53,31 @@ def notify_line(session: Session, line: PayoutLine) -> None:
     """Queue the email telling the payee their payout was sent, paid, or failed and why."""
     if not line.payee or line.status not in ("sent", "paid", "failed"):
         return
-    amount = format_money(line.amount, line.currency)
     page = absolute("/payouts/")
-    if line.status == "sent":
-        subject = f"Your payout of {amount} is on its way"
-        body = (
-            f"Your Cliffhanger payout of {_amounts(line)} was sent to your Stripe account; "
-            f"your bank receives it in a few days.\n\nYour payouts: {page}\n"
-        )
-    elif line.status == "paid":
-        subject = f"Your payout of {amount} was paid"
-        body = (
-            f"Your Cliffhanger payout of {_amounts(line)} has reached your bank account.\n\n"
-            f"Your payout history: {page}\n"
-        )
-    else:
-        subject = f"Your payout of {amount} failed"
-        body = (
-            f"Your Cliffhanger payout of {amount} could not be made: {line.reason}\n\n"
-            "The money is back in your available balance and will be included in the next "
-            f"payout. Check your payout account on your Payouts page: {page}\n"
-        )
+    with speaking(language_of(session, line.payee)):
+        amount = format_money(line.amount, line.currency)
+        if line.status == "sent":
+            subject = _("Your payout of %(amount)s is on its way", amount=amount)
+            body = _(
+                "Your Cliffhanger payout of %(amounts)s was sent to your Stripe account; "
+                "your bank receives it in a few days.\n\nYour payouts: %(page)s\n",
+                amounts=_amounts(line), page=page,
+            )
+        elif line.status == "paid":
+            subject = _("Your payout of %(amount)s was paid", amount=amount)
+            body = _(
+                "Your Cliffhanger payout of %(amounts)s has reached your bank account.\n\n"
+                "Your payout history: %(page)s\n",
+                amounts=_amounts(line), page=page,
+            )
+        else:
+            subject = _("Your payout of %(amount)s failed", amount=amount)
+            body = _(
+                "Your Cliffhanger payout of %(amount)s could not be made: %(reason)s\n\n"
+                "The money is back in your available balance and will be included in the next "
+                "payout. Check your payout account on your Payouts page: %(page)s\n",
+                amount=amount, reason=line.reason, page=page,
+            )
     queue_mail(
         session,
         to=line.payee,

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import language_of
 from marketplace.audit import record_audit
 from marketplace.errors import Conflict, NotFound, ServiceError
-from marketplace.formatting import percent
+from marketplace.formatting import percent, speaking
 from marketplace.mail import queue_mail
 from marketplace.navigation import absolute
 from marketplace.splits.models import TeamMember
@@ -63,22 +65,24 @@ def send_invitation(
     member.invited_at = now
     member.invitation_expires_at = now + VALID_FOR
     session.flush()
-    share = f", with {percent(bps)} of the participants' share of revenue" if bps else ""
-    body = (
-        f'You have been added to the team of "{series.title}" on Cliffhanger as '
-        f"{member.role} (credited as {member.credit_name}){share}.\n\n"
-        f"Accept the invitation here; the link works for 30 days, until "
-        f"{member.invitation_expires_at:%Y-%m-%d}:\n{invitation_link(member)}\n\n"
-        "Until you accept, your earnings are kept for you in escrow.\n"
-        f"This invitation was sent to {member.email}.\n"
-    )
-    queue_mail(
-        session,
-        to=member.email,
-        subject=f'You are invited to "{series.title}" on Cliffhanger',
-        body=body,
-        kind="invitation",
-    )
+    with speaking(language_of(session, member.email)):
+        share = (
+            _(", with %(share)s of the participants' share of revenue", share=percent(bps))
+            if bps else ""
+        )
+        body = _(
+            'You have been added to the team of "%(series)s" on Cliffhanger as %(role)s '
+            "(credited as %(credit)s)%(share)s.\n\n"
+            "Accept the invitation here; the link works for 30 days, until %(until)s:\n"
+            "%(link)s\n\n"
+            "Until you accept, your earnings are kept for you in escrow.\n"
+            "This invitation was sent to %(email)s.\n",
+            series=series.title, role=member.role, credit=member.credit_name, share=share,
+            until=f"{member.invitation_expires_at:%Y-%m-%d}", link=invitation_link(member),
+            email=member.email,
+        )
+        subject = _('You are invited to "%(series)s" on Cliffhanger', series=series.title)
+    queue_mail(session, to=member.email, subject=subject, body=body, kind="invitation")
 
 
 def resend_invitation(

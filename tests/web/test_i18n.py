@@ -122,3 +122,22 @@ def test_the_catalogues_hold_every_marked_string():
         if language != "en":
             ids = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue(language) if m.id}
             assert ids == template, f"run `make translations-update` for {language}"
+
+
+def test_mail_is_composed_in_its_recipients_language(app, db, make_participant):
+    from flask_babel import gettext
+
+    from marketplace.accounts.services import language_of
+    from marketplace.formatting import format_money, speaking
+
+    person = make_participant()
+    person.language = "es"
+    db.session.flush()
+    assert language_of(db.session, person.email.upper()) == "es"
+    with app.app_context():  # the scheduler's context: no request, no browser
+        with speaking(language_of(db.session, person.email)):
+            assert gettext("Payouts") == "Pagos"
+            assert format_money(1234567, "USD") == "12.345,67\xa0US$"
+        with speaking(None):
+            assert gettext("Payouts") == "Payouts"
+            assert format_money(1234567, "USD") == "$12,345.67"
