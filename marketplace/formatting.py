@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
+from babel.dates import format_skeleton
 from babel.numbers import (
     NumberFormatError,
     format_currency,
@@ -182,26 +183,36 @@ def reader_time_zone() -> ZoneInfo:
 
 
 def localtime(value: datetime | None, seconds: bool = False) -> str:
-    """An aware UTC time as the reader's local time with its zone's abbreviation:
-    "2026-03-01 21:30 PST" (Asia/Manila's abbreviation), "2026-03-01 13:30 UTC"."""
+    """An aware UTC time as the reader's local time with its zone's abbreviation: in English
+    "2026-03-01 21:30 PST" (Asia/Manila's abbreviation), "2026-03-01 13:30 UTC"; in another
+    language as Babel writes that locale's date and 24-hour time ("1 mar 2026 21:30 PST")."""
     if value is None:
         return ""
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(reader_time_zone())
-    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    locale = user_locale()
+    if locale.startswith("en"):
+        text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    else:
+        day = format_skeleton("yMMMd", local, locale=locale)
+        text = f"{day} {format_skeleton('Hms' if seconds else 'Hm', local, locale=locale)}"
     return f"{text} {local.tzname()}"
 
 
 def localdate(value: datetime | date | None) -> str:
-    """The reader's local calendar day of an aware time (a plain date is shown as it is)."""
+    """The reader's local calendar day of an aware time (a plain date is that day): ISO in
+    English ("2026-03-02"), Babel's medium form elsewhere ("2 mar 2026")."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(reader_time_zone()).date().isoformat()
-    return value.isoformat()
+        value = value.astimezone(reader_time_zone()).date()
+    locale = user_locale()
+    if locale.startswith("en"):
+        return value.isoformat()
+    return format_skeleton("yMMMd", value, locale=locale)
 
 
 SPACES = str.maketrans("", "", " \u00a0\u202f")

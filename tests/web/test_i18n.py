@@ -141,3 +141,24 @@ def test_mail_is_composed_in_its_recipients_language(app, db, make_participant):
         with speaking(None):
             assert gettext("Payouts") == "Payouts"
             assert format_money(1234567, "USD") == "$12,345.67"
+
+
+def test_dates_follow_the_language_and_the_time_zone(app, db, make_participant):
+    from datetime import UTC, datetime
+
+    from flask_login import login_user
+
+    from marketplace.formatting import localdate, localtime
+
+    person = make_participant()
+    person.time_zone, person.language = "Asia/Manila", "es"
+    at = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
+    with app.app_context(), app.test_request_context():  # a fresh `g`, as per request
+        login_user(person)
+        assert localtime(at) == "2 mar 2026 4:30 PST"
+        assert localdate(at) == "2 mar 2026"
+    person.language = "en"
+    with app.app_context(), app.test_request_context():
+        login_user(person)
+        assert localtime(at) == "2026-03-02 04:30 PST"
+        assert localdate(at) == "2026-03-02"
