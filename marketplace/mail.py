@@ -31,6 +31,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Index, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -41,14 +42,14 @@ from marketplace.extensions import Model
 log = logging.getLogger("marketplace.mail")
 
 KINDS = {
-    "invitation": "Invitations to a series' team",
-    "split.changed": "A split sheet you are on changed",
-    "payout.sent": "A payout was sent",
-    "payout.paid": "A payout reached your bank",
-    "payout.failed": "A payout failed",
-    "action.required": "Something is needed before you can be paid",
-    "statement.ready": "Your monthly statement is ready",
-    "settlement.overdue": "A partner settlement is overdue (admins)",
+    "invitation": _l("Invitations to a series' team"),
+    "split.changed": _l("A split sheet you are on changed"),
+    "payout.sent": _l("A payout was sent"),
+    "payout.paid": _l("A payout reached your bank"),
+    "payout.failed": _l("A payout failed"),
+    "action.required": _l("Something is needed before you can be paid"),
+    "statement.ready": _l("Your monthly statement is ready"),
+    "settlement.overdue": _l("A partner settlement is overdue (admins)"),
 }
 """Every kind of mail the site sends, and how the preferences page names it."""
 NON_ESSENTIAL = ("split.changed", "payout.sent", "payout.paid", "statement.ready")

@@ -252,5 +252,5 @@ def notifications():
     if request.method == "GET":
         for kind in NON_ESSENTIAL:
             getattr(form, field_name(kind)).data = kind not in off
-    essential = [KINDS[k] for k in KINDS if k not in NON_ESSENTIAL]
+    essential = [str(KINDS[k]) for k in KINDS if k not in NON_ESSENTIAL]
     return render_template("auth/notifications.html", form=form, essential=essential)

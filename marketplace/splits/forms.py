@@ -18,6 +18,13 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.splits.models import PARTICIPANT_ROLES
 
+ROLE_LABELS = {
+    "writer": _l("writer"), "actor": _l("actor"), "director": _l("director"),
+    "producer": _l("producer"), "editor": _l("editor"), "composer": _l("composer"),
+    "other": _l("other"),
+}
+"""How the split editor names each role (the value sent stays the English code)."""
+
 
 class SplitRowForm(Form):
     """One participant of a split sheet (a sub-form: the outer form carries the CSRF token)."""
@@ -25,7 +32,10 @@ class SplitRowForm(Form):
     email = StringField(_l("Email"), validators=[Length(max=254)])
     role = SelectField(
         _l("Role"),
-        choices=[SelectChoice("", _l("Choose…")), *[SelectChoice(r, r) for r in PARTICIPANT_ROLES]],
+        choices=[
+            SelectChoice("", _l("Choose…")),
+            *[SelectChoice(r, ROLE_LABELS[r]) for r in PARTICIPANT_ROLES],
+        ],
     )
     credit_name = StringField(_l("Credit name"), validators=[Length(max=120)])
     share = StringField(_l("Share (%)"), validators=[Length(max=12)])
