@@ -8,6 +8,7 @@ import hashlib
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from marketplace.accounts.models import Role, SignupRequest, User
 from marketplace.accounts.services import MIN_PASSWORD_LENGTH, known_time_zone, normalise_email
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.formatting import speaking
 from marketplace.mail import queue_mail
 
 SALT = "cliffhanger-signup"
@@ -63,17 +65,16 @@ def request_signup(
     # Hash whichever way it goes: both answers take the same slow scrypt time.
     password_hash = generate_password_hash(password, method="scrypt")
     if session.scalar(select(User.id).where(User.email == normalised)) is not None:
-        queue_mail(
-            session,
-            to=normalised,
-            subject="Someone tried to sign up to Cliffhanger with your address",
-            body=(
+        language = session.scalar(select(User.language).where(User.email == normalised))
+        with speaking(language):
+            subject = _("Someone tried to sign up to Cliffhanger with your address")
+            body = _(
                 "Someone, maybe you, tried to create a Cliffhanger account with this address.\n"
-                "You already have one: log in at " + _link("/auth/login") + "\n\n"
-                "If it was not you, there is nothing to do: no account was changed."
-            ),
-            kind="signup.exists",
-        )
+                "You already have one: log in at %(link)s\n\n"
+                "If it was not you, there is nothing to do: no account was changed.",
+                link=_link("/auth/login"),
+            )
+        queue_mail(session, to=normalised, subject=subject, body=body, kind="signup.exists")
     else:
         request = SignupRequest(
             email=normalised,
@@ -87,11 +88,12 @@ def request_signup(
         queue_mail(
             session,
             to=normalised,
-            subject="Finish creating your Cliffhanger account",
-            body=(
-                "Open this link to finish creating your Cliffhanger account:\n"
-                + _link(f"/auth/confirm/{signup_token(request)}")
-                + "\n\nIt works for 3 days. If you did not ask for an account, ignore this email."
+            # In the language of the page the person signed up on.
+            subject=_("Finish creating your Cliffhanger account"),
+            body=_(
+                "Open this link to finish creating your Cliffhanger account:\n%(link)s\n\n"
+                "It works for 3 days. If you did not ask for an account, ignore this email.",
+                link=_link(f"/auth/confirm/{signup_token(request)}"),
             ),
             kind="signup.confirm",
         )
