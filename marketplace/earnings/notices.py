@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from babel.dates import format_skeleton
+from flask_babel import gettext as _
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from ledger.schema import Account, Entry, Posting
 from marketplace.accounts.models import User
+from marketplace.accounts.services import language_of
+from marketplace.formatting import speaking, user_locale
 from marketplace.mail import queue_mail
 from marketplace.navigation import absolute
 from marketplace.splits.models import TeamMember
@@ -47,15 +51,19 @@ def notify_statements_ready(session: Session, month: date) -> int:
     label = f"{month:%Y-%m}"
     queued = 0
     for user_id, email in session.execute(moved).all():
+        with speaking(language_of(session, email)):
+            when = format_skeleton("yMMMM", month, locale=user_locale())  # "noviembre de 2026"
+            subject = _("Your Cliffhanger statement for %(month)s is ready", month=when)
+            body = _(
+                "Your statement for %(month)s is ready: earnings by series and episode, "
+                "refunds, payouts and tax withheld, to download as CSV or PDF.\n\n%(link)s\n",
+                month=when, link=absolute(f"/earnings/statement?month={label}"),
+            )
         message = queue_mail(
             session,
             to=email,
-            subject=f"Your Cliffhanger statement for {month:%B %Y} is ready",
-            body=(
-                f"Your statement for {month:%B %Y} is ready: earnings by series and episode, "
-                "refunds, payouts and tax withheld, to download as CSV or PDF.\n\n"
-                f"{absolute(f'/earnings/statement?month={label}')}\n"
-            ),
+            subject=subject,
+            body=body,
             kind="statement.ready",
             dedupe_key=f"statement:{user_id}:{label}",
         )
