@@ -9,14 +9,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from fractions import Fraction
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import language_of
 from marketplace.audit import record_audit
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, Forbidden, NotFound
-from marketplace.formatting import format_money, percent
+from marketplace.formatting import format_money, percent, speaking
 from marketplace.mail import queue_mail
 from marketplace.navigation import absolute
 from marketplace.splits.models import PlanConsent, PlanGuarantee, RevenuePlan, SplitVersion
@@ -111,17 +113,22 @@ def request_consents(
     plan.consents = [PlanConsent(member_id=m, reason=why) for m, why in sorted(reasons.items())]
     session.flush()
     for consent in plan.consents:
+        with speaking(language_of(session, consent.member.email)):
+            subject = _('Your consent: a new revenue plan for "%(series)s"', series=series.title)
+            body = _(
+                '%(who)s proposes revenue plan version %(number)s of "%(series)s". %(reason)s'
+                "\n\nIt takes effect only if you and every other member it affects accept, by "
+                "%(deadline)s UTC; until then nothing changes.\n\nAccept or decline: %(link)s\n",
+                who=actor.display_name if actor else _("The creator"), number=plan.number,
+                series=series.title, reason=consent.reason,
+                deadline=f"{plan.deadline:%Y-%m-%d %H:%M}",
+                link=absolute(f"/studio/plans/{plan.id}/consent"),
+            )
         queue_mail(
             session,
             to=consent.member.email,
-            subject=f'Your consent: a new revenue plan for "{series.title}"',
-            body=(
-                f"{actor.display_name if actor else 'The creator'} proposes revenue plan version"
-                f' {plan.number} of "{series.title}". {consent.reason}\n\n'
-                f"It takes effect only if you and every other member it affects accept, by"
-                f" {plan.deadline:%Y-%m-%d %H:%M} UTC; until then nothing changes.\n\n"
-                f"Accept or decline: {absolute(f'/studio/plans/{plan.id}/consent')}\n"
-            ),
+            subject=subject,
+            body=body,
             kind="plan.consent",
             dedupe_key=f"plan-consent:{plan.id}:{consent.member_id}",
         )
