@@ -162,3 +162,34 @@ def test_dates_follow_the_language_and_the_time_zone(app, db, make_participant):
         login_user(person)
         assert localtime(at) == "2026-03-02 04:30 PST"
         assert localdate(at) == "2026-03-02"
+
+
+def test_an_invitation_mail_speaks_the_invited_persons_language(db, make_creator, make_participant):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from marketplace.mail import OutboxMessage
+    from marketplace.splits.services import save_split
+    from marketplace.studio.models import Series
+
+    creator, member = make_creator(), make_participant(email="lucia@example.com")
+    member.language = "es"
+    series = Series(owner_id=creator.id, title="Mareas", episode_price=49)
+    db.session.add(series)
+    db.session.flush()
+    rows = [
+        {"email": member.email, "role": "actor", "credit_name": "Lucía", "bps": 6000},
+        {"email": "someone@example.com", "role": "writer", "credit_name": "Ana", "bps": 4000},
+    ]  # fmt: skip
+    save_split(db.session, series, creator, rows, platform_fee_bps=1000,
+               now=datetime(2026, 3, 1, tzinfo=UTC))  # fmt: skip
+    mails = {
+        m.to_address: m
+        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation"))
+    }
+    spanish, english = mails[member.email], mails["someone@example.com"]
+    assert spanish.subject == 'Te invitaron a "Mareas" en Cliffhanger'
+    assert "con 60\xa0% de la parte de los ingresos" in spanish.body_text
+    assert english.subject == 'You are invited to "Mareas" on Cliffhanger'
+    assert "with 40% of the participants' share" in english.body_text
