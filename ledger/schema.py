@@ -153,18 +153,6 @@ class Entry(LedgerBase):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("reverses_entry_id IS NULL OR reverses_entry_id <> id", name="not_self"),
-        # PostgreSQL partitions the table by month of effective_at (migration 0021), and a
-        # unique key there must hold the partition key: a repeat of an entry carries the same
-        # effective_at, so it meets the first in the same partition. The reference to the
-        # reversed entry is checked by a row trigger there (a foreign key cannot name a
-        # partitioned table's id alone).
-        UniqueConstraint("idempotency_key").ddl_if(dialect="sqlite"),
-        UniqueConstraint("idempotency_key", "effective_at").ddl_if(dialect="postgresql"),
-        UniqueConstraint("reverses_entry_id").ddl_if(dialect="sqlite"),
-        UniqueConstraint("reverses_entry_id", "effective_at").ddl_if(dialect="postgresql"),
-        ForeignKeyConstraint(["reverses_entry_id"], ["ledger_entries.id"]).ddl_if(
-            dialect="sqlite"
-        ),
         # The entries that are not allocations (payouts, adjustments, reversals...): a small
         # index statements probe with each of an account's postings in a period, to list its
         # other movements without reading the many allocation entries (ledger/statements.py).
@@ -177,13 +165,15 @@ class Entry(LedgerBase):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     description: Mapped[str] = mapped_column(Text, default="")
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    reverses_entry_id: Mapped[int | None] = mapped_column(Id)
+    reverses_entry_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("ledger_entries.id"), unique=True
+    )
 
 
 class Posting(LedgerBase):

@@ -1,6 +1,6 @@
 """Monthly partitions of the tables that grow with events (PostgreSQL only).
 
-The event log and the journal (partner_events, ledger_entries, ledger_postings,
+The event log and the journal's per-event tables (partner_events, ledger_postings,
 ledger_allocation_runs) are range-partitioned by UTC month of a time column each row already
 carries (PARTITION_KEYS): one partition per month, named `<table>_YYYY_MM`, plus
 `<table>_default` for a row whose month has no partition yet (a safety net: the scheduler's daily
@@ -27,14 +27,16 @@ log = logging.getLogger(__name__)
 
 PARTITION_KEYS: dict[str, str] = {
     "partner_events": "occurred_at",
-    "ledger_entries": "effective_at",
     "ledger_postings": "effective_at",
     "ledger_allocation_runs": "hour",
 }
 """Each partitioned table and its partition key: the row's own UTC time, which a repeat of the
-same content repeats, so a unique key that includes it still tells a repeat from a new row."""
+same content repeats, so a unique key that includes it still tells a repeat from a new row.
+ledger_entries stays plain: its idempotency key must stay unique on its own (an allocation
+entry's key, "allocation:<bucket>:<first ref>", comes back with another effective_at when the
+same events are posted again in another grouping), and it is ~5 bytes per unlock."""
 
-APPEND_ONLY = ("ledger_entries", "ledger_postings", "ledger_allocation_runs")
+APPEND_ONLY = ("ledger_postings", "ledger_allocation_runs")
 QUEUE_CHECKED = ("ledger_postings", "ledger_allocation_runs")
 
 MONTHS_AHEAD = 3

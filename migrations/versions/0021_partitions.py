@@ -2,20 +2,20 @@
 
 On PostgreSQL, the tables that grow with events become range-partitioned by UTC month of a
 time column each row already carries (marketplace/books/partitions.py: PARTITION_KEYS):
-partner_events by occurred_at, ledger_entries and ledger_postings by effective_at,
-ledger_allocation_runs by hour. Each table is rebuilt: a partitioned table of the same columns,
+partner_events by occurred_at, ledger_postings by effective_at, ledger_allocation_runs by hour.
+ledger_entries stays plain (its idempotency key must stay unique on its own; see
+PARTITION_KEYS). Each table is rebuilt: a partitioned table of the same columns,
 defaults and checks, its monthly partitions (every month holding rows, the previous month, the
 current one and three ahead, plus a default partition), the rows copied, the old table dropped;
 then its constraints, indexes and triggers are recreated as they were, except that:
 
 - the primary key and every unique key also hold the partition key (PostgreSQL requires it):
   a repeat carries the same time, so it still meets the unique index of its own month;
-- a foreign key cannot reference a partitioned table by id alone: the three that did
-  (partner_events.refund_of, reconciliation_lines.event_row_id, ledger_entries.
-  reverses_entry_id) become row triggers that refuse a missing row (and, for partner events,
-  a DELETE of a row still referred to), with the foreign key's error code; refund_of and
-  reverses_entry_id were unique on their own, and their triggers keep them so across months
-  (under a transaction lock of the value: refunds and reversals are rare rows).
+- a foreign key cannot reference a partitioned table by id alone: the two that did
+  (partner_events.refund_of, reconciliation_lines.event_row_id) become row triggers that refuse
+  a missing row (and a DELETE of a row still referred to), with the foreign key's error code;
+  refund_of was unique on its own, and its trigger keeps it so across months (under a
+  transaction lock of the value: refunds are rare rows).
 
 SQLite stays unpartitioned: nothing changes there. The downgrade rebuilds plain tables with the
 original keys, foreign keys and triggers.
@@ -45,15 +45,13 @@ branch_labels = None
 depends_on = None
 
 # (table, column, referenced table, constraint name, unique): the foreign keys into partitioned
-# tables; `unique`: the column was unique on its own too (a refund refunds one unlock, an entry
-# is reversed once), which the partitioned unique key (column, partition key) no longer says.
+# tables; `unique`: the column was unique on its own too (a refund refunds one unlock), which
+# the partitioned unique key (column, partition key) no longer says.
 REFERENCES = [
     ("partner_events", "refund_of", "partner_events",
      "fk_partner_events_refund_of_partner_events", True),
     ("reconciliation_lines", "event_row_id", "partner_events",
      "fk_reconciliation_lines_event_row_id_partner_events", False),
-    ("ledger_entries", "reverses_entry_id", "ledger_entries",
-     "fk_ledger_entries_reverses_entry_id_ledger_entries", True),
 ]  # fmt: skip
 
 _CHECK_REFERENCE = """
@@ -69,8 +67,8 @@ BEGIN
 END $$
 """
 # Unique across months: writers of the same value queue on a transaction lock of it, so the
-# later one's query (a new snapshot) sees the earlier one's committed row. Refunds and
-# reversals only: rare rows, one lock each.
+# later one's query (a new snapshot) sees the earlier one's committed row. Refunds only: rare
+# rows, one lock each.
 _UNIQUE_ACROSS_MONTHS = """
     PERFORM pg_advisory_xact_lock(hashtext('{table}.{column}'), hashtext(NEW.{column}::text));
     IF (SELECT count(*) FROM {table} WHERE {column} = NEW.{column}) > 1 THEN

@@ -1,7 +1,7 @@
-"""Monthly partitions (PostgreSQL): the event log and the journal are partitioned by month,
-the months ahead exist, every partition keeps the statements' indexes and the ledger's guards,
-and a poster batch whose events straddle a month boundary posts into both months. SQLite keeps
-plain tables."""
+"""Monthly partitions (PostgreSQL): the event log, postings and allocation runs are partitioned
+by month, the months ahead exist, every partition keeps the statements' indexes and the
+ledger's guards, and a poster batch whose events straddle a month boundary posts into both
+months. SQLite keeps plain tables."""
 
 from __future__ import annotations
 
@@ -114,29 +114,24 @@ def test_references_into_partitioned_tables_are_still_checked(db, make_partner):
     )
     with pytest.raises(IntegrityError, match="refund_of"), db.session.begin_nested():
         db.session.execute(text(refund), {"p": partner.app.id})
-    reversal = (
-        "INSERT INTO ledger_entries (idempotency_key, content_hash, effective_at, recorded_at,"
-        " description, metadata, reverses_entry_id)"
-        " VALUES ('t:rev', 'x', now(), now(), '', '{}', 987654321)"
-    )
-    with pytest.raises(IntegrityError, match="reverses_entry_id"), db.session.begin_nested():
-        db.session.execute(text(reversal))
 
 
 @needs_postgres
-def test_an_entry_is_reversed_once_whatever_the_months(db):
-    entry = (
-        "INSERT INTO ledger_entries (idempotency_key, content_hash, effective_at, recorded_at,"
-        " description, metadata, reverses_entry_id)"
-        " VALUES (:key, 'x', :at, now(), '', '{}', :reverses) RETURNING id"
+def test_an_unlock_is_refunded_once_whatever_the_months(db, make_partner):
+    partner = make_partner()
+    event = (
+        "INSERT INTO partner_events (partner_id, external_id, kind, status, amount, currency,"
+        " occurred_at, content_hash, refund_of, created_at) VALUES"
+        " (:p, :id, :kind, 'accepted', 49, 'USD', :at, 'x', :of, now()) RETURNING id"
     )
     now = datetime.now(UTC)
-    first = db.session.execute(text(entry), {"key": "t:a", "at": now, "reverses": None})
-    original = first.scalar_one()
-    db.session.execute(text(entry), {"key": "t:r1", "at": now, "reverses": original})
-    again = {"key": "t:r2", "at": now - timedelta(days=40), "reverses": original}
-    with pytest.raises(IntegrityError, match="reverses_entry_id"), db.session.begin_nested():
-        db.session.execute(text(entry), again)  # another month's partition: still refused
+    values = {"p": partner.app.id, "kind": "unlock", "of": None}
+    unlock_id = db.session.execute(text(event), {**values, "id": "u", "at": now}).scalar_one()
+    refund = {**values, "kind": "refund", "of": unlock_id}
+    db.session.execute(text(event), {**refund, "id": "r1", "at": now})
+    again = {**refund, "id": "r2", "at": now - timedelta(days=40)}  # another month's partition
+    with pytest.raises(IntegrityError, match="refund_of"), db.session.begin_nested():
+        db.session.execute(text(event), again)
 
 
 def test_a_batch_across_a_month_boundary_posts_into_both_months(
@@ -185,11 +180,10 @@ def test_a_batch_across_a_month_boundary_posts_into_both_months(
         partner.get(f"/api/v1/events/{e['id']}", post=False).get_json()["ledger"]["entry_ids"][0]
         for e in events
     ]
-    for table, column in [("ledger_postings", "entry_id"), ("ledger_entries", "id")]:
+    for table in ("ledger_postings", "ledger_allocation_runs"):
         found = db.session.execute(
             text(
-                f"SELECT DISTINCT tableoid::regclass::text FROM {table}"
-                f" WHERE {column} = ANY(:ids)"
+                f"SELECT DISTINCT tableoid::regclass::text FROM {table} WHERE entry_id = ANY(:ids)"
             ),
             {"ids": entry_ids},
         ).scalars()
@@ -203,3 +197,22 @@ def test_a_batch_across_a_month_boundary_posts_into_both_months(
 def test_sqlite_keeps_plain_tables(db):
     assert partitioned_tables(db.session.connection()) == []
     assert ensure_partitions(db.session) == []
+
+
+def test_the_scheduler_and_the_command_create_the_months_ahead(app, db, runner):
+    from marketplace.scheduler.jobs import create_scheduler
+
+    job = create_scheduler(app).get_job("partitions-ahead")
+    assert str(job.trigger) == "cron[month='*', day='*', day_of_week='*', hour='0', minute='15']"
+    result = runner.invoke(args=["ledger", "partitions"])
+    assert result.exit_code == 0, result.output
+    if POSTGRES:
+        assert result.output.strip() == "created 0 partition(s)"  # the migration made them
+        later = months_after(this_month(), MONTHS_AHEAD + 1)
+        result = runner.invoke(args=["ledger", "partitions", "--through", f"{later:%Y-%m}"])
+        assert result.output.strip() == (
+            f"created {len(PARTITION_KEYS)} partition(s): "
+            + ", ".join(partition_name(table, later) for table in PARTITION_KEYS)
+        )
+    else:
+        assert "nothing to do" in result.output
