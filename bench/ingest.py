@@ -13,6 +13,12 @@ at the end).
 
     .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check] [--json]
         [--plan flat|three-tier|both] [--mix [--views N] [--view-rows N]]
+        [--rate EVENTS_PER_S] [--soak] [--progress SECONDS]
+
+A soak: `--soak --rate R --events N` sends N events at R a second, prints a progress line
+every 10 s (events sent, not yet posted, the poster's lag, the RSS of the workers and the
+poster) and runs `flask ledger check` at the end; the report gives the lag's p99 and max and
+the RSS at start, peak and end.
 
 --plan three-tier gives every series a revenue plan of three recoupment tiers (the poster
 posts each unlock twice: the split, then the series' waterfall); --plan both runs flat, then
@@ -80,6 +86,19 @@ def arguments() -> argparse.Namespace:
         " 0: off",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="send the events at this many a second (batches released on a fixed clock), not as"
+        " fast as the server answers; 0: as fast as possible",
+    )
+    parser.add_argument(
+        "--soak",
+        action="store_true",
+        help="a soak: --progress 10 unless given, and --check (flask ledger check at the end);"
+        " with --rate, a steady load whose RSS and lag the progress lines record",
+    )
+    parser.add_argument(
         "--plan",
         choices=["flat", "three-tier", "both"],
         default="flat",
@@ -94,7 +113,11 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--views", type=int, default=10_000_000, help="--mix: view counts")
     parser.add_argument("--view-rows", type=int, default=20_000, help="--mix: view rows")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.soak:
+        args.check = True
+        args.progress = args.progress or 10.0
+    return args
 
 
 def free_port() -> int:
@@ -371,6 +394,22 @@ def client(port, key_id, secret, jobs, latencies, failures, series):
             failures.append((response.status, payload[:300]))
 
 
+def feed(jobs: queue.Queue, batches: list, clients: int, rate: float) -> None:
+    """Hand the clients their batches: all at once, or (rate > 0) each when the clock says
+    that many events a second would have sent it (a client behind catches up, never ahead)."""
+    began = time.perf_counter()
+    sent = 0
+    for start, size in batches:
+        if rate > 0:
+            delay = began + sent / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        jobs.put((start, size))
+        sent += size
+    for _ in range(clients):
+        jobs.put(None)
+
+
 def copy_baseline(url: str, count: int, batch: int) -> float:
     """Raw COPY of per-unlock rows into an unlogged table shaped like partner_events."""
     now = datetime.now(UTC).isoformat()
@@ -415,10 +454,13 @@ class Run:
         lag = LagSampler(self.url)
         poster_cpu = cpu_seconds(poster.pid)
         jobs: queue.Queue = queue.Queue()
-        for start in range(0, args.events, args.batch):
-            jobs.put((start, min(args.batch, args.events - start)))
-        for _ in range(args.clients):
-            jobs.put(None)
+        batches = [
+            (start, min(args.batch, args.events - start))
+            for start in range(0, args.events, args.batch)
+        ]
+        feeder = threading.Thread(
+            target=feed, args=(jobs, batches, args.clients, args.rate), daemon=True
+        )
         client_args = (port, *self.key, jobs, self.latencies, self.failures)
         threads = [
             threading.Thread(target=client, args=(*client_args, self.series), daemon=True)
@@ -434,6 +476,7 @@ class Run:
         lag.start()
         if args.progress > 0:
             progress.start()
+        feeder.start()
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -306,6 +306,12 @@ def int_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
+def text_array(values: Sequence[str]) -> str:
+    """pg_array for strings only (a batch's line keys: one each per event and rollup row)."""
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                           for v in values]) + "}"  # fmt: skip
+
+
 def _array_item(value: object) -> str:
     if isinstance(value, int):
         return str(value)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import add
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from ledger.journal import int_array, is_postgresql, iso, pg_array
+from ledger.journal import int_array, is_postgresql, iso, pg_array, text_array
 from ledger.json_text import compact_list
 from ledger.schema import StatementDay, StatementRollup, UTCDateTime
 
@@ -33,8 +34,10 @@ MONTH, DAY = "month", "day"
 DeltaKey = tuple[int, str, datetime, bool, str]
 """(bucket_id, span, start of the month or day, earning, line_key): one rollup row."""
 
-Deltas = dict[DeltaKey, list[Any]]
-"""DeltaKey -> [events, gross, party amounts]: a list, added to in place on the hot path."""
+Deltas = dict[tuple[int, str, datetime], dict[tuple[bool, str], list[Any]]]
+"""(bucket_id, span, start) -> (earning, line_key) -> [events, gross, party amounts]: a
+batch's rollup rows, grouped so that the hot path hashes a start time once per run, not once
+per line; the lists are added to in place."""
 
 _TABLES = {MONTH: "ledger_statement_rollups", DAY: "ledger_statement_days"}
 
@@ -66,14 +69,31 @@ def add_event(
 ) -> None:
     """Count one event (its gross and per-party amounts, its month, day and line key) into the
     deltas of both spans."""
+    add_lines(deltas, bucket_id, month, day, {(gross > 0, key): [1, gross, tuple(amounts)]})
+
+
+def add_lines(
+    deltas: Deltas,
+    bucket_id: int,
+    month: datetime,
+    day: datetime,
+    lines: dict[tuple[bool, str], list[Any]],
+) -> None:
+    """Add one run's line sums ((earning, line key) -> [events, gross, per-party amounts as a
+    tuple]), all in one month and day, into the deltas of both spans."""
     for span, start in ((MONTH, month), (DAY, day)):
-        found = deltas.get((bucket_id, span, start, gross > 0, key))
-        if found is None:
-            deltas[bucket_id, span, start, gross > 0, key] = [1, gross, list(amounts)]
+        rows = deltas.get((bucket_id, span, start))
+        if rows is None:
+            deltas[bucket_id, span, start] = {key: [c, g, a] for key, (c, g, a) in lines.items()}
             continue
-        found[0] += 1
-        found[1] += gross
-        found[2] = [a + b for a, b in zip(found[2], amounts, strict=True)]
+        for key, (count, gross, amounts) in lines.items():
+            found = rows.get(key)
+            if found is None:
+                rows[key] = [count, gross, amounts]
+                continue
+            found[0] += count
+            found[1] += gross
+            found[2] = tuple(map(add, found[2], amounts))
 
 
 _PG_UPSERT = """
@@ -95,11 +115,15 @@ ON CONFLICT (bucket_id, {span}, earning, line_key) DO UPDATE
 def write_rollups(session: Session, deltas: Deltas) -> None:
     """Add a batch's deltas to the rollup rows of both spans (insert or add: one statement a
     span on PostgreSQL)."""
-    for span in (MONTH, DAY):
-        items = sorted(
-            ((k, v) for k, v in deltas.items() if k[1] == span),
-            key=lambda item: (item[0][0], item[0][2], item[0][4]),
+    by_span: dict[str, list[tuple[DeltaKey, list[Any]]]] = {MONTH: [], DAY: []}
+    for (bucket_id, span, start), rows in deltas.items():
+        by_span[span].extend(
+            ((bucket_id, span, start, earning, key), value)
+            for (earning, key), value in rows.items()
         )
+    for span in (MONTH, DAY):
+        items = by_span[span]
+        items.sort()  # by bucket, start, sign and line: keys are unique, no value is compared
         if not items:
             continue
         if is_postgresql(session):
@@ -111,17 +135,20 @@ def write_rollups(session: Session, deltas: Deltas) -> None:
 def _write_rollups_postgresql(
     session: Session, span: str, items: list[tuple[DeltaKey, list[Any]]]
 ) -> None:
+    keys = [k for k, _ in items]
+    values = [v for _, v in items]
+    starts = {k[2]: f'"{iso(k[2])}"' for k in keys}  # a batch spans a few months or days
     session.execute(
         text(_PG_UPSERT.format(table=_TABLES[span], span=span)),
         {
-            "b": int_array([k[0] for k, _ in items]),
-            "m": pg_array([iso(k[2]) for k, _ in items]),
-            "e": int_array([int(k[3]) for k, _ in items]),
-            "k": pg_array([k[4] for k, _ in items]),
-            "c": int_array([v[0] for _, v in items]),
-            "g": int_array([v[1] for _, v in items]),
+            "b": int_array([k[0] for k in keys]),
+            "m": "{" + ",".join([starts[k[2]] for k in keys]) + "}",
+            "e": "{" + ",".join(["1" if k[3] else "0" for k in keys]) + "}",
+            "k": text_array([k[4] for k in keys]),
+            "c": int_array([v[0] for v in values]),
+            "g": int_array([v[1] for v in values]),
             # Each element an int array's own literal, quoted: digits, signs, commas only.
-            "p": "{" + ",".join([f'"{int_array(v[2])}"' for _, v in items]) + "}",
+            "p": '{"{' + '}","{'.join([",".join(map(str, v[2])) for v in values]) + '}"}',
         },
     )
 
@@ -148,7 +175,7 @@ def _write_rollups_sqlite(
         if row is None:
             inserts.append({"bucket_id": bucket_id, span: start, "earning": earning,
                             "line_key": key, "events": count, "gross": gross,
-                            "party_amounts": amounts})  # fmt: skip
+                            "party_amounts": list(amounts)})  # fmt: skip
         else:
             total = [a + b for a, b in zip(row.party_amounts, amounts, strict=True)]
             updates.append({**values, "b_c": row.events + count, "b_g": row.gross + gross,

@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from operator import add, sub
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -55,7 +57,7 @@ from ledger.rollups import (
     LINE_FIELDS,
     ROUNDING,
     Deltas,
-    add_event,
+    add_lines,
     day_of,
     month_of,
     write_rollups,
@@ -289,72 +291,88 @@ def _reversed_elsewhere(
 def _walk(
     groups: list[_Group], earlier: dict[tuple[int, int], tuple[tuple[int, ...], int]]
 ) -> tuple[list[NewEntry], list[RunRow], Deltas, dict[tuple[str, int], AllocationResult]]:
-    """Split every event along its bucket's run: the entries, runs, rollup deltas, results."""
+    """Split every event along its bucket's run: the entries, runs, rollup deltas, results.
+
+    The hot path of posting (once per event): each event costs one target() (the previous
+    one is carried over while no refund moved the bucket), its line's key (cached across
+    batches) and a few appends; a run's totals are summed per party over its events' money at
+    the end, and its rollup lines once per run (a run is one hour: one month, one day)."""
     entries: list[NewEntry] = []
     runs: list[RunRow] = []
     deltas: Deltas = {}
     results: dict[tuple[str, int], AllocationResult] = {}
     paid: dict[tuple[int, int], tuple[tuple[int, ...], int]] = dict(earlier)
-    line_keys: dict[tuple[Any, ...], str] = {}
+    line_keys = _LINE_KEYS
+    if len(line_keys) > _LINE_KEYS_KEPT:
+        line_keys.clear()
     for group in groups:
         spec = group.bucket
-        target = bucket_target(spec.parties, spec.waterfall)
+        bucket_id, key, entry_id, waterfall = spec.id, spec.key, group.entry_id, spec.waterfall
+        target = bucket_target(spec.parties, waterfall)
+        width = len(spec.parties)
         start, allocated_from = spec.cumulative, list(spec.allocated)
         cumulative, allocated = start, spec.allocated
-        month, day = month_of(group.hour), day_of(group.hour)
-        hour_us = int(group.hour.timestamp()) * 1_000_000
+        hour = group.hour
         flat: list[int] = []
         offsets, grosses, refs, reverses, lines = [], [], [], [], []
-        totals = [0] * len(spec.parties)
-        rounding = [0] * len(spec.parties)
+        rounding = [0] * width
+        sums: dict[tuple[bool, str], list[Any]] = {}  # (earning, line) -> [events, gross, money]
         current: list[int] | None = None  # target(cumulative), while no refund moved it
         for event in group.events:
-            gross = event.gross
-            if event.reverses is None or spec.waterfall is not None:
-                if event.reverses is not None:
+            gross, ref, reversed_ref = event.gross, event.ref, event.reverses
+            if reversed_ref is None or waterfall is not None:
+                if reversed_ref is not None:
                     _reversal(spec, event, paid)  # checks it; the waterfall decides the money
                 before = current if current is not None else target(cumulative)
                 after = target(cumulative + gross)
-                amounts = tuple(new - old for new, old in zip(after, before, strict=True))
+                amounts = tuple(map(sub, after, before))
                 if allocated != before:
-                    rounding = [
-                        r + b - a for r, b, a in zip(rounding, before, allocated, strict=True)
-                    ]
-                allocated, current = after, after
+                    rounding = list(map(add, rounding, map(sub, before, allocated)))
+                allocated = current = after
             else:
                 amounts = _reversal(spec, event, paid)
-                allocated = [a + b for a, b in zip(allocated, amounts, strict=True)]
+                allocated = list(map(add, allocated, amounts))
                 current = None
             cumulative += gross
-            totals = [a + b for a, b in zip(totals, amounts, strict=True)]
-            paid[spec.id, event.ref] = (amounts, gross)
+            paid[bucket_id, ref] = (amounts, gross)
             values = tuple(map(event.attributes.get, LINE_FIELDS))
             line = line_keys.get(values)
             if line is None:
                 line = line_keys[values] = compact_list(values)
-            add_event(deltas, spec.id, gross, amounts, month, day, line)
+            summed = sums.get((gross > 0, line))
+            if summed is None:
+                sums[gross > 0, line] = [1, gross, amounts]
+            else:
+                summed[0] += 1
+                summed[1] += gross
+                summed[2] = tuple(map(add, summed[2], amounts))
             flat.extend(amounts)
-            refs.append(event.ref)
+            refs.append(ref)
             grosses.append(gross)
-            reverses.append(event.reverses or 0)
+            reverses.append(reversed_ref or 0)
             lines.append(line)
-            offsets.append(_micros(event.effective_at) - hour_us)
-            results[spec.key, event.ref] = AllocationResult(
-                event.ref, spec.key, group.entry_id, amounts
-            )
+            offsets.append((event.effective_at - hour) // _MICROSECOND)
+            results[key, ref] = AllocationResult(ref, key, entry_id, amounts)
+        totals = [sum(flat[j::width]) for j in range(width)]
         if any(rounding):
             first = group.events[0].attributes
             line = compact_list([first.get("series_id"), None, first.get("partner_id"), None,
                                  ROUNDING])  # fmt: skip
-            add_event(deltas, spec.id, 0, rounding, month, day, line)
-            totals = [a + b for a, b in zip(totals, rounding, strict=True)]
+            summed = sums.get((False, line))
+            if summed is None:
+                sums[False, line] = [1, 0, tuple(rounding)]
+            else:  # counted as one line entry, as statements have always shown it
+                summed[0] += 1
+                summed[2] = tuple(map(add, summed[2], rounding))
+            totals = list(map(add, totals, rounding))
+        add_lines(deltas, bucket_id, month_of(hour), day_of(hour), sums)
         spec.cumulative, spec.allocated = cumulative, allocated
         entries.append(_group_entry(group, start, cumulative, totals))
         runs.append(
             RunRow(
-                spec.id,
-                group.entry_id,
-                group.hour,
+                bucket_id,
+                entry_id,
+                hour,
                 group.available,
                 start,
                 allocated_from,
@@ -370,13 +388,21 @@ def _walk(
     return entries, runs, deltas, results
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+_LINE_KEYS: dict[tuple[Any, ...], str] = {}
+"""Statement line values -> their compact JSON key, kept across batches (a process posts the
+same series, episodes and countries again and again); emptied past _LINE_KEYS_KEPT."""
+
+_LINE_KEYS_KEPT = 200_000
+
+
 def bucket_target(
     parties: tuple[Party, ...], waterfall: Waterfall | None
 ) -> Callable[[int], list[int]]:
     """target(C) of a bucket: its waterfall's, or the split of its parties' weights."""
     if waterfall is None:
-        weights = tuple(p.weight for p in parties)
-        return lambda cumulative: target_of_weights(weights, cumulative)
+        return partial(target_of_weights, tuple(p.weight for p in parties))
     q = common_denominator(waterfall)
     return lambda cumulative: waterfall_target(waterfall, cumulative, q)
 
@@ -384,12 +410,6 @@ def bucket_target(
 def waterfall_hash(digest: str, waterfall: Waterfall) -> str:
     """A bucket's hash with its waterfall: a waterfall bucket's terms never change either."""
     return hashlib.sha256(f"{digest}|waterfall:{waterfall.digest()}".encode()).hexdigest()
-
-
-def _micros(moment: datetime) -> int:
-    """Microseconds since the epoch, exactly (no float)."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _reversal(

@@ -105,10 +105,14 @@ def target(parties: tuple[Party, ...], cumulative: int) -> list[int]:
 def target_of_weights(weights: tuple[int, ...], cumulative: int) -> list[int]:
     """target() for canonical weights (summing to DENOMINATOR): the hot path of allocation,
     once per event. Same result as largest_remainder(cumulative, weights)."""
-    shares = [cumulative * w // DENOMINATOR for w in weights]
+    products = list(map(cumulative.__mul__, weights))
+    shares = [p // DENOMINATOR for p in products]
     left = cumulative - sum(shares)
     if left:
-        remainders = [cumulative * w % DENOMINATOR for w in weights]
+        remainders = [p % DENOMINATOR for p in products]
+        if left == 1:  # the first largest remainder: the same as the sort below picks
+            shares[remainders.index(max(remainders))] += 1
+            return shares
         # A stable sort, reversed: larger remainders first, ties in the weights' order.
         for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
             shares[index] += 1

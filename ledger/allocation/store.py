@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from ledger.allocation.splits import Party
 from ledger.allocation.waterfall import Waterfall
 from ledger.errors import BucketMismatch, LedgerError
-from ledger.journal import NULL, copy_text, escape, is_postgresql, pg_array
+from ledger.journal import NULL, copy_text, escape, is_postgresql, pg_array, text_array
 from ledger.schema import AllocationBucket, AllocationRun, BucketParty
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def insert_runs(session: Session, rows: list[RunRow]) -> None:
             f"{run.available_at.isoformat() if run.available_at else NULL}\t"
             f"{run.cumulative_from}\t{{{','.join(map(str, run.allocated_from))}}}\t"
             f"{{{','.join(map(str, run.refs))}}}\t{{{','.join(map(str, run.grosses))}}}\t"
-            f"{{{','.join(map(str, run.offsets))}}}\t{escape(pg_array(run.line_keys))}\t"
+            f"{{{','.join(map(str, run.offsets))}}}\t{escape(text_array(run.line_keys))}\t"
             f"{{{','.join(map(str, run.party_amounts))}}}\t"
             f"{{{','.join(map(str, run.reverses))}}}\t{{{','.join(map(str, run.rounding))}}}\t"
             f"{min(run.refs)}\t{max(run.refs)}\n"

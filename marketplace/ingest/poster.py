@@ -305,7 +305,11 @@ def _post(session: Session, rows: Sequence[Row[Any]], now: datetime, plans: Plan
     by_partner: dict[int, list[tuple[RevenueFacts, Any]]] = defaultdict(list)
     sales = SaleContext.load(session, rows)
     for row in rows:
-        by_partner[row.partner_id].extend(_facts(row, sales))
+        if row[2] == "unlock" and row[5] > 0:  # the bulk of every batch: no generator
+            fact = RevenueFacts(row[0], row[3], row[5], row[6], row[4], row[7], "unlock", row[10])
+            by_partner[row[1]].append((fact, row[9]))
+        else:
+            by_partner[row[1]].extend(_facts(row, sales))
     entries: set[int] = set()
     for partner_id, items in sorted(by_partner.items()):
         if not items:

@@ -65,7 +65,7 @@ def available_at_for(contracts: Sequence[PartnerContract], occurred_at: datetime
     return available_at_under(contract_at(contracts, occurred_at), occurred_at)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RevenueFacts:
     """An accepted unlock, refund or series' share of a revenue pool, to post.
 
@@ -76,6 +76,8 @@ class RevenueFacts:
     refund's unlock ref), bucket (another bucket key than the split version's, before its
     contract suffix: a coin rate's or a commerce split's), partner_cut (False: the partner app
     takes no share, as of a purchase's commission, which is the platform's already).
+    Not frozen: one is built per event on the poster's hot path (a frozen dataclass's
+    __init__ costs twice as much); nothing changes one after it is built.
     """
 
     ref: int
@@ -99,6 +101,9 @@ class SplitRouter:
         self.partner = partner
         self.currency = partner.currency
         self.contracts = contract_terms(session, partner)
+        # (effective_from, version) newest first, read once: the per-event look-up then
+        # touches no ORM attribute.
+        self._starts = [(c.effective_from, c) for c in self.contracts]
         self._parties: dict[tuple[int, int], tuple[Party, ...]] = {}
         self._accounts: dict[tuple[str, str], int] = {}
         self._terms: dict[tuple[int, int, str | None, bool], tuple] = {}
@@ -191,7 +196,10 @@ class SplitRouter:
         """The ledger allocation event for one unlock, refund, pool share or sale, under the
         contract version in force at `contract_moment` (a refund: its unlock's occurred_at,
         so that it nets in its unlock's bucket) or else at the event."""
-        contract = contract_at(self.contracts, contract_moment or facts.occurred_at)
+        moment = contract_moment or facts.occurred_at
+        contract = next((c for start, c in self._starts if start <= moment), None)
+        if contract is None:  # before the first version: the first (contract_at's rule)
+            contract = contract_at(self.contracts, moment)
         wanted = (version.id, contract.number, facts.bucket, facts.partner_cut)
         terms = self._terms.get(wanted)
         if terms is None:
