@@ -5,9 +5,11 @@ On a database of its own (bench/scratch.py, dropped at the end; --keep keeps it)
 app and --series live series of 80 episodes (bench/world.py), the first with two localized
 versions; one real unlock per series through the poster's path (post_revenue, so every series
 has its ledger bucket), then bulk SQL (INSERT ... SELECT generate_series): --views view rows
-(episode_views: series x episode x day x 10 countries), --unlocks unlock rows in partner_events
+(episode_views: series x episode x day x 10 countries, and their day totals in
+episode_view_days as the views ingestion keeps them), --unlocks unlock rows in partner_events
 and their daily statement rollups (ledger_statement_days, what the ledger writes for them: one
-row per series, day, episode and country), a bundle and a pool a day; ANALYZE. Then, as the
+row per series, day, episode and country) and the series' daily money beside them
+(series_revenue_days, as the poster keeps it); ANALYZE. Then, as the
 logged-in owner through the Flask test client (routing, session, queries, template), GET
 /studio/series/<id>/analytics --requests times per case (the last 30 days; 90 days; a country
 filter; the series with versions, compared with its Spanish version; the CSV), rotating over
@@ -68,6 +70,12 @@ def load(url: str, partner_id: int, series: list[int], args: argparse.Namespace)
             {"p": partner_id, "today": today, "series": series, "days": days,
              "countries": countries},
         )  # fmt: skip
+        # Their day totals, as the views ingestion keeps them (every country together).
+        conn.execute(
+            "INSERT INTO episode_view_days (series_id, day, episode, partner_id, starts,"
+            " completions) SELECT series_id, day, episode, partner_id, sum(starts),"
+            " sum(completions) FROM episode_views GROUP BY 1, 2, 3, 4"
+        )
         # Unlock rows: per series and day, per_day unlocks over the paid episodes 6-80.
         conn.execute(
             "INSERT INTO partner_events (partner_id, external_id, kind, status, series_id,"
@@ -98,13 +106,27 @@ def load(url: str, partner_id: int, series: list[int], args: argparse.Namespace)
             "  events = ledger_statement_days.events + excluded.events,"
             "  gross = ledger_statement_days.gross + excluded.gross",
         )
+        # And the series' daily money, as the poster keeps it beside them (every country
+        # together).
+        conn.execute(
+            "INSERT INTO series_revenue_days (series_id, day, episode, partner_id, kind,"
+            " currency, events, gross)"
+            " SELECT series_id, CAST(occurred_at AT TIME ZONE 'UTC' AS date), episode,"
+            "  partner_id, kind, currency, count(*), sum(amount)"
+            " FROM partner_events WHERE external_id LIKE 'bench-%%' GROUP BY 1, 2, 3, 4, 5, 6"
+            " ON CONFLICT (series_id, day, episode, partner_id, kind, currency) DO UPDATE SET"
+            "  events = series_revenue_days.events + excluded.events,"
+            "  gross = series_revenue_days.gross + excluded.gross",
+        )
         conn.commit()
         conn.autocommit = True
-        for table in ("episode_views", "partner_events", "ledger_statement_days"):
+        tables = ("episode_views", "episode_view_days", "partner_events",
+                  "ledger_statement_days", "series_revenue_days")  # fmt: skip
+        for table in tables:
             conn.execute(f"VACUUM ANALYZE {table}")
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("episode_views", "partner_events", "ledger_statement_days")
+            for table in tables
         }
         counts["unlocks_in_rollups"] = int(conn.execute(
             "SELECT sum(events) FROM ledger_statement_days"
