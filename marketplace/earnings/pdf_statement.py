@@ -183,4 +183,12 @@ def statement_pdf(
             row(f"   {label} ({line.count})", line.amount)
     pdf.ln(2)
     row("Closing balance", st.closing, bold=True)
+    by_type = view.by_type()
+    if by_type:
+        pdf.ln(4)
+        pdf.set_font("NotoSans", "B", 12)
+        pdf.cell(0, 8, "Earnings by revenue type", new_x="LMARGIN", new_y="NEXT")
+        for name, count, amount, coins in by_type:
+            spent = f"; {coins.coins} coins, {coins.bonus_coins} bonus coins" if coins else ""
+            row(f"   {name} ({count}{spent})", amount)
     return bytes(pdf.output())

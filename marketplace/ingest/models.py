@@ -95,6 +95,15 @@ class PartnerEvent(Model):
             postgresql_where=text("kind IN ('bundle', 'pool')"),
             sqlite_where=text("kind IN ('bundle', 'pool')"),
         ),
+        # Statements read the coins behind a series' coin-unlock earnings; partial, so no
+        # other kind writes it.
+        Index(
+            "ix_partner_events_coins",
+            "series_id",
+            "occurred_at",
+            postgresql_where=text("kind = 'coins'"),
+            sqlite_where=text("kind = 'coins'"),
+        ),
         CheckConstraint(
             "kind IN ('unlock', 'refund', 'pool', 'coins', 'bundle', 'purchase')",
             name="kind_known",

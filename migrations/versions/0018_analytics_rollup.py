@@ -6,7 +6,8 @@ a country is chosen). series_revenue_days: a series' money per UTC day, episode,
 kind and currency, every country together, added by the ledger poster's post_revenue with the
 entries it sums (what the page reads unless a country is chosen). Both backfilled here, from
 episode_views and from the ledger's daily statement rollups of the series' buckets. episode_views' two series indexes give
-way to one on (series_id, country, day), what the country filter reads.
+way to one on (series_id, country, day), what the country filter reads. partner_events gets a
+partial index on coin unlocks (series_id, occurred_at): the coins behind statements.
 
 Revision ID: 0018_analytics_rollup
 Revises: 0017_ux
@@ -61,6 +62,11 @@ def upgrade():
         ),
     )
     _backfill_revenue_days()
+    with op.batch_alter_table('partner_events', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_partner_events_coins', ['series_id', 'occurred_at'], unique=False,
+            postgresql_where=sa.text("kind = 'coins'"), sqlite_where=sa.text("kind = 'coins'"),
+        )
     with op.batch_alter_table('episode_views', schema=None) as batch_op:
         batch_op.drop_index('ix_episode_views_series_episode_day')
         batch_op.drop_index('ix_episode_views_series_day')
@@ -81,6 +87,8 @@ def downgrade():
             'ix_episode_views_series_episode_day', ['series_id', 'episode', 'day'], unique=False,
             postgresql_include=['partner_id', 'country', 'starts', 'completions'],
         )
+    with op.batch_alter_table('partner_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_partner_events_coins')
     op.drop_table('series_revenue_days')
     op.drop_table('episode_view_days')
 
