@@ -16,6 +16,7 @@ filter; the series with versions, compared with its Spanish version; the CSV), r
 the series; prints p50/p95/max per case (with --json, one JSON line at the end).
 
     .venv/bin/python bench/analytics.py [--views N] [--unlocks N] [--series N] [--requests N]
+        [--keep] [--reuse DATABASE]   # --reuse: measure again on a kept database, no load
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--series", type=int, default=100)
     parser.add_argument("--requests", type=int, default=40, help="per case")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse", metavar="DATABASE", help="measure again on a database kept by --keep"
+    )
     parser.add_argument("--json", action="store_true")
     return parser.parse_args()
 
@@ -180,8 +184,34 @@ def measure(app, owner_id: int, series: list[int], versions: tuple[int, int], re
     return results
 
 
+def remeasure(args: argparse.Namespace) -> tuple[dict, dict]:
+    """Measure the pages again on a database an earlier run kept (--keep), loading nothing."""
+    from marketplace import create_app
+    from marketplace.extensions import db
+
+    sa_url = f"postgresql+psycopg://root@127.0.0.1:5432/{args.reuse}"
+    with psycopg.connect(psycopg_url(sa_url)) as conn:
+        series = [row[0] for row in conn.execute("SELECT id FROM series ORDER BY id")]
+        owner_id = conn.execute("SELECT owner_id FROM series WHERE id = %s", [series[0]])
+        owner_id = owner_id.fetchone()[0]
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("episode_views", "partner_events", "ledger_statement_days")
+        }
+    app = create_app({"SQLALCHEMY_DATABASE_URI": sa_url})
+    results = measure(app, owner_id, series, (series[0], series[1]), args.requests)
+    with app.app_context():
+        db.engine.dispose()
+    return counts, results
+
+
 def main() -> int:
     args = arguments()
+    if args.reuse:
+        counts, results = remeasure(args)
+        if args.json:
+            print(json.dumps({"counts": counts, "pages": results}))
+        return 0 if all(r["p95_ms"] < 100 for r in results.values()) else 1
     with own_database("analytics", keep=args.keep) as sa_url:
         url = psycopg_url(sa_url)
         env = dict(os.environ, DATABASE_URL=sa_url, FLASK_APP="wsgi:app")
