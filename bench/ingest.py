@@ -12,7 +12,7 @@ of raw unlock rows into an unlogged partner_events-shaped table (with --json, al
 at the end).
 
     .venv/bin/python bench/ingest.py [--events N] [--workers 2] [--clients 3] [--check] [--json]
-        [--plan flat|three-tier|both] [--mix [--views N] [--view-rows N]]
+        [--plan flat|three-tier|both] [--mix [--rounds N] [--views N] [--view-rows N]]
         [--rate EVENTS_PER_S] [--soak] [--progress SECONDS]
 
 A soak: `--soak --rate R --events N` sends N events at R a second, prints a progress line
@@ -108,8 +108,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--mix",
         action="store_true",
-        help="unlocks alone, then interleaved with coin unlocks, purchases and view counts,"
-        " then alone again, in one run: the unlock throughput of each (bench/ingest_mix.py)",
+        help="rounds of unlocks alone, then interleaved with coin unlocks, purchases and view"
+        " counts, in turn, in one run: the medians of each (bench/ingest_mix.py)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="--mix: pairs of phases (alone, mix)"
     )
     parser.add_argument("--views", type=int, default=10_000_000, help="--mix: view counts")
     parser.add_argument("--view-rows", type=int, default=20_000, help="--mix: view rows")

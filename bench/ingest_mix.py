@@ -1,12 +1,16 @@
 """`bench/ingest.py --mix`: unlock throughput with the other revenue types interleaved, against
 unlocks alone, in the same run (same database, gunicorn and poster).
 
-Three timed phases of U unlocks each (--events, batches of 1,000, --clients connections):
-unlocks alone, then the mix, then unlocks alone again. In the mix, one more connection posts,
-interleaved while the unlock clients run: coin unlocks (U/10), purchases (U/100) and view
-counts (--view-rows rows, 1,000 a request, adding up to --views views, 10M by default). The
-unlock throughput of the mix is compared with the mean of the two phases alone; each type's
-own rate, the poster's drain and the checks (every event recorded once, views summed) follow.
+--rounds R pairs of timed phases of U unlocks each (--events, batches of 1,000, --clients
+connections), in turn: unlocks alone, the mix, alone, the mix, ... so that the machine's drift
+and other tenants' bursts fall on both sides alike. In a mix phase one more connection posts,
+interleaved while the unlock clients run: coin unlocks (U/10), purchases (U/100) and a share of
+the view counts (--view-rows rows over all the mix phases, 1,000 a request, adding up to
+--views views, 10M by default: pre-aggregated counts, as partner apps send them). The unlock
+throughput of the mix phases' median is compared with the alone phases' median, each with its
+spread (min-max), and each mix phase with the alone phases on either side of it (the median of
+those ratios: the machine's drift over the run cancels out of them); each type's own rate, the
+poster's drain and the checks (every event recorded once, views summed) follow.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import http.client
 import json
 import queue
 import random
+import statistics
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -186,29 +191,42 @@ def run_mix(args) -> int:
                 for s in range(0, count, batch)
             ]
 
-        others = [
-            ("coins", _coins, (s, min(batch, count // 10 - s), series))
-            for s in range(0, count // 10, batch)
-        ]
-        others += [
-            ("purchase", _purchases, (s, min(batch, count // 100 - s), series))
-            for s in range(0, count // 100, batch)
-        ]
-        views = [("views", _views, (s, min(1000, rows - s), series, per_row))
-                 for s in range(0, rows, 1000)]  # fmt: skip
-        mixed = []  # interleaved: a view batch, then the others, in turn
-        while others or views:
-            for source in (views, others):
-                if source:
-                    mixed.append(source.pop(0))
+        def others(offset: int) -> list:
+            """A mix phase's coin unlocks (U/10) and purchases (U/100), ids from offset."""
+            jobs = [
+                ("coins", _coins, (offset + s, min(batch, count // 10 - s), series))
+                for s in range(0, count // 10, batch)
+            ]
+            return jobs + [
+                ("purchase", _purchases, (offset + s, min(batch, count // 100 - s), series))
+                for s in range(0, count // 100, batch)
+            ]
+
+        rounds = max(1, args.rounds)
+        share = -(-rows // rounds)  # view rows per mix phase (the last may have fewer)
+
+        def mixed(round_: int) -> list:
+            """One mix phase's other jobs, interleaved: a view batch, then the others, in turn."""
+            first, last = round_ * share, min(rows, (round_ + 1) * share)
+            views = [("views", _views, (s, min(1000, last - s), series, per_row))
+                     for s in range(first, last, 1000)]  # fmt: skip
+            rest = others(round_ * count)
+            jobs = []
+            while rest or views:
+                for source in (views, rest):
+                    if source:
+                        jobs.append(source.pop(0))
+            return jobs
+
         port = args.port or ingest.free_port()
         server = ingest.start_server(sa_url, args.workers, port)
         poster = ingest.start_poster(sa_url)
         figures = {}
         try:
-            for n, (name, other_jobs) in enumerate(
-                (("alone", []), ("mix", mixed), ("alone again", []))
-            ):
+            phases = [(f"{name} {r + 1}", r, name) for r in range(rounds)
+                      for name in ("alone", "mix")]  # fmt: skip
+            for n, (name, round_, what) in enumerate(phases):
+                other_jobs = mixed(round_) if what == "mix" else []
                 unlock_time, total, timings, failures = _phase(
                     port, (key_id, secret), unlock_jobs(n * count), other_jobs, args.clients
                 )
@@ -231,25 +249,36 @@ def run_mix(args) -> int:
             ingest.stop_server(server)
             poster.terminate()
             poster.wait(30)
-        alone = (figures["alone"]["unlocks_per_s"] + figures["alone again"]["unlocks_per_s"]) / 2
-        mix = figures["mix"]["unlocks_per_s"]
+        alone_rates = [f["unlocks_per_s"] for n, f in figures.items() if n.startswith("alone")]
+        mix_rates = [f["unlocks_per_s"] for n, f in figures.items() if n.startswith("mix")]
+        alone, mix = statistics.median(alone_rates), statistics.median(mix_rates)
+        # Each mix phase against the alone phases on either side of it (the one before when
+        # it is the last): the machine's drift over the run cancels out of these ratios.
+        paired = [
+            mix_rates[r] / statistics.mean(alone_rates[r : r + 2]) - 1 for r in range(rounds)
+        ]
         with psycopg.connect(url) as conn:
             recorded = dict(
                 conn.execute("SELECT kind, count(*) FROM partner_events GROUP BY kind").fetchall()
             )
-            views_total = conn.execute(
+            views_total = [int(value) for value in conn.execute(
                 "SELECT coalesce(sum(starts), 0), count(*) FROM episode_views"
-            ).fetchone()
+            ).fetchone()]  # fmt: skip
         print(
-            f"unlocks/s: alone {alone:,.0f} (mean of {figures['alone']['unlocks_per_s']:,} and"
-            f" {figures['alone again']['unlocks_per_s']:,}), in the mix {mix:,}"
-            f" ({mix / alone - 1:+.1%})"
+            f"unlocks/s, medians of {rounds} rounds: alone {alone:,.0f} (spread"
+            f" {min(alone_rates):,}-{max(alone_rates):,}), in the mix {mix:,.0f} (spread"
+            f" {min(mix_rates):,}-{max(mix_rates):,}): {mix / alone - 1:+.1%}; each mix phase"
+            f" against its neighbours alone: {', '.join(f'{p:+.1%}' for p in paired)}, median"
+            f" {statistics.median(paired):+.1%}"
         )
         print(
             f"recorded: {recorded}; view counts {views_total[0]:,} in {views_total[1]:,} rows"
         )
         if args.json:
             print(json.dumps({"phases": figures, "alone": alone, "mix": mix,
+                              "alone_spread": [min(alone_rates), max(alone_rates)],
+                              "mix_spread": [min(mix_rates), max(mix_rates)],
+                              "paired": [round(p, 3) for p in paired],
                               "recorded": recorded, "views": views_total[0]}))  # fmt: skip
         failed = sum(f["failures"] for f in figures.values())
-        return 0 if not failed and recorded.get("unlock") == 3 * count else 1
+        return 0 if not failed and recorded.get("unlock") == 2 * rounds * count else 1

@@ -3,26 +3,36 @@ first paid unlock, unlocks of each episode), retention as a share of episode-1 v
 per 1,000 viewers and by revenue type, the same figures for the series' other language versions,
 and the change from the previous period of the same length; by partner app and country.
 
-Reads pre-aggregated rows only: episode_views (one row per app, episode, day and country, index
-on (series_id, day)), the ledger's daily statement rollups of the series' buckets (events and
-gross per day, episode, app, country and kind), and the bundles and pools of the period (their
-per-episode attribution, a partial index on kind and time): never a row per view or unlock.
+Reads pre-aggregated rows only: episode_view_days (one row per app, episode and day, kept by
+the views ingestion) or, for a country, episode_views (per country too, index on (series_id,
+country, day)), the series' daily money (series_revenue_days, kept by the ledger poster: events
+and gross per day, episode, app, kind and currency) or, for a country, the ledger's daily
+statement rollups of the series' buckets (per country too), and the bundles and pools of the
+period (their per-episode attribution, a partial index on kind and time): never a row per view
+or unlock.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, text
+from sqlalchemy import bindparam, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ledger.journal import is_postgresql
 from ledger.rollups import ROUNDING, day_of
 from ledger.schema import AllocationBucket, UTCDateTime
-from marketplace.ingest.models import REVENUE_TYPES, EpisodeViews, PartnerEvent
+from marketplace.ingest.models import (
+    REVENUE_TYPES,
+    EpisodeViewDays,
+    EpisodeViews,
+    PartnerEvent,
+    SeriesRevenueDays,
+)
 from marketplace.studio.models import Series
 
 UNLOCK_KINDS = ("unlock", "coins")
@@ -153,30 +163,80 @@ def series_figures(
     first = day_of(middle - (end - start)) if previous else middle
     funnel = {1, max(1, series.free_episodes)}
     # The current period per episode; the previous one (deltas) and other versions only for
-    # the funnel's episodes, through the (series, episode, day) index.
+    # the funnel's episodes.
     # (which figures, first day, day after the last, episodes or all)
     spans = [(1, middle.date(), end.date() + timedelta(days=1), funnel if funnel_only else None)]
     if previous:
         spans.append((0, first.date(), middle.date(), funnel))
+    # No country: the day totals (episode_view_days, a tenth of the rows or less); a country:
+    # its rows of episode_views, through the (series_id, country, day) index.
+    table = EpisodeViews if filters.country else EpisodeViewDays
     for into, first_day, after_last, episodes in spans:
         views = select(
-            EpisodeViews.episode,
-            func.sum(EpisodeViews.starts),
-            func.sum(EpisodeViews.completions),
+            table.episode,
+            func.sum(table.starts),
+            func.sum(table.completions),
         ).where(
-            EpisodeViews.series_id == series.id,
-            EpisodeViews.day >= first_day,
-            EpisodeViews.day < after_last,
+            table.series_id == series.id,
+            table.day >= first_day,
+            table.day < after_last,
         )
         if episodes is not None:
-            views = views.where(EpisodeViews.episode.in_(episodes))
+            views = views.where(table.episode.in_(episodes))
         if filters.partner_id is not None:
-            views = views.where(EpisodeViews.partner_id == filters.partner_id)
+            views = views.where(table.partner_id == filters.partner_id)
         if filters.country:
             views = views.where(EpisodeViews.country == filters.country)
-        for episode, starts, completions in session.execute(views.group_by(EpisodeViews.episode)):
+        for episode, starts, completions in session.execute(views.group_by(table.episode)):
             figures[into].starts[episode] = int(starts)
             figures[into].completions[episode] = int(completions)
+    money = (
+        _money_by_country(session, series, first, middle, end, filters)
+        if filters.country
+        else _money(session, series, first.date(), middle.date(), end.date(), filters)
+    )
+    for period, episode, kind, currency, events, gross in money:
+        target = figures[int(period)]
+        target.by_type[str(kind), currency] += int(gross)
+        if episode:
+            if kind in UNLOCK_KINDS:
+                target.unlocks[int(episode)] += int(events)
+            target.episode_revenue[int(episode), currency] += int(gross)
+    if not funnel_only:
+        _attributed(session, series, middle, end, filters, figures[1])
+    return figures[1], figures[0]
+
+
+def _money(
+    session: Session, series: Series, first: date, middle: date, last: date, filters: Filters
+) -> Iterable[tuple[int, int, str, str, int, int]]:
+    """(period, episode or 0, kind, currency, events, gross) of the series' money per UTC day
+    from first to last (inclusive; period 1 from middle on), from its daily rollup (every
+    country together)."""
+    table = SeriesRevenueDays
+    query = select(
+        case((table.day >= middle, 1), else_=0),
+        table.episode,
+        table.kind,
+        table.currency,
+        func.sum(table.events),
+        func.sum(table.gross),
+    ).where(table.series_id == series.id, table.day >= first, table.day <= last)
+    if filters.partner_id is not None:
+        query = query.where(table.partner_id == filters.partner_id)
+    return session.execute(query.group_by(*query.selected_columns[:4])).tuples()
+
+
+def _money_by_country(
+    session: Session,
+    series: Series,
+    first: datetime,
+    middle: datetime,
+    end: datetime,
+    filters: Filters,
+) -> Iterable[tuple[int, int, str, str, int, int]]:
+    """As _money, in one country: from the ledger's daily statement rollups of the series'
+    buckets (their lines carry the country)."""
     buckets = dict(
         session.execute(
             select(AllocationBucket.id, AllocationBucket.currency).where(
@@ -186,29 +246,24 @@ def series_figures(
         .tuples()
         .all()
     )
-    if buckets:
-        ids = ",".join(map(str, buckets))
-        params: dict[str, Any] = {
-            "buckets": f"{{{ids}}}" if is_postgresql(session) else f"[{ids}]",
-            "start": first,
-            "middle": middle,
-            "end": end,
-            "rounding": f'%"{ROUNDING}"]',
-            "partner": filters.partner_id,
-            "country": filters.country,
-        }
+    if not buckets:
+        return []
+    ids = ",".join(map(str, buckets))
+    params: dict[str, Any] = {
+        "buckets": f"{{{ids}}}" if is_postgresql(session) else f"[{ids}]",
+        "start": first,
+        "middle": middle,
+        "end": end,
+        "rounding": f'%"{ROUNDING}"]',
+        "partner": filters.partner_id,
+        "country": filters.country,
+    }
+    return [
+        (period, int(episode or 0), kind, buckets[bucket_id], events, gross)
         for period, episode, kind, bucket_id, events, gross in session.execute(
             _rollup_sql(session, filters), params
-        ):
-            target, currency = figures[int(period)], buckets[bucket_id]
-            target.by_type[str(kind), currency] += int(gross)
-            if episode is not None:
-                if kind in UNLOCK_KINDS:
-                    target.unlocks[int(episode)] += int(events)
-                target.episode_revenue[int(episode), currency] += int(gross)
-    if not funnel_only:
-        _attributed(session, series, middle, end, filters, figures[1])
-    return figures[1], figures[0]
+        )
+    ]
 
 
 def _attributed(

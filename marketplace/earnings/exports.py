@@ -21,7 +21,8 @@ __all__ = ["pdf_money", "statement_csv", "statement_pdf", "statement_summary"]
 
 CSV_COLUMNS = (
     "section", "series", "episode", "partner_app", "country", "event_kind", "count",
-    "amount_minor", "currency", "amount", "source_event_ids", "entry_ids",
+    "amount_minor", "currency", "amount", "source_event_ids", "entry_ids", "coins",
+    "bonus_coins",
 )  # fmt: skip
 
 
@@ -59,6 +60,8 @@ def _row(section: str, line: LineView, currency: str, locale: str, sources: list
         format_money(line.amount, currency, locale),
         " ".join(sources),
         " ".join(str(e) for e in line.entry_ids),
+        "" if line.coins is None else line.coins.coins,
+        "" if line.coins is None else line.coins.bonus_coins,
     ]
 
 
@@ -80,6 +83,8 @@ def statement_csv(session: Session, view: StatementView, locale: str) -> str:
             format_money(st.opening, currency, locale),
             "",
             "",
+            "",
+            "",
         ]
     )
     sections = [("earnings", line) for s in view.earnings for line in s.lines]
@@ -95,6 +100,8 @@ def statement_csv(session: Session, view: StatementView, locale: str) -> str:
             st.closing,
             currency,
             format_money(st.closing, currency, locale),
+            "",
+            "",
             "",
             "",
         ]

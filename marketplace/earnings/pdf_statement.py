@@ -192,4 +192,16 @@ def statement_pdf(
             row(f"   {label} ({line.count})", line.amount)
     pdf.ln(2)
     row(_("Closing balance"), st.closing, bold=True)
+    by_type = view.by_type()
+    if by_type:
+        pdf.ln(4)
+        pdf.set_font("NotoSans", "B", 12)
+        pdf.cell(0, 8, _("Earnings by revenue type"), new_x="LMARGIN", new_y="NEXT")
+        for name, count, amount, coins in by_type:
+            spent = (
+                "; " + _("%(coins)s coins, %(bonus)s bonus coins", coins=coins.coins, bonus=coins.bonus_coins)
+                if coins
+                else ""
+            )
+            row(f"   {name} ({count}{spent})", amount)
     return bytes(pdf.output())

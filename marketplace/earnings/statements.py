@@ -33,6 +33,7 @@ from ledger.reports.statements import (
     statement_events,
 )
 from ledger.schema import Account
+from marketplace.earnings.coin_counts import CoinKey, Coins, coin_key, coins_behind
 from marketplace.earnings.withholding import show_withholding
 from marketplace.errors import NotFound, ServiceError
 from marketplace.ingest.models import REVENUE_TYPES, PartnerEvent
@@ -113,6 +114,7 @@ class LineView:
     label: str = ""
     drill: dict[str, Any] | None = None
     entry_ids: list[int] = field(default_factory=list)
+    coins: Coins | None = None
 
     def drill_query(self, base: str) -> str:
         """The drill-down link's query string: the period's (already encoded), then this
@@ -155,6 +157,7 @@ class StatementView:
     pools: list[LineView]
     payouts: list[LineView]
     other: list[LineView]
+    coins: dict[CoinKey, Coins] = field(default_factory=dict)
 
     @property
     def last_day(self) -> date:
@@ -167,8 +170,9 @@ class StatementView:
             return sum(s.total for s in self.earnings)
         return sum(line.amount for line in getattr(self, name))
 
-    def by_type(self) -> list[tuple[str, int, int]]:
-        """(revenue type's name, events, amount) of the earnings and refunds, by type."""
+    def by_type(self) -> list[tuple[str, int, int, Coins | None]]:
+        """(revenue type's name, events, amount, coins behind it: coin unlocks only) of the
+        earnings and refunds, by type."""
         totals: dict[str, list[int]] = {}
         for line in self.statement.lines:
             if line.kind in ("earning", "refund"):
@@ -176,8 +180,9 @@ class StatementView:
                 total = totals.setdefault(str(kind or "unlock"), [0, 0])
                 total[0] += line.count
                 total[1] += line.amount
+        coins = sum(self.coins.values(), Coins()) if self.coins else None
         return [
-            (REVENUE_TYPES.get(kind, kind), count, amount)
+            (REVENUE_TYPES.get(kind, kind), count, amount, coins if kind == "coins" else None)
             for kind, (count, amount) in sorted(totals.items())
         ]
 
@@ -246,11 +251,30 @@ def statement_view(
                 payout_lines[meta["line_id"]] = item
     show_withholding(session, payout_lines)
     view.earnings = sorted(earnings.values(), key=lambda s: s.title)
+    _add_coins(session, view)
     for section in view.earnings:
         section.lines.sort(key=lambda x: (_sortable(x.episode), x.partner, x.country))
     # Episodes by number (13 after 7), as in the earnings above.
     view.refunds.sort(key=lambda x: (x.series, _sortable(x.episode), x.partner, x.country))
     return view
+
+
+def _add_coins(session: Session, view: StatementView) -> None:
+    """The coins behind the view's coin-unlock earning lines (one query, none without)."""
+    lines = [
+        line
+        for section in view.earnings
+        for line in section.lines
+        if line.kind == "earning" and line.label == "coins"
+    ]
+    if not lines:
+        return
+    groups = [
+        tuple((k, None if v == "" else v) for k, v in (line.drill or {}).items()) for line in lines
+    ]
+    view.coins = coins_behind(session, groups, view.start, view.end)
+    for line, group in zip(lines, groups, strict=True):
+        line.coins = view.coins.get(coin_key(group), Coins())
 
 
 def _sortable(value: Any) -> tuple:

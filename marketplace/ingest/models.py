@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -109,6 +110,15 @@ class PartnerEvent(Model):
             "occurred_at",
             postgresql_where=text("kind IN ('bundle', 'pool')"),
             sqlite_where=text("kind IN ('bundle', 'pool')"),
+        ),
+        # Statements read the coins behind a series' coin-unlock earnings; partial, so no
+        # other kind writes it.
+        Index(
+            "ix_partner_events_coins",
+            "series_id",
+            "occurred_at",
+            postgresql_where=text("kind = 'coins'"),
+            sqlite_where=text("kind = 'coins'"),
         ),
         CheckConstraint(
             "kind IN ('unlock', 'refund', 'pool', 'coins', 'bundle', 'purchase')",
@@ -241,20 +251,14 @@ class EpisodeViews(Model):
     __tablename__ = "episode_views"
     __table_args__ = (
         CheckConstraint("starts >= 0 AND completions >= 0", name="counts_nonnegative"),
-        # Analytics reads a series' days; on PostgreSQL the index carries the rest of the row,
-        # so those reads are index-only scans.
+        # Analytics reads these rows only for a country filter (else episode_view_days); on
+        # PostgreSQL the index carries the rest of the row, so those reads are index-only.
         Index(
-            "ix_episode_views_series_day",
+            "ix_episode_views_series_country_day",
             "series_id",
+            "country",
             "day",
-            postgresql_include=["episode", "partner_id", "country", "starts", "completions"],
-        ),
-        Index(
-            "ix_episode_views_series_episode_day",
-            "series_id",
-            "episode",
-            "day",
-            postgresql_include=["partner_id", "country", "starts", "completions"],
+            postgresql_include=["episode", "partner_id", "starts", "completions"],
         ),
     )
 
@@ -266,3 +270,60 @@ class EpisodeViews(Model):
     starts: Mapped[int] = mapped_column(BigInteger, default=0)
     completions: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EpisodeViewDays(Model):
+    """Views of one episode on one partner app per UTC day, every country together: the sum of
+    the day's episode_views rows, kept by the same ingestion that upserts them (a tenth or
+    less of their rows: what analytics reads when no country is chosen).
+
+    Fields: series_id, day, episode, partner_id, starts, completions.
+    """
+
+    __tablename__ = "episode_view_days"
+    __table_args__ = (
+        CheckConstraint("starts >= 0 AND completions >= 0", name="counts_nonnegative"),
+        # Key order: a series' days first, the page's range scan; on PostgreSQL the key's
+        # index carries the counts too, so that scan is index-only.
+        PrimaryKeyConstraint(
+            "series_id", "day", "episode", "partner_id",
+            postgresql_include=["starts", "completions"],
+        ),
+    )  # fmt: skip
+
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    episode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    partner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    starts: Mapped[int] = mapped_column(BigInteger, default=0)
+    completions: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SeriesRevenueDays(Model):
+    """A series' money per UTC day (of occurred_at), episode, partner app, revenue type and
+    currency, every country together: events (a refund counts -1) and gross (signed minor
+    units), added by the same call that posts them to the ledger (ingest/revenue_days.py).
+    What analytics reads unless a country is chosen: one row per episode and day or so.
+
+    Fields: series_id, day, episode (0: none, as for a bundle or pool share), partner_id,
+    kind (the fact's: "unlock", "coins", "bundle", "purchase", "pool", "refund"), currency,
+    events, gross.
+    """
+
+    __tablename__ = "series_revenue_days"
+    __table_args__ = (
+        # A series' days first (the page's range scan), index-only on PostgreSQL.
+        PrimaryKeyConstraint(
+            "series_id", "day", "episode", "partner_id", "kind", "currency",
+            postgresql_include=["events", "gross"],
+        ),
+    )  # fmt: skip
+
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    episode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    partner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    gross: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -27,6 +27,7 @@ from ledger.allocation.engine import (
 from ledger.schema import Account
 from marketplace.chart import ACCOUNT_KINDS, PLATFORM_OWNER_ID, ledger_account
 from marketplace.ingest.models import PartnerEvent
+from marketplace.ingest.revenue_days import add_revenue_days
 from marketplace.ingest.waterfalls import PlanCache, PlanRouter
 from marketplace.partners.contracts import available_at_under, contract_at, contract_terms
 from marketplace.partners.models import PartnerApp, PartnerContract
@@ -359,7 +360,10 @@ def post_revenue(
         moment = unlocked_at.get(fact.reverses) if fact.reverses is not None else None
         events.append(router.event(fact, version, moment))
     if planned is None:
-        return allocate_batch(session, events, now=now)
+        results = allocate_batch(session, events, now=now)
+        # After the buckets' locks, as every poster: one lock order, no deadlock.
+        add_revenue_days(session, partner.id, router.currency, facts)
+        return results
     chosen = [planned.plan_for(f.series_id, f.occurred_at, f.reverses) for f in facts]
     events = [
         event if plan is None else planned.first_stage(event, plan)
@@ -375,4 +379,6 @@ def post_revenue(
             ]
         )
 
-    return allocate_batch(session, events, now=now, then=through_plans)
+    results = allocate_batch(session, events, now=now, then=through_plans)
+    add_revenue_days(session, partner.id, router.currency, facts)
+    return results

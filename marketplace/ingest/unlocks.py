@@ -131,6 +131,18 @@ def dedupe(items: list, digests: dict[int, str], kind: str, seen: dict[str, tupl
     return results
 
 
+def screen_batch(
+    session: Session, partner_id: int, items: list, kind: str
+) -> tuple[dict[int, str], list, list[int]]:
+    """Every event kind's first step: each schema-valid item's content digest, the results
+    with repeats settled against the event log and the batch (dedupe), and the indexes of the
+    fresh items, still to check. One look-up of the ids already seen."""
+    digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
+    ids = list({item.id for item in items if not isinstance(item, dict)})
+    results = dedupe(items, digests, kind, existing_events(session, partner_id, ids))
+    return digests, results, [i for i, result in enumerate(results) if result is None]
+
+
 def settle_repeats(results: list[Result]) -> None:
     """An in-batch repeat with the same content answers like its first occurrence."""
     for index, result in enumerate(results):
@@ -302,11 +314,7 @@ def ingest_unlocks(
     Returns one result per item, in order; commits.
     """
     now = now or datetime.now(UTC)
-    digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
-    ids = list({item.id for item in items if not isinstance(item, dict)})
-    seen = existing_events(session, partner.id, ids)
-    results = dedupe(items, digests, "unlock", seen)
-    fresh = [i for i, result in enumerate(results) if result is None]
+    digests, results, fresh = screen_batch(session, partner.id, items, "unlock")
     series_ids = {items[i].series_id for i in fresh}
     window = live_windows(session, partner.id, series_ids)
     episodes = EpisodeNumbers(session, set(window))

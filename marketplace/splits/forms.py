@@ -54,6 +54,20 @@ class SplitForm(FlaskForm):
     add_row = SubmitField(_l("Add a row"))
 
 
+class CommerceRowForm(Form):
+    """One team member's share of the commerce split, in percent (blank: none)."""
+
+    member_id = IntegerField("Member")
+    share = StringField("Share (%)", validators=[Length(max=12)])
+
+
+class CommerceSplitForm(FlaskForm):
+    """How the series' in-story commerce commissions are shared: one row per team member."""
+
+    rows = FieldList(FormField(CommerceRowForm), max_entries=200)
+    submit = SubmitField("Save the commerce split")
+
+
 class BudgetLineForm(FlaskForm):
     """A cost of the series: who carries it, in which recoupment tier, how much (typed in the
     currency's main unit, "2000.00"; `amount_minor` holds it in minor units after validation)."""

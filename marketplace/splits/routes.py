@@ -374,5 +374,5 @@ def accept_invitation(token: str):
 
 
 
-# The remake page registers itself on `bp` when imported.
-from marketplace.splits import remake_routes  # noqa: E402, F401
+# The remake and commerce split pages register themselves on `bp` when imported.
+from marketplace.splits import commerce_routes, remake_routes  # noqa: E402, F401

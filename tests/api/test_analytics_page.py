@@ -120,3 +120,53 @@ def test_the_period_over_period_change(client, login_as, world):
         'Started episode 1</td><td class="num">1000</td><td class="num">100 %</td>'
         '<td class="num">+100.0 %' in html
     )
+
+
+def test_the_daily_money_rollup_agrees_with_the_ledger(db, world):
+    """series_revenue_days (what the page reads without a country) holds, per series, kind
+    and day, the events and gross of the ledger's own daily statement rollups, refunds
+    included; and the page's figures with the only country reported equal those without."""
+    from sqlalchemy import func, select
+
+    from ledger.rollups import ROUNDING
+    from ledger.schema import AllocationBucket, StatementDay
+    from marketplace.dashboard.analytics import Filters, _money, _money_by_country, series_figures
+    from marketplace.ingest.models import SeriesRevenueDays
+
+    partner, series, localized = world
+    refund = {"id": "r1", "unlock_id": "u0", "occurred_at": ago(hours=1)}
+    assert partner.post("/api/v1/refunds", {"events": [refund]}).status_code == 200
+    ledger: dict[tuple[int, str], list[int]] = {}
+    rows = db.session.execute(
+        select(AllocationBucket.key, StatementDay.line_key, StatementDay.earning,
+               StatementDay.events, StatementDay.gross)
+        .join(AllocationBucket, AllocationBucket.id == StatementDay.bucket_id)
+    )  # fmt: skip
+    for key, line_key, earning, events, gross in rows:
+        sid, kind = int(key.split("|")[0].split(":")[1]), line_key.rsplit(",", 1)[1][1:-2]
+        if kind != ROUNDING:
+            found = ledger.setdefault((sid, kind), [0, 0])
+            found[0] += events if earning else -events
+            found[1] += gross
+    rollup = {
+        (sid, kind): [int(events), int(gross)]
+        for sid, kind, events, gross in db.session.execute(
+            select(SeriesRevenueDays.series_id, SeriesRevenueDays.kind,
+                   func.sum(SeriesRevenueDays.events), func.sum(SeriesRevenueDays.gross))
+            .group_by(SeriesRevenueDays.series_id, SeriesRevenueDays.kind)
+        )
+    }  # fmt: skip
+    assert rollup == ledger
+    assert rollup[series.id, "refund"] == [-1, -49] and (localized.id, "unlock") in rollup
+    # The page's two paths: the day totals and daily money (no country), and the rows per
+    # country with the ledger's rollups (views and unlocks all in the US here).
+    end = datetime.now(UTC)
+    start = end - timedelta(days=30)
+    everywhere, before = series_figures(db.session, series, start, end, Filters())
+    in_us, _ = series_figures(db.session, series, start, end, Filters(country="US"))
+    assert (everywhere.starts, everywhere.completions) == (in_us.starts, in_us.completions)
+    assert everywhere.starts[1] == 1000 and before.viewers == 0
+    for first, middle in ((start, start), (start - timedelta(days=30), start)):
+        ours = _money(db.session, series, first.date(), middle.date(), end.date(), Filters())
+        theirs = _money_by_country(db.session, series, first, middle, end, Filters())
+        assert sorted(map(tuple, ours)) == sorted(map(tuple, theirs))

@@ -153,3 +153,59 @@ def test_concurrent_repeats_of_the_same_refunds_refund_each_unlock_once(crash_da
         [str(BIN / "flask"), "ledger", "check"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_concurrent_view_reports_keep_the_day_totals_exact(crash_database):  # noqa: F811
+    """Four senders report the same episodes, days and countries at once, each its own counts,
+    several times over: whatever the interleaving, every day total (episode_view_days) equals
+    the sum of its countries' rows (a report's change is never counted twice or lost)."""
+    url, env = crash_database
+    _, key_id, secret, series = build_world(
+        url, {"SECRET_KEY": SECRET_KEY}, name="ViewRace", series_count=2, episodes=10
+    )
+    today = datetime.now(UTC).date()
+    keys = [
+        (s.id, episode, (today - timedelta(days=day)).isoformat(), country)
+        for s in series
+        for episode in (1, 2, 3)
+        for day in (0, 1)
+        for country in ("US", "JP", "BR")
+    ]
+    problems: list = []
+
+    def sender(port: int, seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(5):
+            rows = [
+                {"series_id": s, "episode": e, "day": d, "country": c,
+                 "starts": rng.randrange(1000), "completions": rng.randrange(500)}
+                for s, e, d, c in rng.sample(keys, len(keys))
+            ]  # fmt: skip
+            for start in range(0, len(rows), 12):
+                body = json.dumps({"events": rows[start : start + 12]}).encode()
+                status, payload = post(port, key_id, secret, body, "/api/v1/views")
+                if status != 200 or b'"rejected"' in payload:
+                    problems.append((status, payload[:300]))
+
+    with gunicorn(env, SENDERS) as (port, _):
+        threads = [threading.Thread(target=sender, args=(port, n)) for n in range(SENDERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
+    assert problems == []
+    watcher = create_engine(url, isolation_level="AUTOCOMMIT")
+    with watcher.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT v.series_id, v.day, v.episode, sum(v.starts), sum(v.completions),"
+                " min(t.starts), min(t.completions), count(*)"
+                " FROM episode_views v JOIN episode_view_days t ON t.series_id = v.series_id"
+                " AND t.day = v.day AND t.episode = v.episode AND t.partner_id = v.partner_id"
+                " GROUP BY v.series_id, v.day, v.episode"
+            )
+        ).all()
+        totals = conn.execute(text("SELECT count(*) FROM episode_view_days")).scalar()
+    watcher.dispose()
+    assert len(rows) == totals == 2 * 3 * 2
+    assert all(row[7] == 3 and (row[3], row[4]) == (row[5], row[6]) for row in rows)

@@ -12,7 +12,7 @@ from ledger.reports.checks import check_ledger
 from ledger.schema import AllocationBucket
 from marketplace.ingest.api.openapi import REJECTION_CODES
 from marketplace.ingest.kinds.coin_values import set_coin_rate
-from marketplace.ingest.models import EpisodeViews, PartnerEvent
+from marketplace.ingest.models import EpisodeViewDays, EpisodeViews, PartnerEvent
 from marketplace.splits.models import TeamMember
 
 
@@ -184,6 +184,37 @@ def test_view_counts_are_upserted_and_bad_rows_rejected(db, make_partner, make_l
     db.session.expire_all()
     views = db.session.scalars(select(EpisodeViews).where(EpisodeViews.episode == 1)).one()
     assert (views.starts, views.completions) == (1200, 900)
+
+
+def test_day_totals_follow_every_report_of_the_countries(db, make_partner, make_live_series):
+    """episode_view_days (what analytics reads without a country) is always the sum of the
+    day's country rows: new rows add, a later report moves it by the change, a repeat and a
+    key twice in one batch count once."""
+    partner = make_partner()
+    series = make_live_series(partner.app)
+    today = datetime.now(UTC).date()
+    row = {"series_id": series.id, "episode": 1, "day": today.isoformat()}
+    batches = [
+        [{**row, "country": "US", "starts": 100, "completions": 80},
+         {**row, "country": "JP", "starts": 50, "completions": 40},
+         {**row, "episode": 2, "country": "US", "starts": 30, "completions": 30}],
+        [{**row, "country": "US", "starts": 120, "completions": 90},
+         {**row, "country": "BR", "starts": 7, "completions": 1}],
+        [{**row, "country": "US", "starts": 120, "completions": 90}],  # a repeat
+        [{**row, "country": "JP", "starts": 10, "completions": 5},
+         {**row, "country": "JP", "starts": 60, "completions": 45}],  # the later wins
+    ]  # fmt: skip
+    for events in batches:
+        assert set(codes(partner.post("/api/v1/views", {"events": events}))) == {"accepted"}
+    db.session.expire_all()
+    sums: dict[int, tuple[int, int]] = {}
+    for v in db.session.scalars(select(EpisodeViews)):
+        before = sums.get(v.episode, (0, 0))
+        sums[v.episode] = (before[0] + v.starts, before[1] + v.completions)
+    totals = {
+        t.episode: (t.starts, t.completions) for t in db.session.scalars(select(EpisodeViewDays))
+    }
+    assert totals == sums == {1: (187, 136), 2: (30, 30)}
 
 
 def test_every_new_code_is_documented():

@@ -208,6 +208,8 @@ EXPECTED = {
         "/studio/series/{series}/analytics.csv",
         CREATOR_OWNS,
     ),
+    ("splits.commerce_split", "GET"): ("/studio/series/{series}/commerce-split", CREATOR_OWNS),
+    ("splits.commerce_split", "POST"): ("/studio/series/{series}/commerce-split", CREATOR_OWNS),
     ("splits.remake", "GET"): ("/studio/series/{series}/remake", CREATOR_OWNS),
     ("splits.remake", "POST"): ("/studio/series/{series}/remake", CREATOR_OWNS),
 }

@@ -4,7 +4,8 @@ the coin position of the series' coin bucket (ingest/coin_values.py).
 
 Checked like a cash unlock (live series, existing paid episode, split in force, ...), plus a
 coin rate in force at occurred_at (`no_coin_value` otherwise). One look-up of the ids already
-seen, one of listings, episodes, split versions and coin rates, one bulk insert per request.
+seen (unlocks.screen_batch, as every kind), one of listings, episodes, split versions and coin
+rates, one bulk insert per request.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from marketplace.ingest.event_log import (
     Result,
-    existing_events,
     insert_events,
     log_outcomes,
     record_rejections,
@@ -34,9 +34,9 @@ from marketplace.ingest.unlocks import (
     EpisodeNumbers,
     UnlockIn,
     _check_unlock,
-    dedupe,
     live_windows,
     rejected,
+    screen_batch,
     settle_repeats,
 )
 from marketplace.partners.contracts import contract_terms
@@ -72,11 +72,7 @@ def ingest_coin_unlocks(
     """Accept a batch of coin unlocks (CoinUnlockIn, or schema rejections); one result per
     item, in order; commits."""
     now = now or datetime.now(UTC)
-    digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
-    ids = list({item.id for item in items if not isinstance(item, dict)})
-    seen = existing_events(session, partner.id, ids)
-    results = dedupe(items, digests, "coins", seen)
-    fresh = [i for i, result in enumerate(results) if result is None]
+    digests, results, fresh = screen_batch(session, partner.id, items, "coins")
     window = live_windows(session, partner.id, {items[i].series_id for i in fresh})
     episodes = EpisodeNumbers(session, set(window))
     versions = split_versions_by_series(session, set(window))

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from ledger.allocation.engine import largest_remainder
 from marketplace.ingest.event_log import (
     Result,
-    existing_events,
     insert_events,
     log_outcomes,
     record_rejections,
@@ -37,10 +36,10 @@ from marketplace.ingest.unlocks import (
     COUNTRIES,
     FUTURE_TOLERANCE,
     EpisodeNumbers,
-    dedupe,
     live_windows,
     period_closed,
     rejected,
+    screen_batch,
     settle_repeats,
 )
 from marketplace.partners.contracts import contract_terms
@@ -146,10 +145,7 @@ def _accept(
     session: Session, partner: PartnerApp, kind: str, items: list, check, row_of, now: datetime
 ) -> list[Result]:
     """The shared batch flow: dedupe, check each fresh item, insert the rows, commit."""
-    digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
-    ids = list({item.id for item in items if not isinstance(item, dict)})
-    results = dedupe(items, digests, kind, existing_events(session, partner.id, ids))
-    fresh = [i for i, result in enumerate(results) if result is None]
+    digests, results, fresh = screen_batch(session, partner.id, items, kind)
     context = check.load(session, partner, [items[i] for i in fresh])
     rows = []
     for i in fresh:

@@ -86,6 +86,24 @@ def create_commerce_split(
     return split
 
 
+def save_commerce_split(
+    session: Session, series_id: int, shares: Mapping[int, int], *, platform_fee_bps: int
+) -> CommerceSplit:
+    """Set the series' commerce split from now on (a new version: commissions already
+    accepted keep theirs); commits."""
+    split = create_commerce_split(session, series_id, shares, platform_fee_bps=platform_fee_bps)
+    session.commit()
+    return split
+
+
+def current_commerce_shares(session: Session, series_id: int) -> dict[int, int] | None:
+    """The series' commerce split in force now, member id -> bps (None: it has none)."""
+    found = commerce_splits_by_series(session, {series_id})[series_id]
+    now = datetime.now(UTC)
+    current = next((split for split in found if split[2] <= now), None)
+    return dict(current[4]) if current is not None else None
+
+
 CommerceTerms = tuple[int, int, datetime, int, tuple[tuple[int, int], ...]]
 """(id, series_id, effective_from, platform_fee_bps, ((member_id, bps), ...))."""
 
