@@ -86,6 +86,8 @@ class PartnerEvent(Model):
         ),
         # The poster reads accepted events in (txid, id) order (PostgreSQL; SQLite uses id).
         Index("ix_partner_events_txid_id", "txid", "id").ddl_if(dialect="postgresql"),
+        # A settlement period's events (statements, reconciliation) by app and moment.
+        Index("ix_partner_events_partner_id_occurred_at", "partner_id", "occurred_at"),
         # Analytics reads a period's bundles and pools (their per-episode attribution);
         # partial, so the unlocks' hot path never writes it.
         Index(

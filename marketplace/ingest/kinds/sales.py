@@ -43,7 +43,7 @@ from marketplace.ingest.unlocks import (
     rejected,
     settle_repeats,
 )
-from marketplace.partners.contracts import contract_terms
+from marketplace.partners.contracts import contract_terms, hold_open_periods
 from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.models import TeamMember
 from marketplace.splits.terms.commerce import commerce_splits_by_series
@@ -147,6 +147,7 @@ def _accept(
 ) -> list[Result]:
     """The shared batch flow: dedupe, check each fresh item, insert the rows, commit."""
     digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
+    hold_open_periods(session, partner)  # a close of the app waits, or we wait for it
     ids = list({item.id for item in items if not isinstance(item, dict)})
     results = dedupe(items, digests, kind, existing_events(session, partner.id, ids))
     fresh = [i for i, result in enumerate(results) if result is None]
