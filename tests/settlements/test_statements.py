@@ -282,6 +282,7 @@ def _hold_lock(app, sql, partner_id, seconds, held):
     with app.app_context():
         engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
         with engine.connect() as connection:
+            connection.execute(text("SET lock_timeout = '20s'"))  # never hang the suite
             connection.execute(text(sql), {"ns": SETTLEMENT_LOCK, "id": partner_id})
             held.set()
             time.sleep(seconds)
@@ -297,19 +298,18 @@ def test_a_close_and_ingest_of_the_same_app_wait_for_each_other(app, db, make_wo
     """PostgreSQL: an ingest request waits while a close of its app holds the lock (then
     reads settled_through as the close left it), and a close waits for ingest requests of
     its app in flight, so no event slips into a period as it closes."""
-    world = make_world()
-    world.unlock(SEP + timedelta(days=3))
+    world = make_world()  # no event yet: this transaction holds no lock of the app
     for sql, act in (
         ("SELECT pg_advisory_xact_lock(:ns, :id)", lambda: world.unlock(OCT + timedelta(days=1))),
         (
             "SELECT pg_advisory_xact_lock_shared(:ns, :id)",
-            lambda: close_period(db.session, world.partner, SEP, now=OCT + timedelta(days=4)),
+            lambda: close_period(db.session, world.partner, OCT, now=NOV + timedelta(days=4)),
         ),
     ):
         held = threading.Event()
         other = threading.Thread(target=_hold_lock, args=(app, sql, world.partner.id, 1.5, held))
         other.start()
-        held.wait(10)
+        assert held.wait(20), sql
         started = time.monotonic()
         act()
         waited = time.monotonic() - started
