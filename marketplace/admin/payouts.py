@@ -8,10 +8,12 @@ from flask_login import current_user
 from marketplace.accounts.access import role_required
 from marketplace.accounts.models import Role
 from marketplace.admin import bp
+from marketplace.clock import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.formatting import format_money
 from marketplace.payouts import services as payout_service
-from marketplace.payouts.batches import build_batch
+from marketplace.payouts.batches import build_batch, period_key_for
 from marketplace.payouts.execution import execute_batch
 from marketplace.payouts.forms import (
     ApproveBatchForm,
@@ -26,10 +28,13 @@ from marketplace.payouts.notices import reason_fix
 @bp.route("/payouts")
 @role_required(Role.ADMIN)
 def payout_batches():
-    """Every batch, newest first, and a button to build today's."""
+    """Every batch, newest first, and a button to build today's (once it exists, a link)."""
+    batches = payout_service.list_batches(db.session())
+    today = period_key_for(utcnow())
     return render_template(
         "admin/payouts.html",
-        batches=payout_service.list_batches(db.session()),
+        batches=batches,
+        todays_batch=next((b for b in batches if b.period_key == today), None),
         form=BuildBatchForm(),
         stripe_label=get_gateway().label,
     )
@@ -49,7 +54,15 @@ def payout_build():
         created_by_id=current_user.id,
         platform_country=config["STRIPE_PLATFORM_COUNTRY"],
     )
-    flash("Batch built." if result.created else "Today's batch already exists.", "success")
+    if result.created:
+        counts = payout_service.batch_view(db.session(), result.batch.id, limit=0).counts
+        flash(
+            f"Batch built. {counts.get('proposed', 0)} payouts proposed, "
+            f"{counts.get('excluded', 0)} not payable (the reasons are listed).",
+            "success",
+        )
+    else:
+        flash(f"Today's batch (#{result.batch.id}) already exists: here it is.", "info")
     return redirect(url_for("admin.payout_batch", batch_id=result.batch.id))
 
 
@@ -67,6 +80,8 @@ def payout_batch(batch_id: int):
         approve_form=ApproveBatchForm(),
         reject_form=RejectLineForm(),
         execute_form=ExecuteBatchForm(),
+        approved_by_me=current_user.id in view.approver_ids,
+        unfinished=payout_service.unfinished_line_count(db.session(), batch_id),
         stripe_label=get_gateway().label,
         reason_fix=reason_fix,
     )
@@ -105,7 +120,11 @@ def payout_reject(line_id: int):
                 db.session(), line_id, admin_id=current_user.id, reason=form.reason.data or ""
             )
             batch_id = line.batch_id
-            flash("Line rejected; the money is back on the participant's balance.", "success")
+            flash(
+                f"Line rejected: {format_money(line.amount, line.currency)} for {line.payee} "
+                "is back on their balance.",
+                "success",
+            )
         except ServiceError as error:
             flash(error.message, "error")
     else:
@@ -129,6 +148,13 @@ def payout_execute(batch_id: int):
         flash(
             f"Sent {len(report.sent)}, failed {len(report.failed)}, "
             f"to retry {len(report.retry_later)}.",
-            "success" if not report.retry_later else "warning",
+            _execution_category(report),
         )
     return redirect(url_for("admin.payout_batch", batch_id=batch_id))
+
+
+def _execution_category(report) -> str:
+    """Green only when something was sent and nothing failed or waits for a retry."""
+    if report.failed or report.retry_later:
+        return "warning"
+    return "success" if report.sent or report.bank_payouts else "info"

@@ -19,31 +19,48 @@ from marketplace.dashboard.analytics import (
     share,
 )
 from marketplace.dashboard.break_even import series_break_even
+from marketplace.dashboard.headline import (
+    PRESET_DAYS,
+    custom_period,
+    preset_period,
+    series_headline,
+)
 from marketplace.dashboard.services import listed_partners, series_dashboard
+from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.ingest.unlocks import COUNTRIES
 from marketplace.studio.support import CREATOR, owned_series_or_404
-
-PERIODS = (30, 90, 365)
 
 
 @bp.route("/series/<int:series_id>/dashboard")
 @role_required(CREATOR)
 def series_dashboard_page(series_id: int):
-    """The series' figures over the last 30, 90 or 365 days (other creators get a 404)."""
+    """The series' figures over the last 30, 90 or 365 days, or a custom range of days
+    (from/to); a headline against the previous period (other creators get a 404)."""
     series = owned_series_or_404(series_id)
-    days = request.args.get("days", 90, type=int)
-    if days not in PERIODS:
-        days = 90
     now = utcnow()
-    board = series_dashboard(db.session(), series, now, days)
+    days = request.args.get("days", 90, type=int)
+    period = preset_period(now, days if days in PRESET_DAYS else 90)
+    problems: list[tuple[str, str]] = []
+    if "from" in request.args or "to" in request.args:
+        try:
+            period = custom_period(now, request.args.get("from", ""), request.args.get("to", ""))
+        except ValidationFailed as error:
+            problems = error.problems
+    board = series_dashboard(
+        db.session(), series, now, period.days, start=period.start, end=period.end
+    )
     return render_template(
         "dashboard/series.html",
         board=board,
-        days=days,
-        periods=PERIODS,
+        days=None if period.custom else period.days,
+        period=period,
+        periods=PRESET_DAYS,
+        problems=dict(problems),
+        custom={"from": request.args.get("from", ""), "to": request.args.get("to", "")},
+        headline=series_headline(db.session(), series, period, board.currencies),
         break_even=series_break_even(db.session(), series, now),
-    )
+    ), (422 if problems else 200)
 
 
 ANALYTICS_PERIODS = (7, 30, 90, 365)

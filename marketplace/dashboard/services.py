@@ -52,6 +52,7 @@ class SeriesDashboard:
     by_partner_country: list[tuple[str, str, str, int]]  # (partner, country, currency, gross)
     charts: list[dict[str, Any]]  # revenue per day by partner app, one chart per currency
     team: list[TeamLine]
+    currencies: dict[int, str]  # the series' buckets' currencies
 
 
 def _events_sql(session: Session, columns: str, group: str) -> Any:
@@ -86,10 +87,18 @@ def series_bucket_ids(session: Session, series_id: int) -> list[int]:
     )
 
 
-def series_dashboard(session: Session, series: Series, now: datetime, days: int = 90):
-    """The dashboard of one series over the last `days` days."""
-    end = now
-    start = now - timedelta(days=days)
+def series_dashboard(
+    session: Session,
+    series: Series,
+    now: datetime,
+    days: int = 90,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+):
+    """The dashboard of one series over the last `days` days (or over [start, end))."""
+    end = end or now
+    start = start or now - timedelta(days=days)
     buckets = series_bucket_ids(session, series.id)
     if is_postgresql(session):
         params: dict[str, Any] = {"buckets": "{" + ",".join(map(str, buckets)) + "}"}
@@ -130,7 +139,12 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
             currency = currencies[bucket_id]
             by_pc[name, country or "-", currency] += int(gross)
             daily[day, name, currency] += int(gross)
-    labels = [(start + timedelta(days=n + 1)).date().isoformat() for n in range(days)]
+    # Whole days after a partial first one (a rolling period), else from the first day.
+    first_label = day_of(start) if start == day_of(start) else day_of(start) + timedelta(days=1)
+    labels = []
+    while first_label < end:
+        labels.append(first_label.date().isoformat())
+        first_label += timedelta(days=1)
     charts = [
         {
             "currency": currency,
@@ -153,6 +167,7 @@ def series_dashboard(session: Session, series: Series, now: datetime, days: int 
         ),
         charts=charts,
         team=team_lines(session, series, now),
+        currencies=currencies,
     )
 
 

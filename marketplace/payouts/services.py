@@ -342,6 +342,21 @@ def batch_view(session: Session, batch_id: int, *, limit: int = 1000) -> BatchVi
     return BatchView(batch, dict(totals), counts, lines, approvers)
 
 
+def unfinished_line_count(session: Session, batch_id: int) -> int:
+    """Lines of a batch that executing it again would still act on: a transfer stopped
+    half-way (sending) or a sent transfer whose bank payout was never requested."""
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                PayoutLine.batch_id == batch_id,
+                (PayoutLine.status == "sending")
+                | ((PayoutLine.status == "sent") & PayoutLine.bank_payout_id.is_(None)),
+            )
+        )
+        or 0
+    )
+
+
 def list_batches(session: Session, limit: int = 100) -> list[PayoutBatch]:
     """Batches, newest first."""
     return list(session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(limit)))

@@ -18,7 +18,7 @@ from marketplace.splits.positions import explain_plan, latest_plan
 from marketplace.splits.terms.deal_terms import remake_royalties
 from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
-from marketplace.studio.storage import MediaStorage, human_size
+from marketplace.studio.storage import MediaStorage, duration_text, human_size
 from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_404
 
 
@@ -29,22 +29,32 @@ def publish(series_id: int):
     series = owned_series_or_404(series_id)
     partners = publishing.active_partners(db.session())
     form = PublishForm()
+    live = {listing.partner_id for listing in series.listings if listing.status == "live"}
     form.partners.choices = [
-        SelectChoice(p.id, f"{p.name} ({p.currency}, partner keeps {percent(p.share_bps)})")
+        SelectChoice(
+            p.id,
+            f"{p.name} ({p.currency}, partner keeps {percent(p.share_bps)})"
+            + (" · already live" if p.id in live else ""),
+        )
         for p in partners
     ]
-    live = {listing.partner_id for listing in series.listings if listing.status == "live"}
     if not form.is_submitted():
         form.partners.data = sorted(live)
     if form.validate_on_submit():
         chosen = [p for p in partners if p.id in set(form.partners.data or [])]
+        fresh = [p for p in chosen if p.id not in live]
+        already = [p.name for p in chosen if p.id in live]
+        if chosen and not fresh:
+            # Nothing to change: say so, as information, not as a success.
+            flash(f"Already live on {', '.join(already)}: nothing changed.", "info")
+            return redirect(url_for("publishing.series_detail", series_id=series.id))
         try:
-            publishing.publish_series(db.session(), series, current_user, chosen)
+            publishing.publish_series(db.session(), series, current_user, fresh or chosen)
         except ServiceError as error:
             db.session.rollback()
             apply_problems(form, error)
         else:
-            flash(f"Published to {', '.join(p.name for p in chosen)}.", "success")
+            flash(_published_message(fresh, already), "success")
             return redirect(url_for("publishing.series_detail", series_id=series.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
@@ -52,8 +62,17 @@ def publish(series_id: int):
         form=form,
         series=series,
         blockers=publishing.publish_problems(db.session(), series),
+        unpublished=[p for p in partners if p.id not in live],
         action_form=ActionForm(),
     ), status
+
+
+def _published_message(fresh, already: list[str]) -> str:
+    """What a publish changed: the apps it newly went live on (and those it already was)."""
+    message = f"Published to {', '.join(p.name for p in fresh)}."
+    if already:
+        message += f" Already live on {', '.join(already)}."
+    return message
 
 
 @bp.route("/listings/<int:listing_id>/withdraw", methods=["POST"])
@@ -121,14 +140,24 @@ def series_detail(series_id: int):
         version=version,
         participants=splits.participant_lines(version),
         blockers=publishing.publish_problems(db.session(), series),
+        unpublished=_unpublished_partners(series),
         localized=series_service.localized_versions(db.session(), series),
         original=db.session.get(type(series), series.original_series_id)
         if series.original_series_id
         else None,
         action_form=ActionForm(),
+        duration_text=duration_text,
+        max_bytes=MediaStorage.from_app().max_bytes,
+        max_size=human_size(MediaStorage.from_app().max_bytes),
         plan_explanation=_plan_explanation(series),
         royalties=remake_royalties(db.session(), series.id),
     )
+
+
+def _unpublished_partners(series) -> list:
+    """Active partner apps the series is not live on (where Publish still applies)."""
+    live = {listing.partner_id for listing in series.listings if listing.status == "live"}
+    return [p for p in publishing.active_partners(db.session()) if p.id not in live]
 
 
 def _plan_explanation(series) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from marketplace.accounts.access import role_required
@@ -10,9 +10,9 @@ from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.studio import bp
 from marketplace.studio import series as series_service
-from marketplace.studio.forms import ActionForm, EpisodeForm
+from marketplace.studio.forms import ActionForm, EpisodeForm, ReorderForm
 from marketplace.studio.models import Episode
-from marketplace.studio.storage import MediaStorage, human_size, media_type_of
+from marketplace.studio.storage import MediaStorage, duration_text, human_size, media_type_of
 from marketplace.studio.support import (
     CREATOR,
     apply_problems,
@@ -61,11 +61,25 @@ def _with_orientation(episode: Episode, message: str) -> str:
     return message
 
 
-def _saved(series_id: int, message: str):
-    target = url_for("publishing.series_detail", series_id=series_id)
-    flash(message, "success")  # shown on the page the upload script goes to next
+def _saved(episode: Episode, message: str):
+    target = url_for("publishing.series_detail", series_id=episode.series_id)
+    if request.form.get("bulk") != "1":
+        # Shown on the page the upload script goes to next; a bulk upload shows its own list.
+        flash(message, "success")
     if wants_json():
-        return jsonify({"redirect": target, "message": message})
+        return jsonify(
+            {
+                "redirect": target,
+                "message": message,
+                "episode": {
+                    "id": episode.id,
+                    "number": episode.number,
+                    "title": episode.title,
+                    "duration_seconds": episode.duration_seconds,
+                    "duration": duration_text(episode.duration_seconds),
+                },
+            }
+        )
     return redirect(target)
 
 
@@ -92,7 +106,7 @@ def new_episode(series_id: int):
             apply_problems(form, caught)
         else:
             added = _with_orientation(episode, f"Episode {episode.number} added.")
-            return _saved(series.id, added)
+            return _saved(episode, added)
     elif form.errors and wants_json():
         field, messages = next(iter(form.errors.items()))
         error = ServiceError(messages[0], field=field)
@@ -126,7 +140,7 @@ def edit_episode(episode_id: int):
             apply_problems(form, caught)
         else:
             saved = _with_orientation(episode, f"Episode {episode.number} saved.")
-            return _saved(episode.series_id, saved)
+            return _saved(episode, saved)
     return _episode_form_response(form, episode.series, episode, error)
 
 
@@ -139,6 +153,36 @@ def move_episode(episode_id: int, direction: str):
         abort(400)
     series_service.move_episode(db.session(), episode, -1 if direction == "up" else 1)
     return redirect(url_for("publishing.series_detail", series_id=episode.series_id) + "#episodes")
+
+
+@bp.route("/series/<int:series_id>/episodes/order", methods=["POST"])
+@role_required(CREATOR)
+def reorder_episodes(series_id: int):
+    """Put the series' episodes in a new order (ids, comma-separated: what dragging sends)."""
+    series = owned_series_or_404(series_id)
+    form = ReorderForm()
+    if not form.validate_on_submit():
+        abort(400)
+    before = {e.id: e.number for e in series.episodes}
+    try:
+        ids = [int(part) for part in (form.order.data or "").split(",") if part.strip()]
+        series_service.reorder_episodes(db.session(), series, ids)
+    except ValueError:
+        flash("The new order could not be read; nothing changed.", "error")
+    except ServiceError as error:
+        flash(f"{error.message} Nothing changed.", "error")
+    else:
+        moved = [e for e in series.episodes if before[e.id] != e.number]
+        if moved:
+            flash(
+                "Episodes renumbered: "
+                + ", ".join(f"{e.title or 'Untitled'} is now {e.number}" for e in moved)
+                + ".",
+                "success",
+            )
+        else:
+            flash("The order is unchanged.", "info")
+    return redirect(url_for("publishing.series_detail", series_id=series.id) + "#episodes")
 
 
 @bp.route("/episodes/<int:episode_id>/delete", methods=["POST"])

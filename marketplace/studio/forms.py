@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    HiddenField,
     IntegerField,
     StringField,
     SubmitField,
@@ -99,3 +100,9 @@ class ActionForm(FlaskForm):
     """An empty form: a POST button carrying only the CSRF token."""
 
     submit = SubmitField("Go")
+
+
+class ReorderForm(FlaskForm):
+    """A series' episode ids in their new order, comma-separated (filled by dragging)."""
+
+    order = HiddenField("Order", validators=[Length(max=20_000)])

@@ -79,6 +79,15 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
+def duration_text(seconds: int | None) -> str:
+    """A running time for people: 1:35, 1:02:03 ("" when unknown)."""
+    if not seconds or seconds < 0:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredFile:
     """A file now in storage: key (relative path under MEDIA_ROOT), media_type, size (bytes),

@@ -1,28 +1,112 @@
-// Episode uploads with a progress bar: the form is sent by XMLHttpRequest so the browser can
-// report upload progress. Without JavaScript the same form posts normally.
+// Episode uploads by XMLHttpRequest, so the browser can report progress: megabytes sent and
+// time left, a Cancel button (the request is aborted; nothing is saved), and a warning before
+// leaving the page while a file is on its way. Without JavaScript the form posts normally.
+//
+// Two uses: the episode form (form[data-upload]) and the bulk uploader on the series page
+// ([data-bulk-upload]): many files queued, sent one at a time (so episode numbers follow the
+// file order), each with its own progress bar and Cancel button.
 (function () {
   "use strict";
 
-  function setup(form) {
+  var active = 0; // uploads on their way: leaving the page would cancel them
+
+  window.addEventListener("beforeunload", function (event) {
+    if (active > 0) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  function megabytes(bytes) {
+    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+  }
+
+  function timeLeft(seconds) {
+    if (!isFinite(seconds) || seconds < 0) { return ""; }
+    seconds = Math.ceil(seconds);
+    if (seconds < 60) { return "about " + seconds + " s left"; }
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) { return "about " + minutes + " min " + (seconds % 60) + " s left"; }
+    return "about " + Math.floor(minutes / 60) + " h " + (minutes % 60) + " min left";
+  }
+
+  // "12.3 MB of 48.0 MB sent · about 20 s left" from a progress event and the start time.
+  function progressText(e, started) {
+    var text = megabytes(e.loaded) + " of " + megabytes(e.total) + " sent";
+    var elapsed = (Date.now() - started) / 1000;
+    if (e.loaded > 0 && elapsed > 0.5 && e.loaded < e.total) {
+      var rate = e.loaded / elapsed;
+      text += " · " + timeLeft((e.total - e.loaded) / rate);
+    }
+    return text;
+  }
+
+  // Send `data` to `url`; callbacks: progress(event), uploaded(), done(status, body), failed().
+  function send(url, data, callbacks) {
+    var xhr = new XMLHttpRequest();
+    var started = Date.now();
+    var finished = false;
+    function finish() {
+      if (!finished) { finished = true; active -= 1; }
+    }
+    xhr.open("POST", url);
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", function (e) {
+      if (e.lengthComputable) { callbacks.progress(e, progressText(e, started)); }
+    });
+    xhr.upload.addEventListener("load", callbacks.uploaded);
+    xhr.addEventListener("load", function () {
+      finish();
+      var body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
+      callbacks.done(xhr.status, body);
+    });
+    xhr.addEventListener("error", function () { finish(); callbacks.failed(); });
+    xhr.addEventListener("abort", function () { finish(); callbacks.cancelled(); });
+    active += 1;
+    xhr.send(data);
+    return xhr;
+  }
+
+  function errorMessage(status, body, maxSize) {
+    if (body && body.error) { return body.error.message; }
+    if (status === 413) { return "The file is larger than the " + maxSize + " limit."; }
+    return "The upload failed (HTTP " + status + "). Please try again.";
+  }
+
+  function setupForm(form) {
     var box = form.querySelector(".upload-progress");
     var bar = box.querySelector("progress");
     var text = box.querySelector("p");
+    var cancel = box.querySelector("[data-cancel]");
     var errorBox = form.querySelector(".upload-error");
     var fileInput = form.querySelector("input[type=file]");
+    var submit = form.querySelector("[type=submit]");
     var maxBytes = parseInt(form.dataset.maxBytes, 10);
+    var xhr = null;
 
-    function showError(message) {
-      errorBox.textContent = message;
-      errorBox.hidden = false;
+    function stop(message) {
+      xhr = null;
+      if (message) {
+        errorBox.textContent = message;
+        errorBox.hidden = false;
+      }
       box.hidden = true;
-      form.querySelector("[type=submit]").disabled = false;
+      submit.disabled = false;
+    }
+
+    if (cancel) {
+      cancel.addEventListener("click", function () {
+        if (xhr) { xhr.abort(); }
+      });
     }
 
     form.addEventListener("submit", function (event) {
       var file = fileInput && fileInput.files[0];
       if (file && maxBytes && file.size > maxBytes) {
         event.preventDefault();
-        showError("The file is larger than the " + form.dataset.maxSize + " limit.");
+        stop("The file is larger than the " + form.dataset.maxSize + " limit.");
         return;
       }
       if (!window.FormData || !window.XMLHttpRequest) { return; }
@@ -30,43 +114,168 @@
       errorBox.hidden = true;
       box.hidden = false;
       bar.value = 0;
-      text.textContent = file ? "Uploading…" : "Saving…";
-      form.querySelector("[type=submit]").disabled = true;
-
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.getAttribute("action") || window.location.href);
-      xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) {
-          var pct = Math.floor((e.loaded / e.total) * 100);
-          bar.value = pct;
-          text.textContent = "Uploading… " + pct + "%";
+      text.textContent = file ? "Starting the upload of " + megabytes(file.size) + "…" : "Saving…";
+      submit.disabled = true;
+      xhr = send(form.getAttribute("action") || window.location.href, new FormData(form), {
+        progress: function (e, message) {
+          bar.value = Math.floor((e.loaded / e.total) * 100);
+          text.textContent = message;
+        },
+        uploaded: function () {
+          bar.value = 100;
+          text.textContent = "Checking the video…";
+          if (cancel) { cancel.hidden = true; }
+        },
+        done: function (status, body) {
+          if (status >= 200 && status < 300 && body && body.redirect) {
+            window.location.assign(body.redirect);
+          } else {
+            stop(errorMessage(status, body, form.dataset.maxSize));
+          }
+        },
+        failed: function () {
+          stop("The connection was lost during the upload. Please try again.");
+        },
+        cancelled: function () {
+          stop("Upload cancelled: nothing was saved.");
         }
       });
-      xhr.upload.addEventListener("load", function () {
-        bar.value = 100;
-        text.textContent = "Checking the video…";
-      });
-      xhr.addEventListener("load", function () {
-        var body = null;
-        try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
-        if (xhr.status >= 200 && xhr.status < 300 && body && body.redirect) {
-          window.location.assign(body.redirect);
-        } else if (body && body.error) {
-          showError(body.error.message);
-        } else if (xhr.status === 413) {
-          showError("The file is larger than the " + form.dataset.maxSize + " limit.");
-        } else {
-          showError("The upload failed (HTTP " + xhr.status + "). Please try again.");
-        }
-      });
-      xhr.addEventListener("error", function () {
-        showError("The connection was lost during the upload. Please try again.");
-      });
-      xhr.send(new FormData(form));
+      if (cancel) { cancel.hidden = false; }
     });
   }
 
-  document.querySelectorAll("form[data-upload]").forEach(setup);
+  function setupBulk(box) {
+    var input = box.querySelector("input[type=file]");
+    var start = box.querySelector("[data-bulk-start]");
+    var list = box.querySelector(".bulk-queue");
+    var summary = box.querySelector("[data-bulk-summary]");
+    var token = box.querySelector("input[name=csrf_token]").value;
+    var maxBytes = parseInt(box.dataset.maxBytes, 10);
+    var queue = [];
+    var running = null;
+    var counts = { added: 0, failed: 0, cancelled: 0 };
+
+    box.hidden = false;
+
+    function row(file) {
+      var item = document.createElement("li");
+      var name = document.createElement("span");
+      name.className = "bulk-name";
+      name.textContent = file.name + " (" + megabytes(file.size) + ")";
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", "Upload of " + file.name);
+      var status = document.createElement("span");
+      status.className = "bulk-status";
+      status.textContent = "Waiting";
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "link";
+      cancel.textContent = "Cancel";
+      cancel.setAttribute("aria-label", "Cancel " + file.name);
+      item.append(name, bar, status, cancel);
+      list.appendChild(item);
+      var job = { file: file, item: item, bar: bar, status: status, cancel: cancel, xhr: null, state: "waiting" };
+      cancel.addEventListener("click", function () {
+        if (job.state === "sending" && job.xhr) {
+          job.xhr.abort();
+        } else if (job.state === "waiting") {
+          settle(job, "cancelled", "Cancelled: not sent.");
+        }
+      });
+      return job;
+    }
+
+    function settle(job, state, message) {
+      job.state = state;
+      job.status.textContent = message;
+      job.cancel.hidden = true;
+      job.item.dataset.state = state;
+      counts[state] += 1;
+      if (job === running) { running = null; }
+      next();
+    }
+
+    function report() {
+      var parts = [counts.added + " episode" + (counts.added === 1 ? "" : "s") + " added"];
+      if (counts.failed) { parts.push(counts.failed + " failed"); }
+      if (counts.cancelled) { parts.push(counts.cancelled + " cancelled"); }
+      summary.textContent = parts.join(", ") + ".";
+      if (counts.added) {
+        var link = document.createElement("a");
+        link.href = window.location.pathname + "#episodes";
+        link.textContent = " Show them in the list";
+        link.addEventListener("click", function (e) { e.preventDefault(); window.location.reload(); });
+        summary.appendChild(link);
+      }
+    }
+
+    function next() {
+      if (running) { return; }
+      var job = queue.find(function (j) { return j.state === "waiting"; });
+      if (!job) {
+        start.disabled = true;
+        input.disabled = false;
+        report();
+        return;
+      }
+      if (maxBytes && job.file.size > maxBytes) {
+        settle(job, "failed", "Larger than the " + box.dataset.maxSize + " limit: not sent.");
+        return;
+      }
+      running = job;
+      job.state = "sending";
+      job.status.textContent = "Starting…";
+      var data = new FormData();
+      data.append("csrf_token", token);
+      data.append("bulk", "1");
+      data.append("title", job.file.name.replace(/\.[^.]+$/, "").slice(0, 200));
+      data.append("media", job.file, job.file.name);
+      job.xhr = send(box.dataset.action, data, {
+        progress: function (e, message) {
+          job.bar.value = Math.floor((e.loaded / e.total) * 100);
+          job.status.textContent = message;
+        },
+        uploaded: function () {
+          job.bar.value = 100;
+          job.status.textContent = "Checking the video…";
+          job.cancel.hidden = true;
+        },
+        done: function (status, body) {
+          if (status >= 200 && status < 300 && body && body.episode) {
+            var ep = body.episode;
+            settle(job, "added", "Added as episode " + ep.number + (ep.duration ? " · " + ep.duration : "") + ".");
+          } else {
+            settle(job, "failed", errorMessage(status, body, box.dataset.maxSize));
+          }
+        },
+        failed: function () { settle(job, "failed", "The connection was lost: not saved."); },
+        cancelled: function () { settle(job, "cancelled", "Cancelled: nothing was saved."); }
+      });
+    }
+
+    input.addEventListener("change", function () {
+      start.disabled = input.files.length === 0;
+      start.textContent = input.files.length
+        ? "Upload " + input.files.length + " file" + (input.files.length === 1 ? "" : "s")
+        : "Upload the chosen files";
+    });
+
+    start.addEventListener("click", function () {
+      var files = Array.prototype.slice.call(input.files);
+      files.sort(function (a, b) {
+        return a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: "base" });
+      });
+      files.forEach(function (file) { queue.push(row(file)); });
+      input.value = "";
+      input.disabled = true;
+      start.disabled = true;
+      summary.textContent = "";
+      next();
+    });
+  }
+
+  document.querySelectorAll("form[data-upload]").forEach(setupForm);
+  document.querySelectorAll("[data-bulk-upload]").forEach(setupBulk);
 })();

@@ -170,6 +170,7 @@ EXPECTED = {
     ("studio.media", "GET"): ("/studio/media/{episode}", NO_FILE),
     ("studio.move_episode", "POST"): ("/studio/episodes/{episode}/move/down", CREATOR_OWNS),
     ("studio.new_episode", "GET"): ("/studio/series/{series}/episodes/new", CREATOR_OWNS),
+    ("studio.reorder_episodes", "POST"): ("/studio/series/{series}/episodes/order", CREATOR_OWNS),
     ("studio.new_episode", "POST"): ("/studio/series/{series}/episodes/new", CREATOR_OWNS),
     ("studio.new_series", "GET"): ("/studio/series/new", CREATOR_ONLY),
     ("studio.new_series", "POST"): ("/studio/series/new", CREATOR_ONLY),
