@@ -103,6 +103,8 @@ class PartnerEvent(Model):
         ForeignKeyConstraint(["refund_of"], ["partner_events.id"]).ddl_if(dialect="sqlite"),
         # The poster reads accepted events in (txid, id) order (PostgreSQL; SQLite uses id).
         Index("ix_partner_events_txid_id", "txid", "id").ddl_if(dialect="postgresql"),
+        # A settlement period's events (statements, reconciliation) by app and moment.
+        Index("ix_partner_events_partner_id_occurred_at", "partner_id", "occurred_at"),
         # Analytics reads a period's bundles and pools (their per-episode attribution);
         # partial, so the unlocks' hot path never writes it.
         Index(

@@ -34,6 +34,7 @@ from marketplace.ingest.unlocks import (
     period_closed,
     rejected,
 )
+from marketplace.partners.contracts import hold_open_periods
 from marketplace.partners.models import PartnerApp
 
 
@@ -157,6 +158,7 @@ def ingest_pool(
 ) -> Result:
     """Share one revenue pool and accept it into the event log (once per id); commits."""
     now = now or datetime.now(UTC)
+    hold_open_periods(session, partner)  # a close of the app waits, or we wait for it
     digest = pool.digest()
     seen = existing_events(session, partner.id, [pool.id]).get(pool.id)
     if seen is not None:

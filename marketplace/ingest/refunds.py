@@ -38,6 +38,7 @@ from marketplace.partners.contracts import (
     collected_sentinel,
     contract_at,
     contract_terms,
+    hold_open_periods,
     period_bounds,
 )
 from marketplace.partners.models import PartnerApp
@@ -133,10 +134,17 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
 
 
 def ingest_refunds(
-    session: Session, partner: PartnerApp, items: list, now: datetime | None = None
+    session: Session,
+    partner: PartnerApp,
+    items: list,
+    now: datetime | None = None,
+    *,
+    commit: bool = True,
 ) -> list[Result]:
-    """Apply a batch of refunds (RefundIn, or results already rejected); commits."""
+    """Apply a batch of refunds (RefundIn, or results already rejected); commits (unless
+    `commit` is False: a caller that writes more in the same transaction commits)."""
     now = now or datetime.now(UTC)
+    hold_open_periods(session, partner)  # a close of the app waits, or we wait for it
     digests = {i: item.digest() for i, item in enumerate(items) if not isinstance(item, dict)}
     ids = list({item.id for item in items if not isinstance(item, dict)})
     results = dedupe(items, digests, "refund", existing_events(session, partner.id, ids))
@@ -210,7 +218,10 @@ def ingest_refunds(
         )
     settle_repeats(results)
     record_rejections(session, partner.id, "refund", results)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     log_outcomes(partner, "refund", results)
     return results
 

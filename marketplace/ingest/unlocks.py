@@ -32,7 +32,7 @@ from marketplace.ingest.revenue import (
     split_versions_by_series,
     version_in_force,
 )
-from marketplace.partners.contracts import contract_terms
+from marketplace.partners.contracts import contract_terms, hold_open_periods
 from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.studio.models import (
     Episode,
@@ -307,13 +307,20 @@ def _check_unlock(
 
 
 def ingest_unlocks(
-    session: Session, partner: PartnerApp, items: list, now: datetime | None = None
+    session: Session,
+    partner: PartnerApp,
+    items: list,
+    now: datetime | None = None,
+    *,
+    commit: bool = True,
 ) -> list[Result]:
     """Apply a batch of unlocks (UnlockIn, or results already rejected by the schema check).
 
-    Returns one result per item, in order; commits.
+    Returns one result per item, in order; commits (unless `commit` is False: a caller that
+    writes more in the same transaction commits).
     """
     now = now or datetime.now(UTC)
+    hold_open_periods(session, partner)  # a close of the app waits, or we wait for it
     digests, results, fresh = screen_batch(session, partner.id, items, "unlock")
     series_ids = {items[i].series_id for i in fresh}
     window = live_windows(session, partner.id, series_ids)
@@ -337,7 +344,10 @@ def ingest_unlocks(
     insert_events(session, rows)
     settle_repeats(results)
     record_rejections(session, partner.id, "unlock", results)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     log_outcomes(partner, "unlock", results)
     return results
 

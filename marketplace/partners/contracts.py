@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.accounts.models import User
 from marketplace.audit import record_audit
@@ -28,6 +29,8 @@ COLLECTED_BASE = datetime(2500, 1, 1, tzinfo=UTC)
 hour-aligned (the ledger ceils availability to the hour), one per partner and period, for
 partner ids up to about 6,500."""
 _WEEK_ZERO = date(2000, 1, 3)  # a Monday
+SETTLEMENT_LOCK = 15_001
+"""PostgreSQL advisory lock namespace of settlement closes (key: namespace, partner id)."""
 
 
 def period_bounds(period: str, at: datetime) -> tuple[datetime, datetime]:
@@ -74,6 +77,30 @@ def collected_sentinel(partner_id: int, period: str, start: datetime) -> datetim
     else:
         index = (start.year - 2000) * 12 + start.month - 1
     return COLLECTED_BASE + timedelta(hours=partner_id * 10_000 + index)
+
+
+def hold_open_periods(session: Session, partner: PartnerApp) -> datetime | None:
+    """Ingest's side of the close lock: wait for a close of the app in progress, keep any
+    new one waiting until this transaction ends, and return `settled_through` as committed
+    now (also set on `partner`). Events before it belong to closed periods: refused.
+
+    PostgreSQL: a shared advisory lock per app (ingest requests do not wait on each other;
+    a close takes it exclusively, lock_for_close). SQLite has a single writer anyway."""
+    query = select(PartnerApp.settled_through).where(PartnerApp.id == partner.id)
+    if session.get_bind().dialect.name == "postgresql":
+        lock = func.pg_advisory_xact_lock_shared(SETTLEMENT_LOCK, partner.id)
+        query = query.add_columns(lock)
+    value = session.execute(query).first()
+    settled = value[0] if value is not None else partner.settled_through
+    set_committed_value(partner, "settled_through", settled)
+    return settled
+
+
+def lock_for_close(session: Session, partner_id: int) -> None:
+    """A close's side: wait for every ingest request of the app in progress to commit, and
+    keep new ones waiting until the close commits (PostgreSQL; nothing on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SETTLEMENT_LOCK, partner_id)))
 
 
 def contracts_of(session: Session, partner_id: int) -> list[PartnerContract]:

@@ -9,7 +9,6 @@ Signed like every partner request (marketplace.ingest.api.auth); errors are the 
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -80,11 +79,14 @@ def upload_report():
     """Reconcile the caller's CSV report of a month (?period=YYYY-MM): 201 with the counts
     and the first page of differing lines."""
     period = request.args.get("period", "")
-    body = request.get_data(cache=True)
-    report = reconcile_report(
-        db.session(), g.partner, period, io.BytesIO(body),
-        limit=current_app.config["RECONCILE_MAX_BYTES"], source="api",
-    )  # fmt: skip
+    body = g.body_file  # streamed to a temporary file by the signature check (auth.py)
+    try:
+        report = reconcile_report(
+            db.session(), g.partner, period, body,
+            limit=current_app.config["RECONCILE_MAX_BYTES"], source="api",
+        )  # fmt: skip
+    finally:
+        body.close()
     headers = {"Location": f"/api/v1/settlements/reports/{report.id}"}
     return _json(_answer(report, 1), 201, headers)
 

@@ -6,15 +6,20 @@ Both are audited; nothing is corrected without a dispute.
 Accepting, per class:
 - only_theirs (an unlock we never received): ingested as a late unlock under their own id.
 - only_ours (they say it never happened): our unlock refunded now, as "dispute-<id>".
-- amount, currency or date differs: their line ingested as an unlock "dispute-<id>", then our
-  unlock refunded now, as "dispute-<id>-reversal".
-When their line falls in a settlement period already closed (before the app's
-`settled_through`), the unlock is booked now instead, in the open period: a closed statement is
-final, and the correction is an adjustment in the next one.
-A line whose event of ours (or theirs) is a refund cannot be accepted: keep it, with a note.
-The ingest services commit each step; their event ids are idempotency keys, so accepting
-again after a step failed (say the refund, once the unlock was in) finishes the rest, and the
-dispute stays open until every step is in.
+- amount, currency, content (series or episode) or date differs: their line ingested as an
+  unlock "dispute-<id>", then our unlock refunded now, as "dispute-<id>-reversal".
+- ours is a refund they do not have (only_ours): the refunded unlock is sold again
+  ("dispute-<id>-reinstated", at our refund's moment).
+- ours is a refund they have at another moment (date_differs): the unlock is sold again as
+  above, then refunded at their moment ("dispute-<id>-refund").
+- any other refund of theirs (another amount or content, or one we never received) is refused:
+  a refund gives back a whole unlock and a report does not say which; the app reports it
+  through the API.
+When a moment falls in a settlement period already closed (before the app's `settled_through`),
+it is booked now instead, in the open period: a closed statement is final, and the correction
+is an adjustment in the next one.
+Every step and the dispute's resolution commit together, in one transaction: an acceptance
+the event log refuses in any step changes nothing.
 """
 
 from __future__ import annotations
@@ -95,7 +100,11 @@ def resolve_dispute(
     assert report is not None
     partner = session.get(PartnerApp, report.partner_id)
     assert partner is not None
-    ingested = _accept(session, partner, dispute, line, now or utcnow()) if accept else []
+    try:
+        ingested = _accept(session, partner, dispute, line, now or utcnow()) if accept else []
+    except ServiceError:
+        session.rollback()  # nothing of an acceptance is half applied
+        raise
     dispute.status = "accepted" if accept else "kept"
     dispute.ingested_event_ids = " ".join(ingested)
     dispute.resolved_by_id, dispute.resolved_at = actor_id, now or utcnow()
@@ -121,45 +130,79 @@ def _accept(
     line: ReconciliationLine,
     now: datetime,
 ) -> list[str]:
-    """Ingest their figure through the unlock and refund services; the event ids written."""
+    """Ingest their figure through the unlock and refund services (nothing committed); the
+    event ids written."""
     ours = session.get(PartnerEvent, line.event_row_id) if line.event_row_id else None
-    if ours is not None and ours.kind != "unlock":
+    if ours is not None and ours.kind not in ("unlock", "refund"):
         raise ServiceError(
-            f"Our event is a {ours.kind}: only unlocks can be corrected; keep ours with a note.",
+            f"Our event is a {ours.kind}: only unlocks and refunds can be corrected; keep "
+            "ours with a note.",
             code="not_correctable",
         )
-    if ours is not None and ours.status != "accepted":
+    if ours is not None and ours.kind == "unlock" and ours.status != "accepted":
         raise ServiceError(
             "Our unlock was refunded already; keep ours with a note.", code="not_correctable"
         )
-    if line.kind != "only_ours" and (line.their_amount or 0) <= 0:
+    theirs_refund = line.kind != "only_ours" and (line.their_amount or 0) < 0
+    if line.kind != "only_ours" and (line.their_amount or 0) == 0:
         raise ServiceError(
-            "Their line is a refund or zero: only unlocks can be ingested; keep ours with a note.",
+            "Their line is zero: nothing to book; keep ours with a note.", code="not_correctable"
+        )
+    unlock = session.get(PartnerEvent, ours.refund_of) if ours and ours.refund_of else None
+    if theirs_refund and (
+        unlock is None
+        or -(line.their_amount or 0) != unlock.amount
+        or (line.their_series_id, line.their_episode) != (unlock.series_id, unlock.episode)
+    ):
+        raise ServiceError(
+            "Their line is a refund that is not one of ours at another moment: a refund gives "
+            "back a whole unlock, and a report does not say which; the partner app reports it "
+            "through the API (POST /api/v1/refunds), or keep ours with a note.",
             code="not_correctable",
         )
     written: list[str] = []
-    if line.kind != "only_ours":
-        unlock_id = line.event_id if line.kind == "only_theirs" else f"dispute-{dispute.id}"
-        assert line.their_occurred_at is not None and line.their_currency is not None
-        moment = line.their_occurred_at
-        if partner.settled_through is not None and moment < partner.settled_through:
-            moment = now  # its period is closed: an adjustment in the open one
+    name = f"dispute-{dispute.id}"
+    if ours is not None and unlock is not None:
+        # Ours is a refund they do not have (or have at another moment): sell the unlock
+        # again where ours refunded it; their refund, if any, then refunds that at theirs.
         item = UnlockIn(
-            unlock_id,
-            int(line.their_series_id or 0),
-            int(line.their_episode or 0),
-            int(line.their_amount or 0),
-            line.their_currency,
-            moment,
-        )
-        _accepted(ingest_unlocks(session, partner, [item], now=now))
+            f"{name}-reinstated", int(unlock.series_id or 0), int(unlock.episode or 0),
+            unlock.amount, unlock.currency, _open_moment(partner, ours.occurred_at, now),
+            unlock.country,
+        )  # fmt: skip
+        _accepted(ingest_unlocks(session, partner, [item], now=now, commit=False))
+        written.append(item.id)
+        if theirs_refund:
+            assert line.their_occurred_at is not None
+            moment = _open_moment(partner, line.their_occurred_at, now)
+            reason = f"reconciliation dispute {dispute.id}"
+            refund = RefundIn(f"{name}-refund", item.id, moment, reason)
+            _accepted(ingest_refunds(session, partner, [refund], now=now, commit=False))
+            written.append(refund.id)
+    elif line.kind != "only_ours":
+        unlock_id = line.event_id if line.kind == "only_theirs" else name
+        assert line.their_occurred_at is not None and line.their_currency is not None
+        item = UnlockIn(
+            unlock_id, int(line.their_series_id or 0), int(line.their_episode or 0),
+            int(line.their_amount or 0), line.their_currency,
+            _open_moment(partner, line.their_occurred_at, now),
+        )  # fmt: skip
+        _accepted(ingest_unlocks(session, partner, [item], now=now, commit=False))
         written.append(unlock_id)
-    if ours is not None:
-        refund_id = f"dispute-{dispute.id}" + ("-reversal" if written else "")
+    if ours is not None and ours.kind == "unlock":
+        refund_id = name + ("-reversal" if written else "")
         refund = RefundIn(refund_id, ours.external_id, now, f"reconciliation dispute {dispute.id}")
-        _accepted(ingest_refunds(session, partner, [refund], now=now))
+        _accepted(ingest_refunds(session, partner, [refund], now=now, commit=False))
         written.append(refund_id)
     return written
+
+
+def _open_moment(partner: PartnerApp, moment: datetime, now: datetime) -> datetime:
+    """`moment`, or now when its settlement period is closed: a closed statement is final and
+    the correction is an adjustment in the open period."""
+    if partner.settled_through is not None and moment < partner.settled_through:
+        return now
+    return moment
 
 
 def _accepted(results: list[dict]) -> None:

@@ -27,6 +27,7 @@ LINE_KINDS = (
     "only_ours",
     "currency_differs",
     "amount_differs",
+    "content_differs",
     "date_differs",
 )
 """The classes of a differing line; a line that matches is only counted."""
@@ -44,9 +45,9 @@ class ReconciliationReport(Model):
         filename: as uploaded (display only).
         uploaded_by_id: the admin who uploaded it (NULL for the API and the CLI).
         lines: data lines in the file; size: its bytes.
-        matched, only_theirs, only_ours, currency_differs, amount_differs, date_differs: how
-            many lines fell in each class (a line counts in one class only: currency before
-            amount before date).
+        matched, only_theirs, only_ours, currency_differs, amount_differs, content_differs,
+            date_differs: how many lines fell in each class (a line counts in one class only:
+            currency before amount before content (series or episode) before date).
         created_at: when it was reconciled.
     """
 
@@ -66,6 +67,7 @@ class ReconciliationReport(Model):
     only_ours: Mapped[int] = mapped_column(Integer, default=0)
     currency_differs: Mapped[int] = mapped_column(Integer, default=0)
     amount_differs: Mapped[int] = mapped_column(Integer, default=0)
+    content_differs: Mapped[int] = mapped_column(Integer, default=0)
     date_differs: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -109,7 +111,7 @@ class ReconciliationLine(Model):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('only_theirs', 'only_ours', 'currency_differs', 'amount_differs',"
-            " 'date_differs')",
+            " 'content_differs', 'date_differs')",
             name="kind_known",
         ),
         Index("ix_reconciliation_lines_report_kind", "report_id", "kind", "id"),

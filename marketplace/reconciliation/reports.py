@@ -2,11 +2,12 @@
 log, keep the differing lines and the counts per class.
 
 Classes (a line counts in one only, in this order): only_theirs (no event of ours has its id),
-currency_differs, amount_differs, date_differs (occurred_at differs, even outside the period),
-else matched. only_ours: our unlocks and refunds of the partner and period (calendar month in
-UTC of occurred_at; pools excluded) whose id the report does not hold. A refund's amount is
-negative on both sides. An id that is not the partner's but another partner's refuses the
-whole report (ReportRejected): a partner reconciles its own events only.
+currency_differs, amount_differs, content_differs (series or episode differs), date_differs
+(occurred_at differs, even outside the period), else matched. only_ours: our unlocks and
+refunds of the partner and period (calendar month in UTC of occurred_at; pools excluded) whose
+id the report does not hold. A refund's amount is negative on both sides. An id that is not
+the partner's but another partner's refuses the whole report (ReportRejected): a partner
+reconciles its own events only.
 """
 
 from __future__ import annotations
@@ -164,10 +165,15 @@ def _keep_differences(
     it, in two INSERT ... SELECT statements."""
     staged, events = StagedLine.__table__, PartnerEvent.__table__
     ours = _signed_amount(events)
+    content_differs = or_(
+        staged.c.series_id.is_distinct_from(events.c.series_id),
+        staged.c.episode.is_distinct_from(events.c.episode),
+    )
     kind = case(
         (events.c.id.is_(None), "only_theirs"),
         (staged.c.currency != events.c.currency, "currency_differs"),
         (staged.c.amount != ours, "amount_differs"),
+        (content_differs, "content_differs"),
         else_="date_differs",
     )
     columns = [
@@ -217,6 +223,7 @@ def _keep_differences(
                 events.c.id.is_(None),
                 staged.c.currency != events.c.currency,
                 staged.c.amount != ours,
+                content_differs,
                 staged.c.occurred_at != events.c.occurred_at,
             ),
         )

@@ -136,17 +136,26 @@ class Remittance(Model):
 
 
 class RemittanceApplication(Model):
-    """A part of a remittance applied to a statement (what is not applied is the partner's
-    credit, applied to its next statements at their close).
+    """A part of the app's credit applied to a statement: of a remittance (what is not
+    applied is the app's credit, applied to its next statements at their close) or of a
+    statement that owes a negative amount (its refunds exceed its gross: the app is owed
+    that, and it is netted against its other statements the same way).
 
-    Fields: remittance_id, statement_id, amount (contract currency, > 0), applied_at.
+    Fields: remittance_id or credit_statement_id (exactly one: where the money comes from),
+    statement_id (the statement it pays), amount (contract currency, > 0), applied_at.
     """
 
     __tablename__ = "remittance_applications"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "(remittance_id IS NULL) <> (credit_statement_id IS NULL)", name="one_source"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"), index=True)
+    remittance_id: Mapped[int | None] = mapped_column(ForeignKey("remittances.id"), index=True)
+    credit_statement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_statements.id"))
     statement_id: Mapped[int] = mapped_column(ForeignKey("settlement_statements.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

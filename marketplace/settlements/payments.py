@@ -2,10 +2,12 @@
 
 A remittance goes to the statement the admin names first, then to the app's open statements
 oldest first; what is left is the app's credit, applied to its next statements when they
-close. Ledger: the platform's Stripe balance (cash, must not go negative) is debited and the
-app's receivable credited. In another currency than the contract's it needs the rate received:
-the received currency then comes into fx_gain_loss and the contract currency leaves it for the
-receivable, so the account holds the exchange difference per currency.
+close. A statement whose refunds exceed its gross owes a negative amount: the app is owed it,
+and it is netted the same way (apply_credit). Ledger: the platform's Stripe balance (cash, must
+not go negative) is debited and the app's receivable credited. In another currency than the
+contract's it needs the rate received: the received currency then comes into fx_gain_loss and
+the contract currency leaves it for the receivable, so the account holds the exchange
+difference per currency.
 """
 
 from __future__ import annotations
@@ -230,20 +232,22 @@ def split_payment(outstanding: Sequence[int], amount: int) -> tuple[list[int], i
 
 def _apply(
     session: Session,
-    remittance: Remittance,
+    source: Remittance | SettlementStatement,
     statements: list[SettlementStatement],
     available: int,
     now: datetime,
 ) -> int:
-    """Apply up to `available` of the remittance to the statements in order; returns what
-    is left (the credit)."""
+    """Apply up to `available` of a remittance (or of a negative statement's credit) to the
+    statements in order; returns what is left (the credit)."""
     parts, left = split_payment([s.amount_owed - s.paid for s in statements], available)
+    from_statement = isinstance(source, SettlementStatement)
     for statement, part in zip(statements, parts, strict=True):
         if part:
             statement.paid += part
             session.add(
                 RemittanceApplication(
-                    remittance_id=remittance.id,
+                    remittance_id=None if from_statement else source.id,
+                    credit_statement_id=source.id if from_statement else None,
                     statement_id=statement.id,
                     amount=part,
                     applied_at=now,
@@ -263,8 +267,21 @@ def unapplied(session: Session, remittance_id: int, settled: int) -> int:
     return settled - int(used or 0)
 
 
+def statement_credit(session: Session, statement: SettlementStatement) -> int:
+    """What of a negative statement's amount (the app is owed it) is not netted yet."""
+    if statement.amount_owed >= 0:
+        return 0
+    used = session.scalar(
+        select(func.coalesce(func.sum(RemittanceApplication.amount), 0)).where(
+            RemittanceApplication.credit_statement_id == statement.id
+        )
+    )
+    return -statement.amount_owed - int(used or 0)
+
+
 def credit_of(session: Session, partner_id: int) -> int:
-    """The app's credit: remittances not applied to any statement."""
+    """The app's credit: remittances not applied to any statement, plus what statements that
+    owe a negative amount have not netted yet."""
     remitted = session.scalar(
         select(func.coalesce(func.sum(Remittance.settled), 0)).where(
             Remittance.partner_id == partner_id
@@ -275,23 +292,50 @@ def credit_of(session: Session, partner_id: int) -> int:
         .join(Remittance, Remittance.id == RemittanceApplication.remittance_id)
         .where(Remittance.partner_id == partner_id)
     )
-    return int(remitted or 0) - int(used or 0)
+    negative = session.scalars(
+        select(SettlementStatement).where(
+            SettlementStatement.partner_id == partner_id, SettlementStatement.amount_owed < 0
+        )
+    )
+    carried = sum(statement_credit(session, statement) for statement in negative)
+    return int(remitted or 0) - int(used or 0) + carried
 
 
 def apply_credit(
     session: Session, partner: PartnerApp, statement: SettlementStatement, now: datetime
 ) -> int:
-    """Apply the app's credit (oldest remittances first) to a statement; returns the amount."""
+    """Net the app's credit against a statement just closed: a negative statement pays the
+    app's open statements oldest first with what it is owed; any other is paid from unapplied
+    remittances (oldest first), then from negative statements' credit (oldest first).
+    Returns the amount applied."""
+    if statement.amount_owed < 0:
+        left = -statement.amount_owed
+        return left - _apply(session, statement, _open_statements(session, partner.id), left, now)
     applied = 0
-    for remittance in session.scalars(
-        select(Remittance).where(Remittance.partner_id == partner.id).order_by(Remittance.id)
-    ):
+    sources: list[tuple[Remittance | SettlementStatement, int]] = [
+        (remittance, unapplied(session, remittance.id, remittance.settled))
+        for remittance in session.scalars(
+            select(Remittance).where(Remittance.partner_id == partner.id).order_by(Remittance.id)
+        )
+    ]
+    sources += [
+        (negative, statement_credit(session, negative))
+        for negative in session.scalars(
+            select(SettlementStatement)
+            .where(
+                SettlementStatement.partner_id == partner.id,
+                SettlementStatement.amount_owed < 0,
+                SettlementStatement.id != statement.id,
+            )
+            .order_by(SettlementStatement.period_start)
+        )
+    ]
+    for source, left in sources:
         if statement.paid >= statement.amount_owed:
             break
-        left = unapplied(session, remittance.id, remittance.settled)
         if left > 0:
             before = statement.paid
-            _apply(session, remittance, [statement], left, now)
+            _apply(session, source, [statement], left, now)
             applied += statement.paid - before
     return applied
 

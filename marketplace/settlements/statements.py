@@ -30,6 +30,7 @@ from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.contracts import (
     contract_at,
     contract_terms,
+    lock_for_close,
     period_bounds,
     period_label,
 )
@@ -108,6 +109,7 @@ def close_period(
     """Close the app's period starting at (or holding) `start`; returns (statement, created).
     Idempotent per app and period; PeriodOpen before the cut-off or out of order. Commits."""
     now = now or utcnow()
+    lock_for_close(session, partner.id)  # ingest requests of the app in flight commit first
     partner = session.scalars(
         select(PartnerApp).where(PartnerApp.id == partner.id).with_for_update()
     ).one()

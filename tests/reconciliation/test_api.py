@@ -96,3 +96,32 @@ def test_the_upload_has_a_body_limit_of_its_own(app, client, db, world):
         app.config["API_MAX_BODY_BYTES"], app.config["RECONCILE_MAX_BYTES"] = limits
     assert too_big.status_code == 413
     assert too_big.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_an_upload_is_streamed_to_a_temporary_file_and_still_signed(
+    client, db, world, monkeypatch
+):
+    """The report body is read in chunks into a spooled temporary file (on disk beyond
+    SPOOL_IN_MEMORY bytes) while its signature is computed: never held whole in memory."""
+    from marketplace.ingest.api import auth
+
+    monkeypatch.setattr(auth, "SPOOL_IN_MEMORY", 100)
+    spooled = []
+    real = auth.tempfile.SpooledTemporaryFile
+
+    def spy(**kw):
+        spooled.append(real(**kw))
+        return spooled[-1]
+
+    monkeypatch.setattr(auth.tempfile, "SpooledTemporaryFile", spy)
+    lines = "".join(world.line(f"x{n}", when=at(5)) for n in range(1, 50))
+    body = (HEADER + world.line("u1", when=at(2)) + lines).encode()
+    response = upload(client, world, body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["counts"]["only_theirs"] == 49
+    assert len(spooled) == 1 and spooled[0]._rolled and spooled[0].closed
+    tampered = send_signed(
+        client, world.key_id, "not-the-secret", "POST",
+        f"/api/v1/settlements/reports?period={PERIOD}", body, headers=CSV,
+    )  # fmt: skip
+    assert tampered.status_code == 401

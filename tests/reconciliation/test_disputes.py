@@ -159,3 +159,62 @@ def test_the_cli_prints_text_and_refuses_an_unknown_partner(db, world, runner, t
     assert "\tamount_differs\tu1\ttheirs: 59 USD" in result.output
     result = runner.invoke(args=[*args, "--partner", "Nobody"])
     assert result.exit_code == 1 and "No partner app named 'Nobody'" in result.output
+
+
+def test_an_acceptance_is_one_transaction(db, world):
+    """Their unlock is booked, then reversing ours is refused (a refund before its unlock):
+    nothing of the acceptance stays, the dispute is still open."""
+    rep = reconcile_report(db.session(), world.partner, PERIOD, report(
+        world.line("u1", amount=59, when=at(1)),  # amount differs (and the date)
+        world.line("u2", when=at(3)), world.line("u3", when=at(4)),
+    ), limit=1 << 20, source="cli")  # fmt: skip
+    line = db.session.scalars(
+        select(ReconciliationLine).where(ReconciliationLine.report_id == rep.id)
+    ).one()
+    dispute = open_dispute(db.session(), line.id, actor_id=None)
+    with pytest.raises(ServiceError, match="refused by the event log"):
+        resolve_dispute(db.session(), dispute.id, accept=True, actor_id=None, now=at(1, hour=23))
+    assert event(db, world, f"dispute-{dispute.id}") is None
+    assert event(db, world, "u1").status == "accepted"
+    assert db.session.get(type(dispute), dispute.id).status == "open"
+
+
+def test_a_refund_they_do_not_have_is_accepted_by_selling_the_unlock_again(db, world):
+    world.refund(db, "r2", "u2", at(9))
+    rep = reconcile_report(db.session(), world.partner, PERIOD, report(
+        world.line("u1", when=at(2)), world.line("u2", when=at(3)), world.line("u3", when=at(4)),
+    ), limit=1 << 20, source="cli")  # fmt: skip
+    line = db.session.scalars(
+        select(ReconciliationLine).where(ReconciliationLine.report_id == rep.id)
+    ).one()
+    assert (line.kind, line.event_id, line.our_amount) == ("only_ours", "r2", -49)
+    dispute = open_dispute(db.session(), line.id, actor_id=None)
+    resolve_dispute(db.session(), dispute.id, accept=True, actor_id=None, now=at(20))
+    again = event(db, world, f"dispute-{dispute.id}-reinstated")
+    assert (again.kind, again.amount, again.episode, again.occurred_at) == ("unlock", 49, 5, at(9))
+    assert dispute.status == "accepted" and dispute.ingested_event_ids == again.external_id
+
+
+def test_their_refund_at_another_moment_moves_ours_and_other_refunds_are_refused(db, world):
+    world.refund(db, "r2", "u2", at(9))
+    world.refund(db, "r3", "u3", at(9))
+    rep = reconcile_report(db.session(), world.partner, PERIOD, report(
+        world.line("u1", when=at(2)), world.line("u2", when=at(3)), world.line("u3", when=at(4)),
+        world.line("r2", amount=-49, when=at(12)), world.line("r3", amount=-20, when=at(9)),
+    ), limit=1 << 20, source="cli")  # fmt: skip
+    lines = {
+        line.event_id: line
+        for line in db.session.scalars(
+            select(ReconciliationLine).where(ReconciliationLine.report_id == rep.id)
+        )
+    }
+    assert (lines["r2"].kind, lines["r3"].kind) == ("date_differs", "amount_differs")
+    moved = open_dispute(db.session(), lines["r2"].id, actor_id=None)
+    resolve_dispute(db.session(), moved.id, accept=True, actor_id=None, now=at(20))
+    n = moved.id
+    assert moved.ingested_event_ids.split() == [f"dispute-{n}-reinstated", f"dispute-{n}-refund"]
+    refund = event(db, world, f"dispute-{n}-refund")
+    assert (refund.kind, refund.amount, refund.occurred_at) == ("refund", 49, at(12))
+    partial = open_dispute(db.session(), lines["r3"].id, actor_id=None)
+    with pytest.raises(ServiceError, match="gives back a whole unlock"):
+        resolve_dispute(db.session(), partial.id, accept=True, actor_id=None, now=at(20))

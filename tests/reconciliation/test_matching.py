@@ -59,6 +59,7 @@ def test_each_class_is_named_and_counted(db, world):
         "only_ours": 1,
         "currency_differs": 1,
         "amount_differs": 1,
+        "content_differs": 0,
         "date_differs": 2,
     }
     assert lines_of(db, rep) == {
@@ -143,3 +144,23 @@ def test_ids_with_tabs_backslashes_and_quotes_survive_staging(db, world):
     quoted = '"' + odd.replace('"', '""') + '"'
     rep = reconcile(db, world, report(world.line(quoted, when=at(2))))
     assert ("only_theirs", odd) in lines_of(db, rep)
+
+
+def test_a_line_whose_series_or_episode_differs_does_not_match(db, world):
+    """Same id, amount, currency and moment, but another episode or series: the money went
+    to other people, so the line is content_differs (before a date difference)."""
+    rep = reconcile(db, world, report(
+        world.line("u1", when=at(2), episode=6),
+        world.line("u2", when=at(3), series=world.series.id + 1000),
+        world.line("u3", when=at(4, hour=13), episode=7),  # the date differs too
+        world.line("u4", when=at(5)),
+    ))  # fmt: skip
+    counts = rep.counts()
+    assert (counts["matched"], counts["content_differs"], counts["date_differs"]) == (1, 3, 0)
+    assert {kind for kind, _ in lines_of(db, rep)} == {"content_differs", "only_ours"}
+    line = db.session.scalars(
+        select(ReconciliationLine).where(
+            ReconciliationLine.report_id == rep.id, ReconciliationLine.event_id == "u1"
+        )
+    ).one()
+    assert (line.their_episode, line.our_episode) == (6, 5)

@@ -132,3 +132,34 @@ def test_cli_remit(db, make_world, runner):
     other = runner.invoke(args=[*base, "--amount", "1", "--reference", "C3", "--settlement", "0"])
     assert other.exit_code != 0 and "No settlement statement 0" in other.output
     assert sep.paid == 150
+
+
+def test_a_statement_whose_refunds_exceed_its_gross_is_netted_as_a_credit(db, make_world):
+    """October refunds a large September unlock: October owes a negative amount, which pays
+    September's open statement; the rest is the app's credit and pays November at its
+    close. Nothing is owed twice, and the receivable still equals owed - remitted."""
+    world = make_world()
+    big = world.unlock(SEP + timedelta(days=3), amount=10_000)
+    world.unlock(SEP + timedelta(days=4), amount=2_000)
+    sep, _ = close_period(db.session, world.partner, SEP, now=OCT + timedelta(days=4))
+    record_remittance(
+        db.session, world.partner, amount=sep.amount_owed - 1_000, currency="USD",
+        reference="sep-part", now=OCT + timedelta(days=5),
+    )  # fmt: skip
+    world.refund(big["event_id"], OCT + timedelta(days=2))
+    world.unlock(OCT + timedelta(days=3), amount=500)
+    oct_, _ = close_period(db.session, world.partner, OCT, now=NOV + timedelta(days=4))
+    assert oct_.gross == 500 - 10_000 and oct_.amount_owed < 0
+    # September's last 1,000 is paid by October's credit; the rest is credit.
+    assert (sep.paid, sep.outstanding) == (sep.amount_owed, 0)
+    left = -oct_.amount_owed - 1_000
+    assert credit_of(db.session, world.partner.id) == left > 0
+    world.unlock(NOV + timedelta(days=1), amount=30_000)
+    nov, _ = close_period(db.session, world.partner, NOV, now=NOV + timedelta(days=34))
+    assert nov.paid == left and credit_of(db.session, world.partner.id) == 0
+    record_remittance(db.session, world.partner, amount=nov.outstanding, currency="USD",
+                      reference="nov", now=NOV + timedelta(days=35))  # fmt: skip
+    owed = sep.amount_owed + oct_.amount_owed + nov.amount_owed
+    remitted = db.session.scalar(select(func.sum(Remittance.settled)))
+    assert receivable(db, world) == owed - remitted == 0
+    assert check_ledger(db.session) == []

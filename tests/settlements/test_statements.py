@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text, update
 
 from ledger.allocation.splits import split_parties, target_of_weights
 from ledger.balances import get_balance
@@ -15,11 +18,13 @@ from ledger.reports.checks import check_ledger
 from marketplace.chart import PLATFORM_OWNER_ID, ledger_account
 from marketplace.ingest.models import PartnerEvent
 from marketplace.partners.contracts import (
+    SETTLEMENT_LOCK,
     add_contract_version,
     available_at_under,
     contract_at,
     contract_terms,
 )
+from marketplace.partners.models import PartnerApp
 from marketplace.settlements.statements import PeriodOpen, close_period
 from marketplace.splits.models import SplitVersion
 from tests.settlements.conftest import T0
@@ -255,3 +260,58 @@ def test_weekly_periods_close_by_iso_week(db, make_world, runner):
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["gross"] == 100
+
+
+def test_an_event_in_a_period_closed_meanwhile_is_refused(db, make_world):
+    """Ingest reads settled_through as committed when it checks, not as it was loaded: a
+    close committed by another process after the app was read still refuses the event."""
+    world = make_world()
+    world.unlock(SEP + timedelta(days=3))
+    db.session.execute(
+        update(PartnerApp).where(PartnerApp.id == world.partner.id).values(settled_through=OCT),
+        execution_options={"synchronize_session": False},
+    )
+    assert world.partner.settled_through is None  # what the request loaded
+    late = world.unlock(SEP + timedelta(days=20))
+    assert late["error"]["code"] == "period_closed"
+    assert world.unlock(OCT + timedelta(days=1))["status"] == "accepted"
+
+
+def _hold_lock(app, sql, partner_id, seconds, held):
+    """In another connection: take a settlement lock of the app, keep it `seconds`."""
+    with app.app_context():
+        engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with engine.connect() as connection:
+            connection.execute(text("SET lock_timeout = '20s'"))  # never hang the suite
+            connection.execute(text(sql), {"ns": SETTLEMENT_LOCK, "id": partner_id})
+            held.set()
+            time.sleep(seconds)
+            connection.rollback()
+        engine.dispose()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="advisory locks: PostgreSQL only",
+)
+def test_a_close_and_ingest_of_the_same_app_wait_for_each_other(app, db, make_world):
+    """PostgreSQL: an ingest request waits while a close of its app holds the lock (then
+    reads settled_through as the close left it), and a close waits for ingest requests of
+    its app in flight, so no event slips into a period as it closes."""
+    world = make_world()  # no event yet: this transaction holds no lock of the app
+    for sql, act in (
+        ("SELECT pg_advisory_xact_lock(:ns, :id)", lambda: world.unlock(OCT + timedelta(days=1))),
+        (
+            "SELECT pg_advisory_xact_lock_shared(:ns, :id)",
+            lambda: close_period(db.session, world.partner, OCT, now=NOV + timedelta(days=4)),
+        ),
+    ):
+        held = threading.Event()
+        other = threading.Thread(target=_hold_lock, args=(app, sql, world.partner.id, 1.5, held))
+        other.start()
+        assert held.wait(20), sql
+        started = time.monotonic()
+        act()
+        waited = time.monotonic() - started
+        other.join()
+        assert waited >= 1.0, sql

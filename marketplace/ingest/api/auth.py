@@ -23,10 +23,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import tempfile
 import time
+from typing import IO
 from urllib.parse import quote
 
-from flask import current_app, request
+from flask import current_app, g, request
 from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
 
 from marketplace.errors import ServiceError
@@ -137,11 +139,21 @@ def check_request_signature(
 ) -> None:
     """Check a request's signature in constant time: v2 (`v2=<hex>`) for every app; v1 (plain
     hex, or `v1=<hex>`) only when the app is flagged legacy."""
+    _check_given(
+        given,
+        legacy,
+        signature_v2(secret, timestamp, method, path, query, body),
+        signature(secret, timestamp, body),
+    )
+
+
+def _check_given(given: str | None, legacy: bool, expected_v2: str, expected_v1: str) -> None:
+    """Compare the X-Cliffhanger-Signature given with the expected v2 (and, for a legacy
+    app, v1) hex digests, in constant time."""
     given = (given or "").strip()
     scheme, sep, value = given.partition("=")
     if sep and scheme.lower() == "v2":
-        expected = signature_v2(secret, timestamp, method, path, query, body)
-        if not _same(expected, value.strip().lower()):
+        if not _same(expected_v2, value.strip().lower()):
             raise _bad_signature()
         return
     v1 = value if sep and scheme.lower() == "v1" else given
@@ -152,8 +164,34 @@ def check_request_signature(
             field="X-Cliffhanger-Signature",
             code="signature_version",
         )
-    if not _same(signature(secret, timestamp, body), v1.strip().lower()):
+    if not _same(expected_v1, v1.strip().lower()):
         raise _bad_signature("The signature does not match the body.")
+
+
+SPOOL_IN_MEMORY = 1 << 20
+"""A streamed body stays in memory up to this many bytes, then goes to a temporary file."""
+_CHUNK = 1 << 16
+
+
+def _spooled_body(secret: str, timestamp: str, limit: int) -> tuple[IO[bytes], str, str]:
+    """Read the request body as a stream into a temporary file (at most `limit` bytes:
+    PayloadTooLarge beyond), hashing it on the way; returns (the file at its start, the v2
+    hex digest, the v1 hex digest)."""
+    head = f"{timestamp}\n{request.method.upper()}\n{canonical_path(request.path)}\n".encode()
+    v2 = hmac.new(secret.encode(), head + request.query_string + b"\n", hashlib.sha256)
+    v1 = hmac.new(secret.encode(), timestamp.encode() + b".", hashlib.sha256)
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    size = 0
+    while chunk := request.stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            spooled.close()
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        v2.update(chunk)
+        v1.update(chunk)
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled, v2.hexdigest(), v1.hexdigest()
 
 
 def check_signature(secret: str, timestamp: str, body: bytes, given: str | None) -> None:
@@ -270,6 +308,15 @@ def _signed_by() -> PartnerApp:
     if found is None:
         raise Unauthorized("Unknown or expired key.", field="X-Cliffhanger-Key", code="unknown_key")
     partner, secret = found
+    if request.endpoint in BODY_LIMITS:  # a file: streamed to disk, never held in memory
+        g.body_file, expected_v2, expected_v1 = _spooled_body(secret, timestamp, limit)
+        _check_given(
+            request.headers.get("X-Cliffhanger-Signature"),
+            partner.legacy_signatures,
+            expected_v2,
+            expected_v1,
+        )
+        return partner
     body = request.get_data(cache=True)
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")

@@ -99,6 +99,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "only_ours",
                     "currency_differs",
                     "amount_differs",
+                    "content_differs",
                     "date_differs",
                 ],
             },
@@ -129,7 +130,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "counts": {
                 "type": "object",
                 "description": "Lines per class: matched, only_theirs, only_ours, "
-                "currency_differs, amount_differs, date_differs (one class a line).",
+                "currency_differs, amount_differs, content_differs (series or episode), "
+                "date_differs (one class a line).",
                 "additionalProperties": {"type": "integer"},
             },
             "created_at": {"type": "string", "format": "date-time"},
@@ -664,7 +666,8 @@ PATHS: dict[str, Any] = {
             "8601 with an offset; refunds negative), matched by event id against the events "
             "you reported: matched, only_theirs (never reported to us), only_ours (your "
             "unlocks and refunds of the month missing from the file; pools excluded), "
-            "currency_differs, amount_differs, date_differs. A file with missing or extra "
+            "currency_differs, amount_differs, content_differs (series or episode), "
+            "date_differs. A file with missing or extra "
             "columns, non-integer values, a repeated event id or another app's event ids is "
             "refused whole (400) and nothing is stored. Body limit: RECONCILE_MAX_BYTES "
             "(200 MiB by default), not the event endpoints' 2 MiB.",

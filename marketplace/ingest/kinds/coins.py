@@ -39,7 +39,7 @@ from marketplace.ingest.unlocks import (
     screen_batch,
     settle_repeats,
 )
-from marketplace.partners.contracts import contract_terms
+from marketplace.partners.contracts import contract_terms, hold_open_periods
 from marketplace.partners.models import PartnerApp
 
 
@@ -72,6 +72,7 @@ def ingest_coin_unlocks(
     """Accept a batch of coin unlocks (CoinUnlockIn, or schema rejections); one result per
     item, in order; commits."""
     now = now or datetime.now(UTC)
+    hold_open_periods(session, partner)  # a close of the app waits, or we wait for it
     digests, results, fresh = screen_batch(session, partner.id, items, "coins")
     window = live_windows(session, partner.id, {items[i].series_id for i in fresh})
     episodes = EpisodeNumbers(session, set(window))

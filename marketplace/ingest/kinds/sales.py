@@ -42,7 +42,7 @@ from marketplace.ingest.unlocks import (
     screen_batch,
     settle_repeats,
 )
-from marketplace.partners.contracts import contract_terms
+from marketplace.partners.contracts import contract_terms, hold_open_periods
 from marketplace.partners.models import PartnerApp, PartnerContract
 from marketplace.splits.models import TeamMember
 from marketplace.splits.terms.commerce import commerce_splits_by_series
@@ -145,6 +145,7 @@ def _accept(
     session: Session, partner: PartnerApp, kind: str, items: list, check, row_of, now: datetime
 ) -> list[Result]:
     """The shared batch flow: dedupe, check each fresh item, insert the rows, commit."""
+    hold_open_periods(session, partner)  # a close of the app waits, or we wait for it
     digests, results, fresh = screen_batch(session, partner.id, items, kind)
     context = check.load(session, partner, [items[i] for i in fresh])
     rows = []
