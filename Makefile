@@ -5,6 +5,7 @@
 #   make test   set everything up, lint (ruff, mypy, import contracts) and run the test suite
 #   make serve / make scheduler   the web server or the scheduler alone (no demo data)
 #   make bench  run the short benchmarks, rewrite docs/benchmarks.md's tables (PostgreSQL needed)
+#   make translations   extract the marked strings, merge them into each language, compile
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,8 @@ export FLASK_APP := wsgi:app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint lock migrate demo serve scheduler bench clean
+.PHONY: run test lint lock migrate demo serve scheduler bench clean \
+	translations translations-extract translations-update translations-compile translations-init
 
 # `make run PORT=5077`: the demo's mail and the servers' links point at the port served.
 run demo: export PUBLIC_URL ?= http://$(HOST):$(PORT)
@@ -63,6 +65,28 @@ test: lint
 	@command -v chromium >/dev/null || echo "NOTE: no Chromium (apt-get install chromium): the browser journeys in tests/browser are SKIPPED"
 	@command -v ffprobe >/dev/null || echo "NOTE: no ffprobe (apt-get install ffmpeg): uploads are refused and the tests that upload videos are SKIPPED"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Translations (README: Languages). The .mo files the site reads are committed, so a clean clone
+# serves every language; after changing marked strings run `make translations`, translate the
+# new entries in translations/<code>/LC_MESSAGES/messages.po, and run `make translations` again.
+PYBABEL := $(BIN)/pybabel
+translations: translations-update translations-compile
+
+translations-extract: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project Cliffhanger -c TRANSLATORS: -o translations/messages.pot marketplace templates
+
+translations-update: translations-extract
+	$(PYBABEL) -q update -i translations/messages.pot -d translations --no-fuzzy-matching \
+		--ignore-obsolete
+
+translations-compile: $(STAMP)
+	$(PYBABEL) compile -d translations --statistics
+
+# A new language: `make translations-init LANGUAGE=pt`, then add it to LANGUAGES
+# (marketplace/formatting.py) and to users.language's check (a migration).
+translations-init: translations-extract
+	$(PYBABEL) init -i translations/messages.pot -d translations -l $(LANGUAGE)
 
 bench: $(STAMP)
 	$(BIN)/python bench/report.py --write

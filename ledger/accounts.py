@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,38 @@ def get_or_create_account(
     account_type = AccountType(type)
     check_currency(currency)
     owner_id = str(owner_id)
+    wanted = select(Account).where(
+        Account.owner_type == owner_type,
+        Account.owner_id == owner_id,
+        Account.purpose == purpose,
+        Account.currency == currency,
+    )
+    # Read first: nearly every call finds the account (one round trip instead of three).
+    # An account and its balance row are created together below, in one transaction.
+    account = session.scalars(wanted).first()
+    if account is None:
+        account = _create(session, owner_type, owner_id, purpose, currency, account_type,
+                          must_not_go_negative, wanted)  # fmt: skip
+    if account.type != account_type.value or account.must_not_go_negative != must_not_go_negative:
+        raise AccountMismatch(
+            f"account {account.id} ({owner_type}:{owner_id}:{purpose}:{currency}) exists as "
+            f"{account.type}, must_not_go_negative={account.must_not_go_negative}"
+        )
+    return account
+
+
+def _create(
+    session: Session,
+    owner_type: str,
+    owner_id: str,
+    purpose: str,
+    currency: str,
+    account_type: AccountType,
+    must_not_go_negative: bool,
+    wanted: Select[tuple[Account]],
+) -> Account:
+    """Insert the account and its balance row unless a concurrent caller did (safe under
+    concurrency: both inserts do nothing on conflict)."""
     insert = _insert(session)
     now = utcnow()
     session.execute(
@@ -70,19 +102,7 @@ def get_or_create_account(
         )
         .on_conflict_do_nothing(index_elements=["owner_type", "owner_id", "purpose", "currency"])
     )
-    account = session.scalars(
-        select(Account).where(
-            Account.owner_type == owner_type,
-            Account.owner_id == owner_id,
-            Account.purpose == purpose,
-            Account.currency == currency,
-        )
-    ).one()
-    if account.type != account_type.value or account.must_not_go_negative != must_not_go_negative:
-        raise AccountMismatch(
-            f"account {account.id} ({owner_type}:{owner_id}:{purpose}:{currency}) exists as "
-            f"{account.type}, must_not_go_negative={account.must_not_go_negative}"
-        )
+    account = session.scalars(wanted).one()
     session.execute(
         insert(BalanceRow)
         .values(account_id=account.id, posted=0, updated_at=now)

@@ -7,6 +7,7 @@ The web app's models use the same `metadata`, so there is one Alembic history. T
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -152,6 +153,18 @@ class Entry(LedgerBase):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("reverses_entry_id IS NULL OR reverses_entry_id <> id", name="not_self"),
+        # PostgreSQL partitions the table by month of effective_at (migration 0021), and a
+        # unique key there must hold the partition key: a repeat of an entry carries the same
+        # effective_at, so it meets the first in the same partition. The reference to the
+        # reversed entry is checked by a row trigger there (a foreign key cannot name a
+        # partitioned table's id alone).
+        UniqueConstraint("idempotency_key").ddl_if(dialect="sqlite"),
+        UniqueConstraint("idempotency_key", "effective_at").ddl_if(dialect="postgresql"),
+        UniqueConstraint("reverses_entry_id").ddl_if(dialect="sqlite"),
+        UniqueConstraint("reverses_entry_id", "effective_at").ddl_if(dialect="postgresql"),
+        ForeignKeyConstraint(["reverses_entry_id"], ["ledger_entries.id"]).ddl_if(
+            dialect="sqlite"
+        ),
         # The entries that are not allocations (payouts, adjustments, reversals...): a small
         # index statements probe with each of an account's postings in a period, to list its
         # other movements without reading the many allocation entries (ledger/statements.py).
@@ -164,15 +177,13 @@ class Entry(LedgerBase):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     description: Mapped[str] = mapped_column(Text, default="")
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    reverses_entry_id: Mapped[int | None] = mapped_column(
-        Id, ForeignKey("ledger_entries.id"), unique=True
-    )
+    reverses_entry_id: Mapped[int | None] = mapped_column(Id)
 
 
 class Posting(LedgerBase):
@@ -314,11 +325,15 @@ class AllocationRun(LedgerBase):
             dialect="sqlite"
         ),
         ForeignKeyConstraint(["entry_id"], ["ledger_entries.id"]).ddl_if(dialect="sqlite"),
+        # PostgreSQL partitions the table by month of hour (migration 0021): the unique key
+        # holds it there.
+        UniqueConstraint("entry_id").ddl_if(dialect="sqlite"),
+        UniqueConstraint("entry_id", "hour").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     bucket_id: Mapped[int] = mapped_column(Id)
-    entry_id: Mapped[int] = mapped_column(Id, unique=True)
+    entry_id: Mapped[int] = mapped_column(Id)
     hour: Mapped[datetime] = mapped_column(UTCDateTime)
     available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cumulative_from: Mapped[int] = mapped_column(BigInteger)
@@ -461,9 +476,20 @@ __all__ = [
 ]
 
 
+PARTITION_NAME = re.compile(r"\w+_(\d{4}_\d{2}|default)")
+"""The name of a monthly partition (`<table>_YYYY_MM`) or a default one (`<table>_default`) of
+a table partitioned on PostgreSQL (marketplace/books/partitions.py); no model has such a name."""
+
+
 def applies_to_dialect(schema_object: Any, dialect_name: str) -> bool:
     """Whether a table item (e.g. a foreign key marked `.ddl_if(dialect="sqlite")`) exists on
-    this dialect; schema comparisons (Alembic autogenerate) skip the ones that do not."""
+    this dialect; schema comparisons (Alembic autogenerate) skip the ones that do not, and the
+    partitions of partitioned tables (not models of their own)."""
+    table = schema_object if isinstance(schema_object, Table) else getattr(
+        schema_object, "table", None
+    )
+    if isinstance(table, Table) and PARTITION_NAME.fullmatch(table.name):
+        return False  # a monthly partition (PostgreSQL), managed outside the models
     condition = getattr(schema_object, "_ddl_if", None)
     if condition is None or condition.dialect is None:
         return True

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template
+from flask_babel import gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
@@ -15,7 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from marketplace.config import load_config
-from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
+from marketplace.formatting import DEFAULT_LANGUAGE, select_language, select_time_zone
 from marketplace.logs import configure_logging, register_request_ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,9 +120,17 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    babel.init_app(
+        app,
+        default_locale=DEFAULT_LANGUAGE,
+        default_translation_directories=str(ROOT / "translations"),
+        locale_selector=select_language,
+        timezone_selector=select_time_zone,
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     # Import the models so their tables are on the shared metadata (Alembic, user loader).
@@ -219,14 +229,18 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Filters used by templates (money is formatted only at the edge)."""
+    from flask_babel import get_locale
+
     from marketplace.formatting import format_money, localdate, localtime, percent
-    from marketplace.navigation import nav_links
+    from marketplace.navigation import nav_links, role_name
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.globals["nav_links"] = nav_links
+    app.jinja_env.globals["role_name"] = role_name
+    app.jinja_env.globals["page_language"] = lambda: str(get_locale() or DEFAULT_LANGUAGE)
     app.jinja_env.globals["action_items"] = _action_items
 
 

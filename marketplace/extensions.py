@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, ClassVar
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -42,3 +43,6 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 """Rate limits in RATELIMIT_STORAGE_URI (Redis in production: shared by every worker); routes
 add their own limits with `limiter.limit`, keyed by client address unless they say otherwise."""
+babel = Babel()
+"""Translations (translations/<language>/LC_MESSAGES) and Babel's locale and time zone for each
+request; marketplace.formatting holds the selectors create_app binds it with."""

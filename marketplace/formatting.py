@@ -11,6 +11,7 @@ amounts stay numbers.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,22 +20,53 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    parse_decimal,
+)
 from flask import g, has_request_context, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ["en_US", "en_GB", "es_ES", "es", "en", "fr", "de"]
+"""Locales money may be formatted in; the page's language picks among its own regions."""
+
+LANGUAGES = {"en": "English", "es": "Español"}
+"""The languages the site speaks (code: the language's own name); translations/<code>/."""
+DEFAULT_LANGUAGE = "en"
+
+
+def select_language() -> str:
+    """Flask-Babel's locale selector: the signed-in person's language setting, else the
+    browser's Accept-Language best match among LANGUAGES, else English."""
+    if not has_request_context():  # CLI, scheduler, mail sent outside a request
+        return DEFAULT_LANGUAGE
+    chosen = getattr(current_user, "language", None) if current_user else None
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE
+
+
+def select_time_zone() -> str:
+    """Flask-Babel's time zone selector: the signed-in person's time zone (users.time_zone)."""
+    return reader_time_zone().key
 
 
 def user_locale() -> str:
-    """The best locale for the current request, from Accept-Language (parsed once per
-    request: a statement formats thousands of amounts); en_US outside a request."""
+    """The locale numbers and money are formatted in: the page's language, refined by the
+    browser's region when it speaks the same language (es_ES, en_GB); parsed once per request
+    (a statement formats thousands of amounts); en_US outside a request."""
     if not has_request_context():  # CLI, mail
         return "en_US"
     cached = g.get("_money_locale")
     if cached is None:
+        language = str(get_locale() or DEFAULT_LANGUAGE)
         best = request.accept_languages.best_match(SUPPORTED_LOCALES)
-        cached = g._money_locale = (best or "en_US").replace("-", "_")
+        best = (best or "").replace("-", "_")
+        cached = best if best.split("_")[0] == language else language
+        g._money_locale = cached
     return cached
 
 
@@ -150,6 +182,40 @@ def localdate(value: datetime | date | None) -> str:
     return value.isoformat()
 
 
+SPACES = str.maketrans("", "", " \u00a0\u202f")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def parse_decimal_input(text: str | None, locale: Locale | str | None = None) -> Decimal | None:
+    """A number typed by a person, as the page's locale writes it ("1.234,56" in Spanish,
+    "1,234.56" in English), or plainly with either mark before the decimals ("1234,56",
+    "33.33"); None when it is not a finite number."""
+    raw = (text or "").strip().translate(SPACES)
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        value = parse_decimal(raw, locale=str(locale or user_locale()), strict=True)
+    except (NumberFormatError, ValueError):
+        if not PLAIN_NUMBER.fullmatch(raw):
+            return None
+        value = Decimal(raw.replace(",", "."))
+    return value if value.is_finite() else None
+
+
+def parse_money_input(
+    text: str | None, currency: str, locale: Locale | str | None = None
+) -> int | None:
+    """An amount typed by a person in major units ("1.234,56" in Spanish) as integer minor
+    units of `currency`; None when it is not a number or has more decimals than the currency."""
+    value = parse_decimal_input(text, locale)
+    if value is None:
+        return None
+    minor = value.scaleb(get_currency_precision(currency))
+    if minor != minor.to_integral_value():
+        return None
+    return int(minor)
+
+
 def percent(bps: int) -> str:
     """Basis points as a percentage for people: 9999 -> "99.99%", 10000 -> "100%"."""
     return f"{Decimal(bps) / 100:f}%"
@@ -162,16 +228,14 @@ def percent_field(bps: int) -> str:
 
 def parse_percent(text: str | None) -> int | None:
     """A percentage typed by a person ("33.33", "33,33", "50 %") as basis points; None when it
-    is not a number with at most two decimals."""
-    raw = (text or "").strip().rstrip("%").strip().replace("\u00a0", "")
-    if raw.count(",") == 1 and "." not in raw:
-        raw = raw.replace(",", ".")  # a decimal comma (es, de, fr...)
-    if not raw or not all(c.isdigit() or c == "." for c in raw) or raw.count(".") > 1:
+    is not a number from 0 with at most two decimals."""
+    value = parse_decimal_input((text or "").strip().rstrip("%"))
+    if value is None or value < 0:
         return None
-    value = Decimal(raw)
-    if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
+    bps = value * 100
+    if bps != bps.to_integral_value():
         return None
-    return int(value * 100)
+    return int(bps)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -5,30 +5,33 @@ server also passes PUBLIC_URL on to the scheduler, which serves no requests)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 FALLBACK_BASE = "http://127.0.0.1:5000"
 
-NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
+NAV_BY_ROLE: dict[str, list[tuple[str, Any]]] = {
     "creator": [
-        ("studio.index", "Studio"),
-        ("earnings.dashboard", "Earnings"),
-        ("payouts.index", "Payouts"),
+        ("studio.index", _l("Studio")),
+        ("earnings.dashboard", _l("Earnings")),
+        ("payouts.index", _l("Payouts")),
     ],
     "participant": [
-        ("earnings.dashboard", "Earnings"),
-        ("earnings.series_list", "My series"),
-        ("payouts.index", "Payouts"),
+        ("earnings.dashboard", _l("Earnings")),
+        ("earnings.series_list", _l("My series")),
+        ("payouts.index", _l("Payouts")),
     ],
     "admin": [
-        ("admin.overview", "Admin"),
-        ("admin.partners", "Partner apps"),
-        ("admin.payout_batches", "Payouts"),
-        ("admin.ledger", "Ledger"),
-        ("admin.outbox", "Outbox"),
-        ("admin.settlements", "Settlements"),
-        ("admin.reconciliation", "Reconciliation"),
+        ("admin.overview", _l("Admin")),
+        ("admin.partners", _l("Partner apps")),
+        ("admin.payout_batches", _l("Payouts")),
+        ("admin.ledger", _l("Ledger")),
+        ("admin.outbox", _l("Outbox")),
+        ("admin.settlements", _l("Settlements")),
+        ("admin.reconciliation", _l("Reconciliation")),
     ],
 }
 
@@ -38,7 +41,16 @@ def nav_links() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     views = current_app.view_functions
-    return [(ep, label) for ep, label in NAV_BY_ROLE.get(current_user.role, []) if ep in views]
+    links = NAV_BY_ROLE.get(current_user.role, [])
+    return [(ep, str(label)) for ep, label in links if ep in views]
+
+
+ROLE_NAMES = {"creator": _l("creator"), "participant": _l("participant"), "admin": _l("admin")}
+
+
+def role_name(role: str) -> str:
+    """A role as the reader's language names it ("participante")."""
+    return str(ROLE_NAMES.get(role, role))
 
 
 def link_base() -> str:

@@ -1,5 +1,6 @@
 """Forms for accounts: they check shape; services check rules."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -105,6 +106,8 @@ class ConfirmSignupForm(FlaskForm):
 class SettingsForm(FlaskForm):
     """The person's time zone (every date is shown in it) and language."""
 
-    time_zone = SelectField("Time zone", description="Every date on the site is shown in it.")
-    language = SelectField("Language")
-    submit = SubmitField("Save settings")
+    time_zone = SelectField(
+        _l("Time zone"), description=_l("Every date on the site is shown in it.")
+    )
+    language = SelectField(_l("Language"))
+    submit = SubmitField(_l("Save settings"))

@@ -34,6 +34,8 @@ class User(UserMixin, Model):
         CheckConstraint("role IN ('creator', 'participant', 'admin')", name="role_known"),
         # Emails are stored lower-cased, so the plain unique constraint is case-insensitive.
         CheckConstraint("email = lower(email)", name="email_normalised"),
+        # The languages the site speaks (marketplace.formatting.LANGUAGES); 0019_i18n.
+        CheckConstraint("language IS NULL OR language IN ('en', 'es')", name="language_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

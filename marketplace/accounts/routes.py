@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import bp
@@ -207,7 +209,7 @@ def settings():
     """The person's time zone and language."""
     form = SettingsForm()
     form.time_zone.choices = [(name, name.replace("_", " ")) for name in time_zone_names()]
-    form.language.choices = [("", "The browser's language"), *accounts.LANGUAGES.items()]
+    form.language.choices = [("", _("The browser's language")), *accounts.LANGUAGES.items()]
     if request.method == "GET":
         form.time_zone.data = current_user.time_zone
         form.language.data = current_user.language or ""
@@ -222,9 +224,11 @@ def settings():
         except ServiceError as error:
             apply_service_error(form, error)
         else:
-            language = accounts.LANGUAGES.get(current_user.language or "", "the browser's")
+            refresh()  # the page's language may just have changed: the flash speaks it
+            language = accounts.LANGUAGES.get(current_user.language or "")
             flash(
-                f"Settings saved: dates in {current_user.time_zone}, {language} language.",
+                _("Settings saved: dates in %(zone)s, %(language)s.", zone=current_user.time_zone,
+                  language=language or _("the browser's language")),
                 "success",
             )
             return redirect(url_for("auth.settings"))

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import Conflict, ServiceError
+from marketplace.formatting import LANGUAGES
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -91,10 +92,6 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
         )
     user.set_password(new)
     session.commit()
-
-
-LANGUAGES = {"en": "English", "es": "Español"}
-"""The languages the site speaks (code: the language's own name)."""
 
 
 def known_time_zone(name: str | None) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 from sqlalchemy import select
@@ -23,16 +22,17 @@ from marketplace.audit import record_audit
 from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.formatting import parse_decimal_input
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def parse_amount(text: str, currency: str) -> int:
-    """A positive amount typed in major units ("12.34") as integer minor units (no float)."""
-    try:
-        value = Decimal((text or "").strip())
-    except InvalidOperation as error:
-        raise ServiceError("Enter an amount such as 12.34.", field="amount") from error
+    """A positive amount typed in major units ("12.34"; "12,34" in Spanish) as integer minor
+    units (no float)."""
+    value = parse_decimal_input(text)
+    if value is None:
+        raise ServiceError("Enter an amount such as 12.34.", field="amount")
     minor = value.scaleb(get_currency_precision(currency))
     if not value.is_finite() or minor != minor.to_integral_value():
         raise ServiceError(f"Too many decimals for {currency}.", field="amount")

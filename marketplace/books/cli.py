@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
@@ -10,6 +11,7 @@ from flask.cli import AppGroup
 from ledger.reports.beancount import export_beancount
 from ledger.reports.checks import check_ledger
 from ledger.reports.rows import balance_rows
+from marketplace.books.partitions import PartitionError, ensure_partitions, partitioned_tables
 from marketplace.errors import CommandFailed
 from marketplace.extensions import db
 from marketplace.ingest.poster import BATCH_SIZE, post_pending, run_poster
@@ -64,6 +66,8 @@ def export(fmt: str, output: str) -> None:
 def post(once: bool, batch_size: int, interval: float) -> None:
     """The ledger poster: post accepted partner events to the ledger (a process of its own;
     several may run, each taking the shards no other holds)."""
+    ensure_partitions(db.session())  # the months ahead exist before anything is posted
+    db.session.commit()
     if once:
         report = post_pending(db.session(), batch_size=batch_size)
         click.echo(
@@ -78,3 +82,26 @@ def post(once: bool, batch_size: int, interval: float) -> None:
         )
         return
     run_poster(db.session, interval=interval, batch_size=batch_size)
+
+
+@ledger_cli.command("partitions")
+@click.option(
+    "--through",
+    type=click.DateTime(["%Y-%m"]),
+    default=None,
+    help="Last month to create (YYYY-MM); default: three months ahead.",
+)
+def partitions(through: datetime | None) -> None:
+    """PostgreSQL: create the monthly partitions of the event log and the journal from the
+    current month on (those missing only); the scheduler does it daily."""
+    session = db.session()
+    if not partitioned_tables(session.connection()):
+        click.echo("no partitioned tables here (SQLite, or not migrated): nothing to do")
+        return
+    try:
+        created = ensure_partitions(session, through=through.date() if through else None)
+    except PartitionError as error:
+        raise CommandFailed(str(error)) from error
+    session.commit()
+    names = f": {', '.join(created)}" if created else ""
+    click.echo(f"created {len(created)} partition(s){names}")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -74,16 +75,31 @@ class PartnerEvent(Model):
 
     __tablename__ = "partner_events"
     __table_args__ = (
-        UniqueConstraint("partner_id", "external_id"),
+        # On PostgreSQL the table is partitioned by month of occurred_at (migration 0021,
+        # marketplace/books/partitions.py), and every unique key must hold the partition key:
+        # a repeat reports the same occurred_at, so it meets the first in the same partition.
+        UniqueConstraint("partner_id", "external_id").ddl_if(dialect="sqlite"),
+        UniqueConstraint("partner_id", "external_id", "occurred_at").ddl_if(
+            dialect="postgresql"
+        ),
         # Partial: only refunds carry refund_of, and a full index would take an entry (NULL)
         # for every unlock on the ingestion hot path.
         Index(
             "uq_partner_events_refund_of",
             "refund_of",
             unique=True,
-            postgresql_where=text("refund_of IS NOT NULL"),
             sqlite_where=text("refund_of IS NOT NULL"),
-        ),
+        ).ddl_if(dialect="sqlite"),
+        Index(
+            "uq_partner_events_refund_of_occurred_at",
+            "refund_of",
+            "occurred_at",
+            unique=True,
+            postgresql_where=text("refund_of IS NOT NULL"),
+        ).ddl_if(dialect="postgresql"),
+        # PostgreSQL: a row trigger checks refund_of (a foreign key cannot name a partitioned
+        # table's id alone).
+        ForeignKeyConstraint(["refund_of"], ["partner_events.id"]).ddl_if(dialect="sqlite"),
         # The poster reads accepted events in (txid, id) order (PostgreSQL; SQLite uses id).
         Index("ix_partner_events_txid_id", "txid", "id").ddl_if(dialect="postgresql"),
         # Analytics reads a period's bundles and pools (their per-episode attribution);
@@ -116,7 +132,7 @@ class PartnerEvent(Model):
     country: Mapped[str | None] = mapped_column(String(2))
     viewer: Mapped[str | None] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
-    refund_of: Mapped[int | None] = mapped_column(Id, ForeignKey("partner_events.id"))
+    refund_of: Mapped[int | None] = mapped_column(Id)
     entry_id: Mapped[int | None] = mapped_column(Id)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     split_version_id: Mapped[int | None] = mapped_column(Integer)

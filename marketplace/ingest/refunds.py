@@ -79,21 +79,29 @@ def refund_source_key(partner_id: int, event_id: str) -> str:
     return f"refund:{partner_id}:{event_id}"
 
 
+# One index probe (and row lock) per id whatever the planner's statistics say: a plain join
+# on unnest is the shape with which stale statistics (a table grown since its last ANALYZE)
+# flipped the dedupe look-up to hashing every event of the partner (marketplace.ingest.
+# event_log.existing_events); a LATERAL subquery with LIMIT 1 can only be probed. The ids
+# come sorted and are locked in that order: two refund requests on the same unlocks wait for
+# each other rather than deadlock.
 _UNLOCKS_PG = text(
-    "SELECT e.external_id, e.id, e.status, e.amount, e.occurred_at, e.series_id, e.episode,"
+    "SELECT i.external_id, e.id, e.status, e.amount, e.occurred_at, e.series_id, e.episode,"
     " e.currency, e.country, e.split_version_id, e.available_at"
-    " FROM unnest(CAST(:ids AS text[])) AS i(external_id)"
-    " JOIN partner_events AS e ON e.partner_id = :partner AND e.external_id = i.external_id"
-    " WHERE e.kind = 'unlock' ORDER BY e.id FOR UPDATE OF e"
+    " FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS i(external_id, n)"
+    " CROSS JOIN LATERAL (SELECT id, status, amount, occurred_at, series_id, episode, currency,"
+    " country, split_version_id, available_at FROM partner_events"
+    " WHERE partner_id = :partner AND external_id = i.external_id AND kind = 'unlock'"
+    " LIMIT 1 FOR UPDATE) AS e ORDER BY i.n"
 ).columns(occurred_at=UTCDateTime, available_at=UTCDateTime)
 
+
 def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[str, tuple]:
-    """The partner's unlock rows among these ids, locked in id order (two refund requests on
-    the same unlocks wait for each other rather than deadlock)."""
+    """The partner's unlock rows among these ids, locked in the ids' sorted order (two refund
+    requests on the same unlocks wait for each other rather than deadlock)."""
     if not unlock_ids:
         return {}
     if is_postgresql(session):
-        # unnest joins: one index probe per id, whatever the planner's statistics say.
         rows = session.execute(
             _UNLOCKS_PG, {"ids": pg_array(sorted(unlock_ids)), "partner": partner_id}
         )
@@ -118,7 +126,7 @@ def _unlocks(session: Session, partner_id: int, unlock_ids: set[str]) -> dict[st
             events.c.kind == "unlock",
             events.c.external_id.in_(unlock_ids),
         )
-        .order_by(events.c.id)
+        .order_by(events.c.external_id)
         .with_for_update()
     )
     return {row[0]: tuple(row[1:]) for row in rows}

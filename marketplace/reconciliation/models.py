@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -112,6 +113,8 @@ class ReconciliationLine(Model):
             name="kind_known",
         ),
         Index("ix_reconciliation_lines_report_kind", "report_id", "kind", "id"),
+        # PostgreSQL: partner_events is partitioned, so a row trigger checks this reference.
+        ForeignKeyConstraint(["event_row_id"], ["partner_events.id"]).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -119,7 +122,7 @@ class ReconciliationLine(Model):
     kind: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(64))
     line_no: Mapped[int | None] = mapped_column(Integer)
-    event_row_id: Mapped[int | None] = mapped_column(Id, ForeignKey("partner_events.id"))
+    event_row_id: Mapped[int | None] = mapped_column(Id)
     their_series_id: Mapped[int | None] = mapped_column(BigInteger)
     their_episode: Mapped[int | None] = mapped_column(BigInteger)
     their_amount: Mapped[int | None] = mapped_column(BigInteger)

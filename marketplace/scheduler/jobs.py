@@ -11,6 +11,10 @@
 - settlements: every hour, every partner app's periods past their cut-off close (idempotent
   per app and period), apps' shown terms follow their contract version in force, and admins
   are mailed once about each statement that became overdue.
+- partitions: every day at 00:15 UTC (and when the scheduler starts), PostgreSQL's monthly
+  partitions of the event log and the journal are created for the current month and the next
+  three, those missing only (marketplace/books/partitions.py; idempotent, several schedulers
+  may run).
 - emulated sandbox only: every few seconds the emulated bank pays pending payouts and the
   emulated Stripe's webhook events are delivered, signed, to POST /stripe/webhook.
 """
@@ -25,6 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from marketplace.books.partitions import ensure_partitions
 from marketplace.earnings.notices import notify_statements_ready, previous_month
 from marketplace.extensions import db
 from marketplace.mail import deliver_pending
@@ -98,6 +103,16 @@ def settle_due(app: Flask, now: datetime | None = None) -> int:
         return len(written)
 
 
+def create_partitions_ahead(app: Flask, now: datetime | None = None) -> list[str]:
+    """The scheduled job: the monthly partitions of this month and the next ones (PostgreSQL;
+    nothing elsewhere); returns the partitions it created."""
+    with app.app_context():
+        session = db.session()
+        created = ensure_partitions(session, now=now)
+        session.commit()
+        return created
+
+
 def create_scheduler(app: Flask) -> BlockingScheduler:
     """A BlockingScheduler with the payout and mail jobs (not started)."""
     scheduler = BlockingScheduler(timezone=UTC)
@@ -117,6 +132,14 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
         **common,
     )
     scheduler.add_job(settle_due, "interval", hours=1, id="settlement-close", **common)
+    scheduler.add_job(
+        create_partitions_ahead,
+        CronTrigger.from_crontab("15 0 * * *", timezone=UTC),
+        id="partitions-ahead",
+        next_run_time=datetime.now(UTC),  # and once at start
+        misfire_grace_time=24 * 3600,
+        **common,
+    )
     scheduler.add_job(
         expire_plan_consents, "interval", minutes=15, id="plan-consent-expiry", **common
     )

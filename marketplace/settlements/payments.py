@@ -23,6 +23,7 @@ from marketplace.audit import record_audit
 from marketplace.chart import ledger_account
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.formatting import parse_decimal_input
 from marketplace.partners.models import PartnerApp
 from marketplace.settlements.models import (
     Remittance,
@@ -42,12 +43,10 @@ class RemittanceRefused(ServiceError):
 
 
 def parse_amount(text: str, exponent: int = 2) -> int:
-    """Minor units of a decimal amount like 1234.56 (at most `exponent` decimals)."""
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
-        raise RemittanceRefused(f"{text!r} is not an amount.", field="amount") from None
-    if not value.is_finite():
+    """Minor units of a decimal amount like 1234.56, or as the page's locale writes it
+    ("1.234,56" in Spanish), at most `exponent` decimals."""
+    value = parse_decimal_input(text if isinstance(text, str) else None)
+    if value is None:
         raise RemittanceRefused(f"{text!r} is not an amount.", field="amount")
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():

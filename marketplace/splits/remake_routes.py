@@ -3,7 +3,6 @@ the original's team (marketplace.splits.terms.deal_terms.create_remake)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -14,6 +13,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from marketplace.accounts.access import role_required
 from marketplace.errors import ServiceError, ValidationFailed, apply_service_error
 from marketplace.extensions import db
+from marketplace.formatting import parse_decimal_input
 from marketplace.splits import bp
 from marketplace.splits.forms import RemakeForm
 from marketplace.splits.models import TeamMember
@@ -26,10 +26,10 @@ def _royalty_bps(text: str | None, field: str) -> int | None:
     text = (text or "").strip().rstrip("%").strip()
     if not text:
         return None
-    try:
-        bps = Decimal(text) * 100
-    except InvalidOperation:
-        raise ServiceError("Type a percent such as 5 or 2.5.", field=field) from None
+    value = parse_decimal_input(text)
+    if value is None:
+        raise ServiceError("Type a percent such as 5 or 2.5.", field=field)
+    bps = value * 100
     if bps != bps.to_integral_value():
         raise ServiceError("A royalty has at most two decimals.", field=field)
     return int(bps)

@@ -7,15 +7,15 @@ one ValidationFailed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from decimal import Decimal, DecimalException
+from decimal import DecimalException
 from typing import Any
 from urllib.parse import urlsplit
 
 from babel.numbers import get_currency_precision, list_currencies
 
 from marketplace.errors import Problem, ServiceError, is_int
+from marketplace.formatting import parse_decimal_input
 
 LANGUAGE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 # Upper bounds keep numbers inside their columns (and sensible), so a form lists the problem
@@ -27,7 +27,6 @@ MAX_DURATION_SECONDS = 86_400  # one day; Episode.duration_seconds is INTEGER
 # only as thousands separators). A decimal comma ("0,49") is refused rather than guessed at.
 # [0-9], not \d: Decimal would also take other scripts' digits, "1_000", "1e3" and "NaN".
 # A leading minus is read so that pricing_problems answers "must be more than zero".
-PRICE_TEXT = re.compile(r"-?([0-9]+(\.[0-9]+)?|[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?)")
 
 
 def series_problems(
@@ -98,13 +97,14 @@ def currency_problems(currency: Any) -> list[Problem]:
 
 
 def parse_price(text: str, currency: str, field: str = "episode_price") -> int:
-    """A price typed by a person ("0.49", "1,000.00") as integer minor units of `currency`."""
-    text = text.strip()
-    if not PRICE_TEXT.fullmatch(text):
-        raise ServiceError("Type a price such as 0.49 (a point before the cents).", field=field)
+    """A price typed by a person as the page's locale writes it ("0.49", "1,000.00" in
+    English; "0,49", "1.000,00" in Spanish) as integer minor units of `currency`."""
+    value = parse_decimal_input(text)
+    if value is None:
+        raise ServiceError("Type a price such as 0.49.", field=field)
     exponent = get_currency_precision(currency.upper())
     try:
-        minor = Decimal(text.replace(",", "")).scaleb(exponent)
+        minor = value.scaleb(exponent)
         whole = minor == minor.to_integral_value()
     except DecimalException:  # decimal.Overflow: more digits than Decimal's exponent range
         raise ServiceError("That price is too large.", field=field) from None

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from babel import Locale
 
 from marketplace.errors import ServiceError
+from marketplace.formatting import parse_decimal_input
 
 _DIGITS = re.compile(r"\D")
 _FOREIGN_TIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,38}[A-Za-z0-9]$|^[A-Za-z0-9]$")
@@ -106,11 +107,10 @@ def normalise_foreign_tin(raw: str) -> str:
 
 def percent_to_bps(raw: str, field: str) -> int:
     """ "15" or "12.5" (percent, at most 2 decimals) as basis points."""
-    try:
-        value = Decimal((raw or "").strip().rstrip("%"))
-    except InvalidOperation:
-        raise ServiceError("Give the rate as a percentage, e.g. 10 or 12.5.", field=field) from None
-    whole_bps = value.is_finite() and value == value.quantize(Decimal("0.01"))
+    value = parse_decimal_input((raw or "").strip().rstrip("%"))
+    if value is None:
+        raise ServiceError("Give the rate as a percentage, e.g. 10 or 12.5.", field=field)
+    whole_bps = value == value.quantize(Decimal("0.01"))
     if not whole_bps or value < 0 or value > 100:
         raise ServiceError("Give the rate as a percentage from 0 to 100.", field=field)
     return int(value * 100)

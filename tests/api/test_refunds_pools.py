@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from ledger.balances import get_balance
+from ledger.journal import pg_array
 from ledger.reports.checks import check_ledger
 from ledger.schema import Account, BalanceRow, Entry
 from marketplace.chart import ledger_account
+from marketplace.ingest.refunds import _UNLOCKS_PG
 from tests.api.conftest import unlock
 
 
@@ -45,6 +50,34 @@ def test_refunds_reverse_unlocks_exactly(db, make_partner, make_live_series):
     status = partner.get("/api/v1/events/u3").get_json()
     assert status["status"] == "refunded" and status["refund_id"] == "r3"
     assert partner.get("/api/v1/events/r3").get_json()["unlock_id"] == "u3"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="PostgreSQL's planner",
+)
+def test_the_refunds_unlock_look_up_probes_each_id_whatever_the_planner_thinks(
+    db, make_partner, make_live_series
+):
+    """With nested loops costed out (as stale statistics made a hash of every event of the
+    partner look cheaper for the dedupe look-up), the refunds' unlock look-up still reaches
+    partner_events only by one LIMIT 1 probe per id, never by a hash or merge join."""
+    partner = make_partner()
+    series = make_live_series(partner.app)
+    partner.post("/api/v1/unlocks", {"events": [unlock(f"u{i}", series) for i in range(5)]})
+    db.session.execute(text("SET LOCAL enable_nestloop = off"))
+    params = {"ids": pg_array(["u0", "u3", "u9"]), "partner": partner.app.id}
+    explained = db.session.execute(
+        text(f"EXPLAIN (FORMAT JSON) {_UNLOCKS_PG.element.text}"), params
+    ).scalar_one()
+    plan = json.dumps(explained if isinstance(explained, list) else json.loads(explained))
+    assert "Hash Join" not in plan and "Merge Join" not in plan
+    assert '"Node Type": "Limit"' in plan
+    response = partner.post(
+        "/api/v1/refunds", {"events": [refund("r0", "u0"), refund("r3", "u3"), refund("r9", "u9")]}
+    )
+    assert statuses(response) == ["accepted", "accepted", "unknown_unlock"]
+    assert check_ledger(db.session) == []
 
 
 def test_refund_rejections(db, make_partner, make_live_series):

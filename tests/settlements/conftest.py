@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from marketplace.chart import ledger_account
 from marketplace.ingest.pools import PoolIn, ingest_pool
 from marketplace.ingest.poster import post_pending
 from marketplace.ingest.refunds import RefundIn, ingest_refunds
@@ -35,6 +36,33 @@ class World:
     series: Series
     members: list[TeamMember]
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    partner_id: int = 0
+    series_id: int = 0
+    member_ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.partner_id, self.series_id = self.partner.id, self.series.id
+        self.member_ids = tuple(m.id for m in self.members)
+
+    def reload(self) -> None:
+        """Read the app, series and members again (after the session was replaced)."""
+        session = self.db.session
+        self.partner = session.get(PartnerApp, self.partner_id)
+        self.series = session.get(Series, self.series_id)
+
+    def unlocks(self, items: list[tuple[datetime, int]]) -> list[dict]:
+        """Report a batch of unlocks (moment, amount) of episode 5 in the US, as one request."""
+        batch = [
+            UnlockIn(f"u{next(self.ids)}", self.series_id, 5, amount, "USD", at, "US")
+            for at, amount in items
+        ]
+        results = ingest_unlocks(self.db.session, self.partner, batch, now=NOW)
+        return [r | {"event_id": item.id} for r, item in zip(results, batch, strict=True)]
+
+    def refunds(self, items: list[tuple[str, datetime]]) -> list[dict]:
+        """Report a batch of refunds (unlock id, moment), as one request."""
+        batch = [RefundIn(f"r{next(self.ids)}", unlock_id, at) for unlock_id, at in items]
+        return ingest_refunds(self.db.session, self.partner, batch, now=NOW)
 
     def unlock(self, at, amount=49, episode=5, country="US", post=True) -> dict:
         """Report one unlock; returns its result."""
@@ -105,6 +133,14 @@ def make_world(db, make_creator):
         ]
         listing = Listing(series_id=series.id, partner_id=partner.id, live_at=T0)
         db.session.add_all([version, listing])
+        # The app's ledger accounts exist from the start (as after its first unlock), so
+        # that examples rolled back to this point find them.
+        for kind in ("partner_receivable", "partner_commission"):
+            ledger_account(db.session, kind, "USD", partner.id)
+        for kind in ("platform_fees", "stripe_balance", "fx_gain_loss"):
+            ledger_account(db.session, kind, "USD")
+        for member in members:
+            ledger_account(db.session, "member_earnings", "USD", member.id)
         db.session.commit()
         return World(db, partner, series, members)
 

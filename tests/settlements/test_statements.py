@@ -9,11 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from ledger.allocation.splits import split_parties, target_of_weights
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
-from marketplace.chart import ledger_account
+from marketplace.chart import PLATFORM_OWNER_ID, ledger_account
 from marketplace.ingest.models import PartnerEvent
+from marketplace.partners.contracts import (
+    add_contract_version,
+    available_at_under,
+    contract_at,
+    contract_terms,
+)
 from marketplace.settlements.statements import PeriodOpen, close_period
+from marketplace.splits.models import SplitVersion
 from tests.settlements.conftest import T0
 
 SEP, OCT, NOV = T0, datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
@@ -38,6 +46,79 @@ def totals_from_event_log(db, partner_id, start, end):
             out["pools_gross"] += event.amount
     out["gross"] = out["unlocks_gross"] - out["refunds_gross"] + out["pools_gross"]
     return dict(out)
+
+
+def partner_share_from_event_log(db, partner, start, end) -> int:
+    """The partner's share of the period's events, recomputed from the event log and the
+    contract versions alone (not from the ledger): each event under the version in force at
+    it (a refund: at its unlock), in its bucket (series, split version, contract version),
+    by the drift-free rule: an event moves the partner's position to target(C + g), a refund
+    gives back exactly its unlock's step. Events are taken in the order the poster splits
+    them: by (UTC hour, availability hour), then as reported (one posting batch per period,
+    as in these tests)."""
+    session = db.session
+    contracts = contract_terms(session, partner)
+    accounts = {}
+
+    def account(kind, owner=PLATFORM_OWNER_ID):
+        if (kind, owner) not in accounts:
+            accounts[kind, owner] = ledger_account(session, kind, partner.currency, owner).id
+        return accounts[kind, owner]
+
+    versions = {v.id: v for v in session.scalars(select(SplitVersion))}
+    events = session.scalars(
+        select(PartnerEvent).where(PartnerEvent.partner_id == partner.id).order_by(PartnerEvent.id)
+    ).all()
+    by_id = {event.id: event for event in events}
+    facts = []  # (hour, availability hour, id, ref, series, version, gross, moment, reverses)
+    for event in events:
+        moment = event.occurred_at
+        if event.kind == "refund":
+            moment = by_id[event.refund_of].occurred_at
+        contract = contract_at(contracts, moment)
+        available = event.available_at or available_at_under(contract, event.occurred_at)
+        hours = (_hour(event.occurred_at), -int(-available.timestamp() // 3600))
+        if event.kind == "pool":
+            for share in event.details["shares"]:
+                if share["amount"] > 0:
+                    version = event.details["versions"][str(share["series_id"])]
+                    facts.append((*hours, event.id, share["series_id"], int(version),
+                                  share["amount"], contract, None, event.occurred_at))  # fmt: skip
+        elif event.amount > 0:
+            gross = -event.amount if event.kind == "refund" else event.amount
+            facts.append((*hours, event.id, event.series_id, event.split_version_id, gross,
+                          contract, event.refund_of, event.occurred_at))  # fmt: skip
+    facts.sort(key=lambda fact: fact[:3])
+    buckets = {}  # (series, version, contract) -> [cumulative, allocated to the partner]
+    steps = {}  # event id -> the partner's step
+    share = 0
+    for _, _, ref, series_id, version_id, gross, contract, reverses, occurred_at in facts:
+        version = versions[version_id]
+        parties = split_parties(
+            partner_account_id=account("partner_commission", partner.id),
+            partner_bps=contract.share_bps,
+            platform_account_id=account("platform_fees"),
+            platform_fee_bps=version.platform_fee_bps,
+            participants=[(account("member_earnings", s.member_id), s.bps) for s in version.shares],
+        )
+        weights = tuple(p.weight for p in parties)
+        index = [p.account_id for p in parties].index(account("partner_commission", partner.id))
+        bucket = buckets.setdefault((series_id, version_id, contract.number), [0, 0])
+        cumulative, allocated = bucket
+        if reverses is None:
+            after = target_of_weights(weights, cumulative + gross)[index]
+            steps[ref] = after - target_of_weights(weights, cumulative)[index]
+            moved = after - allocated
+        else:
+            moved = -steps[reverses]
+        bucket[0], bucket[1] = cumulative + gross, allocated + moved
+        if start <= occurred_at < end:
+            share += moved
+    return share
+
+
+def _hour(moment):
+    return int(moment.timestamp()) // 3600
 
 
 def test_a_statement_agrees_with_the_event_log_and_the_ledger(db, make_world):
@@ -68,6 +149,34 @@ def test_a_statement_agrees_with_the_event_log_and_the_ledger(db, make_world):
     # A repeat changes nothing.
     again, created = close_period(db.session, world.partner, SEP, now=NOV)
     assert (again.id, created) == (statement.id, False)
+
+
+def test_a_statements_totals_and_partner_share_are_recomputed_from_the_event_log(db, make_world):
+    """Acceptance 2: every figure of a statement, the partner's share included, follows from
+    the event log and the contract versions (a new share in force mid-period; a refund after
+    the change of an unlock before it; a pool), exactly."""
+    world = make_world()
+    add_contract_version(
+        db.session, world.partner, effective_from=SEP + timedelta(days=15), share_bps=1234,
+        now=SEP - timedelta(days=1),
+    )  # fmt: skip
+    first = world.unlock(SEP + timedelta(days=1), amount=333)
+    world.unlock(SEP + timedelta(days=2), amount=777, country="FR")
+    world.unlock(SEP + timedelta(days=16), amount=999)
+    world.refund(first["event_id"], SEP + timedelta(days=17))
+    world.unlock(SEP + timedelta(days=18), amount=1001, episode=6)
+    world.pool(SEP, SEP + timedelta(days=20), 5_003)
+    world.unlock(OCT + timedelta(hours=5), amount=4_000)  # October: not in this statement
+    statement, _ = close_period(db.session, world.partner, SEP, now=OCT + timedelta(days=4))
+    expected = totals_from_event_log(db, world.partner.id, SEP, OCT)
+    assert {field: getattr(statement, field) for field in expected} == expected
+    assert expected["gross"] == 777 + 999 + 1001 + 5_003
+    share = partner_share_from_event_log(db, world.partner, SEP, OCT)
+    assert statement.partner_share == share
+    assert statement.amount_owed == statement.gross - share
+    # 30 % of September's first days' 777 (the refund gives back the 333's own step), then
+    # 12.34 % of the rest: about 233 + 864 = 1,097, exact to the unit by the rule.
+    assert abs(share - (777 * 3000 + (999 + 1001 + 5_003) * 1234) // 10_000) <= 2
 
 
 def test_a_period_closes_only_after_its_late_event_window(db, make_world):
