@@ -21,6 +21,7 @@ from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
 from marketplace.studio.storage import MediaStorage, duration_text, human_size
 from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_404
+from marketplace.studio.upload_messages import upload_messages
 
 
 @bp.route("/series/<int:series_id>/publish", methods=["GET", "POST"])
@@ -160,6 +161,7 @@ def series_detail(series_id: int):
         else None,
         action_form=ActionForm(),
         duration_text=duration_text,
+        upload_messages=upload_messages(),
         max_bytes=MediaStorage.from_app().max_bytes,
         max_size=human_size(MediaStorage.from_app().max_bytes),
         plan_explanation=_plan_explanation(series),

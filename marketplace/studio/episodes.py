@@ -22,6 +22,7 @@ from marketplace.studio.support import (
     owned_series_or_404,
     wants_json,
 )
+from marketplace.studio.upload_messages import upload_messages
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -47,6 +48,7 @@ def _episode_form_response(form: EpisodeForm, series, episode, error: ServiceErr
             episode=episode,
             max_bytes=max_bytes,
             max_size=human_size(max_bytes),
+            upload_messages=upload_messages(),
         ),
         status,
     )

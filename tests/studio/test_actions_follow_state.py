@@ -101,6 +101,7 @@ def test_the_state_texts_speak_spanish(db, client, login_as, make_creator, make_
     page = client.get(f"/studio/series/{series.id}").get_data(as_text=True)
     assert ">Publicar en apps socias</a>" in page
     assert "Añadir muchos episodios a la vez" in page
+    assert '"upload_many": "Subir %(count)s archivos"' in page  # the upload script's texts
     client.post(f"/studio/series/{series.id}/publish", data={"partners": [reel.id]})
     again = client.post(
         f"/studio/series/{series.id}/publish", data={"partners": [reel.id]}, follow_redirects=True
