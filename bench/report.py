@@ -125,6 +125,18 @@ def statement_rows(r: dict) -> list[list[str]]:
     ]
 
 
+def statement_pdf_rows(r: dict) -> list[list[str]]:
+    return [
+        [
+            s["name"],
+            f"{s['first_ms']:.0f} ms",
+            f"{s['median_ms']:.0f} / {s['p95_ms']:.0f} ms",
+            f"{n(s['bytes'])} bytes",
+        ]
+        for s in r["scenarios"]
+    ]
+
+
 def reconcile_rows(r: dict) -> list[list[str]]:
     counts = r["counts"]
     differing = sum(v for k, v in counts.items() if k != "matched")
@@ -222,6 +234,13 @@ BENCHES = {
             "lines a month: page / every field",
         ),
         statement_rows,
+    ),
+    "statement_pdf": Bench(
+        "statement_pdf.py",
+        ("--documents", "20"),
+        ("--documents", "100"),
+        ("cast", "first PDF of a process", "next PDFs p50 / p95", "size"),
+        statement_pdf_rows,
     ),
     "reconcile": Bench(
         "reconcile.py",

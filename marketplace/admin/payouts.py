@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.access import role_required
@@ -57,12 +58,16 @@ def payout_build():
     if result.created:
         counts = payout_service.batch_view(db.session(), result.batch.id, limit=0).counts
         flash(
-            f"Batch built. {counts.get('proposed', 0)} payouts proposed, "
-            f"{counts.get('excluded', 0)} not payable (the reasons are listed).",
+            _(
+                "Batch built. %(proposed)s payouts proposed, %(excluded)s not payable"
+                " (the reasons are listed).",
+                proposed=counts.get("proposed", 0),
+                excluded=counts.get("excluded", 0),
+            ),
             "success",
         )
     else:
-        flash(f"Today's batch (#{result.batch.id}) already exists: here it is.", "info")
+        flash(_("Today's batch (#%(id)s) already exists: here it is.", id=result.batch.id), "info")
     return redirect(url_for("admin.payout_batch", batch_id=result.batch.id))
 
 
@@ -121,8 +126,11 @@ def payout_reject(line_id: int):
             )
             batch_id = line.batch_id
             flash(
-                f"Line rejected: {format_money(line.amount, line.currency)} for {line.payee} "
-                "is back on their balance.",
+                _(
+                    "Line rejected: %(amount)s for %(payee)s is back on their balance.",
+                    amount=format_money(line.amount, line.currency),
+                    payee=line.payee,
+                ),
                 "success",
             )
         except ServiceError as error:

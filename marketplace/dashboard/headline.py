@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -54,20 +55,26 @@ def custom_period(now: datetime, first_text: str, last_text: str) -> Period:
     ValidationFailed names each field that is wrong and why."""
     problems: list[tuple[str, str]] = []
     dates: dict[str, date] = {}
+    wrong_format = {
+        "from": _("Enter the from date as YYYY-MM-DD (e.g. 2026-01-31)."),
+        "to": _("Enter the to date as YYYY-MM-DD (e.g. 2026-01-31)."),
+    }
     for name, text in (("from", first_text), ("to", last_text)):
         try:
             dates[name] = date.fromisoformat((text or "").strip())
         except ValueError:
-            problems.append((name, f"Enter the {name} date as YYYY-MM-DD (e.g. 2026-01-31)."))
+            problems.append((name, wrong_format[name]))
     today = now.astimezone(UTC).date()
     if not problems:
         first, last = dates["from"], dates["to"]
         if first > last:
-            problems.append(("from", "The from date must be on or before the to date."))
+            problems.append(("from", _("The from date must be on or before the to date.")))
         elif first > today:
-            problems.append(("from", "The from date is in the future: there are no figures yet."))
+            problems.append(
+                ("from", _("The from date is in the future: there are no figures yet."))
+            )
         elif (last - first).days + 1 > MAX_CUSTOM_DAYS:
-            problems.append(("to", f"A range is at most {MAX_CUSTOM_DAYS} days."))
+            problems.append(("to", _("A range is at most %(days)s days.", days=MAX_CUSTOM_DAYS)))
     if problems:
         raise ValidationFailed(problems)
     first, last = dates["from"], min(dates["to"], today)

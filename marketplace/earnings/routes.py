@@ -33,7 +33,7 @@ from marketplace.earnings.statements import (
 )
 from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.formatting import percent, user_locale
+from marketplace.formatting import percent, reader_time_zone, user_locale
 from marketplace.ingest.poster import poster_position
 from marketplace.splits.models import TeamMember
 from marketplace.splits.positions import member_plan_positions
@@ -82,10 +82,12 @@ def series_list():
 @role_required(*ROLES)
 def dashboard():
     """Available, pending (by day) and paid money per currency, and a 90-day chart."""
-    balances = participant_dashboard(db.session(), current_user.id, utcnow())
+    zone = reader_time_zone()
+    balances = participant_dashboard(db.session(), current_user.id, utcnow(), zone=zone)
     return render_template(
         "earnings/dashboard.html",
         balances=balances,
+        zone_name=str(zone),
         lines=my_series_lines(current_user),
         posted_through=poster_position(db.session()),
     )
@@ -129,6 +131,8 @@ def statement():
         currency=currency,
         error=error,
         period_args=_period_args(start, end),
+        period=(start, end),
+        zone_name=str(reader_time_zone()),
         # Parsed once per request: Accept-Language and locale parsing per amount are slow.
         locale=Locale.parse(user_locale()),
         drill_base=url_for("earnings.statement_line"),

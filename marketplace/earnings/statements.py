@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +37,7 @@ from marketplace.earnings.coin_counts import CoinKey, Coins, coin_key, coins_beh
 from marketplace.earnings.withholding import show_withholding
 from marketplace.errors import NotFound, ServiceError
 from marketplace.ingest.models import REVENUE_TYPES, PartnerEvent
+from marketplace.partners.contracts import COLLECTED_BASE
 from marketplace.partners.models import PartnerApp
 from marketplace.payouts.models import PayoutLine
 from marketplace.splits.models import TeamMember
@@ -434,9 +435,10 @@ class CurrencyBalance:
 
 
 def participant_dashboard(
-    session: Session, user_id: int, now: datetime, days: int = 90
+    session: Session, user_id: int, now: datetime, days: int = 90, zone: tzinfo = UTC
 ) -> list[CurrencyBalance]:
-    """The user's balances per currency and daily earnings over the last `days` days; reads
+    """The user's balances per currency and daily earnings over the last `days` days; pending
+    money by the day (in `zone`, the reader's time zone) it becomes available. Reads
     ledger_balances, ledger_pending and the accounts' own postings (indexed), never scans."""
     from ledger.balances import get_balances
     from ledger.schema import Entry, PendingRow, Posting
@@ -462,6 +464,10 @@ def participant_dashboard(
                 PendingRow.account_id.in_(accounts), PendingRow.available_at > now
             )
         ):
+            if available_at.tzinfo is None:  # SQLite hands back naive UTC
+                available_at = available_at.replace(tzinfo=UTC)
+            if available_at.year < COLLECTED_BASE.year:  # not a collected-money placeholder
+                available_at = available_at.astimezone(zone)
             pending[available_at.date()] += amount
         daily: dict[date, int] = defaultdict(int)
         kind = Entry.meta["kind"].as_string()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3, stubs 3.2
 
@@ -20,6 +21,7 @@ from marketplace.studio import series as series_service
 from marketplace.studio.forms import ActionForm
 from marketplace.studio.storage import MediaStorage, duration_text, human_size
 from marketplace.studio.support import CREATOR, apply_problems, owned_series_or_404
+from marketplace.studio.upload_messages import upload_messages
 
 
 @bp.route("/series/<int:series_id>/publish", methods=["GET", "POST"])
@@ -30,14 +32,7 @@ def publish(series_id: int):
     partners = publishing.active_partners(db.session())
     form = PublishForm()
     live = {listing.partner_id for listing in series.listings if listing.status == "live"}
-    form.partners.choices = [
-        SelectChoice(
-            p.id,
-            f"{p.name} ({p.currency}, partner keeps {percent(p.share_bps)})"
-            + (" · already live" if p.id in live else ""),
-        )
-        for p in partners
-    ]
+    form.partners.choices = [SelectChoice(p.id, _partner_label(p, p.id in live)) for p in partners]
     if not form.is_submitted():
         form.partners.data = sorted(live)
     if form.validate_on_submit():
@@ -46,7 +41,7 @@ def publish(series_id: int):
         already = [p.name for p in chosen if p.id in live]
         if chosen and not fresh:
             # Nothing to change: say so, as information, not as a success.
-            flash(f"Already live on {', '.join(already)}: nothing changed.", "info")
+            flash(_("Already live on %(apps)s: nothing changed.", apps=", ".join(already)), "info")
             return redirect(url_for("publishing.series_detail", series_id=series.id))
         try:
             publishing.publish_series(db.session(), series, current_user, fresh or chosen)
@@ -67,12 +62,31 @@ def publish(series_id: int):
     ), status
 
 
+def _partner_label(partner, live: bool) -> str:
+    """A partner app as the publish form lists it: name, currency, its share, live or not."""
+    if live:
+        return _(
+            "%(name)s (%(currency)s, partner keeps %(share)s) · already live",
+            name=partner.name,
+            currency=partner.currency,
+            share=percent(partner.share_bps),
+        )
+    return _(
+        "%(name)s (%(currency)s, partner keeps %(share)s)",
+        name=partner.name,
+        currency=partner.currency,
+        share=percent(partner.share_bps),
+    )
+
+
 def _published_message(fresh, already: list[str]) -> str:
     """What a publish changed: the apps it newly went live on (and those it already was)."""
-    message = f"Published to {', '.join(p.name for p in fresh)}."
+    names = ", ".join(p.name for p in fresh)
     if already:
-        message += f" Already live on {', '.join(already)}."
-    return message
+        return _(
+            "Published to %(apps)s. Already live on %(live)s.", apps=names, live=", ".join(already)
+        )
+    return _("Published to %(apps)s.", apps=names)
 
 
 @bp.route("/listings/<int:listing_id>/withdraw", methods=["POST"])
@@ -147,6 +161,7 @@ def series_detail(series_id: int):
         else None,
         action_form=ActionForm(),
         duration_text=duration_text,
+        upload_messages=upload_messages(),
         max_bytes=MediaStorage.from_app().max_bytes,
         max_size=human_size(MediaStorage.from_app().max_bytes),
         plan_explanation=_plan_explanation(series),

@@ -135,8 +135,8 @@ def _accept(
     ours = session.get(PartnerEvent, line.event_row_id) if line.event_row_id else None
     if ours is not None and ours.kind not in ("unlock", "refund"):
         raise ServiceError(
-            f"Our event is a {ours.kind}: only unlocks and refunds can be corrected; keep "
-            "ours with a note.",
+            "Our event is neither an unlock nor a refund: only unlocks and refunds can be "
+            "corrected; keep ours with a note.",
             code="not_correctable",
         )
     if ours is not None and ours.kind == "unlock" and ours.status != "accepted":

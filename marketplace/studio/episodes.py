@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from marketplace.accounts.access import role_required
@@ -21,6 +22,7 @@ from marketplace.studio.support import (
     owned_series_or_404,
     wants_json,
 )
+from marketplace.studio.upload_messages import upload_messages
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -46,6 +48,7 @@ def _episode_form_response(form: EpisodeForm, series, episode, error: ServiceErr
             episode=episode,
             max_bytes=max_bytes,
             max_size=human_size(max_bytes),
+            upload_messages=upload_messages(),
         ),
         status,
     )
@@ -168,20 +171,19 @@ def reorder_episodes(series_id: int):
         ids = [int(part) for part in (form.order.data or "").split(",") if part.strip()]
         series_service.reorder_episodes(db.session(), series, ids)
     except ValueError:
-        flash("The new order could not be read; nothing changed.", "error")
+        flash(_("The new order could not be read; nothing changed."), "error")
     except ServiceError as error:
-        flash(f"{error.message} Nothing changed.", "error")
+        flash(_("%(problem)s Nothing changed.", problem=error.message), "error")
     else:
         moved = [e for e in series.episodes if before[e.id] != e.number]
         if moved:
-            flash(
-                "Episodes renumbered: "
-                + ", ".join(f"{e.title or 'Untitled'} is now {e.number}" for e in moved)
-                + ".",
-                "success",
+            moves = ", ".join(
+                _("%(title)s is now %(number)s", title=e.title or _("Untitled"), number=e.number)
+                for e in moved
             )
+            flash(_("Episodes renumbered: %(moves)s.", moves=moves), "success")
         else:
-            flash("The order is unchanged.", "info")
+            flash(_("The order is unchanged."), "info")
     return redirect(url_for("publishing.series_detail", series_id=series.id) + "#episodes")
 
 

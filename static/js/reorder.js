@@ -11,6 +11,18 @@
   var status = form.querySelector(".reorder-status");
   var save = form.querySelector("[data-reorder-save]");
   var original = orderInput.value;
+  var messages = {};
+  var holder = document.getElementById("upload-messages");
+  if (holder) {
+    try { messages = JSON.parse(holder.dataset.messages); } catch (ignored) { messages = {}; }
+  }
+  function t(key, fallback, values) {
+    var text = messages[key] || fallback;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(String(values[name]));
+    });
+    return text;
+  }
 
   form.hidden = false;
   list.querySelectorAll("[data-drag-handle]").forEach(function (handle) { handle.hidden = false; });
@@ -24,9 +36,9 @@
     var dirty = orderInput.value !== original;
     save.hidden = !dirty;
     if (item) {
-      status.textContent = item.dataset.episodeTitle + " is now at position " +
-        (rows().indexOf(item) + 1) + " of " + rows().length +
-        (dirty ? ". Press Enter or Save the new order." : ".");
+      status.textContent = t("position", "%(title)s is now at position %(position)s of %(count)s.", {
+        title: item.dataset.episodeTitle, position: rows().indexOf(item) + 1, count: rows().length
+      }) + (dirty ? " " + t("press_enter", "Press Enter or Save the new order.") : "");
     }
   }
 

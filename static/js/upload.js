@@ -10,6 +10,20 @@
 
   var active = 0; // uploads on their way: leaving the page would cancel them
 
+  // Texts in the reader's language (templates/studio/_upload_messages.html), English without.
+  var messages = {};
+  var holder = document.getElementById("upload-messages");
+  if (holder) {
+    try { messages = JSON.parse(holder.dataset.messages); } catch (ignored) { messages = {}; }
+  }
+  function t(key, fallback, values) {
+    var text = messages[key] || fallback;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(String(values[name]));
+    });
+    return text;
+  }
+
   window.addEventListener("beforeunload", function (event) {
     if (active > 0) {
       event.preventDefault();
@@ -24,15 +38,23 @@
   function timeLeft(seconds) {
     if (!isFinite(seconds) || seconds < 0) { return ""; }
     seconds = Math.ceil(seconds);
-    if (seconds < 60) { return "about " + seconds + " s left"; }
+    var time;
     var minutes = Math.floor(seconds / 60);
-    if (minutes < 60) { return "about " + minutes + " min " + (seconds % 60) + " s left"; }
-    return "about " + Math.floor(minutes / 60) + " h " + (minutes % 60) + " min left";
+    if (seconds < 60) {
+      time = seconds + " s";
+    } else if (minutes < 60) {
+      time = minutes + " min " + (seconds % 60) + " s";
+    } else {
+      time = Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+    }
+    return t("left", "about %(time)s left", { time: time });
   }
 
   // "12.3 MB of 48.0 MB sent · about 20 s left" from a progress event and the start time.
   function progressText(e, started) {
-    var text = megabytes(e.loaded) + " of " + megabytes(e.total) + " sent";
+    var text = t("sent", "%(sent)s of %(total)s sent", {
+      sent: megabytes(e.loaded), total: megabytes(e.total)
+    });
     var elapsed = (Date.now() - started) / 1000;
     if (e.loaded > 0 && elapsed > 0.5 && e.loaded < e.total) {
       var rate = e.loaded / elapsed;
@@ -71,8 +93,10 @@
 
   function errorMessage(status, body, maxSize) {
     if (body && body.error) { return body.error.message; }
-    if (status === 413) { return "The file is larger than the " + maxSize + " limit."; }
-    return "The upload failed (HTTP " + status + "). Please try again.";
+    if (status === 413) {
+      return t("too_large", "The file is larger than the %(limit)s limit.", { limit: maxSize });
+    }
+    return t("failed", "The upload failed (HTTP %(status)s). Please try again.", { status: status });
   }
 
   function setupForm(form) {
@@ -106,7 +130,7 @@
       var file = fileInput && fileInput.files[0];
       if (file && maxBytes && file.size > maxBytes) {
         event.preventDefault();
-        stop("The file is larger than the " + form.dataset.maxSize + " limit.");
+        stop(t("too_large", "The file is larger than the %(limit)s limit.", { limit: form.dataset.maxSize }));
         return;
       }
       if (!window.FormData || !window.XMLHttpRequest) { return; }
@@ -114,7 +138,9 @@
       errorBox.hidden = true;
       box.hidden = false;
       bar.value = 0;
-      text.textContent = file ? "Starting the upload of " + megabytes(file.size) + "…" : "Saving…";
+      text.textContent = file
+        ? t("starting_size", "Starting the upload of %(size)s…", { size: megabytes(file.size) })
+        : t("saving", "Saving…");
       submit.disabled = true;
       xhr = send(form.getAttribute("action") || window.location.href, new FormData(form), {
         progress: function (e, message) {
@@ -123,7 +149,7 @@
         },
         uploaded: function () {
           bar.value = 100;
-          text.textContent = "Checking the video…";
+          text.textContent = t("checking", "Checking the video…");
           if (cancel) { cancel.hidden = true; }
         },
         done: function (status, body) {
@@ -134,10 +160,10 @@
           }
         },
         failed: function () {
-          stop("The connection was lost during the upload. Please try again.");
+          stop(t("lost", "The connection was lost during the upload. Please try again."));
         },
         cancelled: function () {
-          stop("Upload cancelled: nothing was saved.");
+          stop(t("cancelled", "Upload cancelled: nothing was saved."));
         }
       });
       if (cancel) { cancel.hidden = false; }
@@ -165,15 +191,15 @@
       var bar = document.createElement("progress");
       bar.max = 100;
       bar.value = 0;
-      bar.setAttribute("aria-label", "Upload of " + file.name);
+      bar.setAttribute("aria-label", t("upload_of", "Upload of %(name)s", { name: file.name }));
       var status = document.createElement("span");
       status.className = "bulk-status";
-      status.textContent = "Waiting";
+      status.textContent = t("waiting", "Waiting");
       var cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "link";
-      cancel.textContent = "Cancel";
-      cancel.setAttribute("aria-label", "Cancel " + file.name);
+      cancel.textContent = t("cancel", "Cancel");
+      cancel.setAttribute("aria-label", t("cancel_file", "Cancel %(name)s", { name: file.name }));
       item.append(name, bar, status, cancel);
       list.appendChild(item);
       var job = { file: file, item: item, bar: bar, status: status, cancel: cancel, xhr: null, state: "waiting" };
@@ -181,7 +207,7 @@
         if (job.state === "sending" && job.xhr) {
           job.xhr.abort();
         } else if (job.state === "waiting") {
-          settle(job, "cancelled", "Cancelled: not sent.");
+          settle(job, "cancelled", t("not_sent", "Cancelled: not sent."));
         }
       });
       return job;
@@ -198,14 +224,19 @@
     }
 
     function report() {
-      var parts = [counts.added + " episode" + (counts.added === 1 ? "" : "s") + " added"];
-      if (counts.failed) { parts.push(counts.failed + " failed"); }
-      if (counts.cancelled) { parts.push(counts.cancelled + " cancelled"); }
+      var parts = [counts.added === 1
+        ? t("added_one", "1 episode added")
+        : t("added_many", "%(count)s episodes added", { count: counts.added })];
+      if (counts.failed) { parts.push(t("failed_count", "%(count)s failed", { count: counts.failed })); }
+      if (counts.cancelled) {
+        parts.push(t("cancelled_count", "%(count)s cancelled", { count: counts.cancelled }));
+      }
       summary.textContent = parts.join(", ") + ".";
       if (counts.added) {
         var link = document.createElement("a");
         link.href = window.location.pathname + "#episodes";
-        link.textContent = " Show them in the list";
+        link.textContent = t("show", "Show them in the list");
+        summary.appendChild(document.createTextNode(" "));
         link.addEventListener("click", function (e) { e.preventDefault(); window.location.reload(); });
         summary.appendChild(link);
       }
@@ -221,12 +252,14 @@
         return;
       }
       if (maxBytes && job.file.size > maxBytes) {
-        settle(job, "failed", "Larger than the " + box.dataset.maxSize + " limit: not sent.");
+        settle(job, "failed", t("too_large_not_sent", "Larger than the %(limit)s limit: not sent.", {
+          limit: box.dataset.maxSize
+        }));
         return;
       }
       running = job;
       job.state = "sending";
-      job.status.textContent = "Starting…";
+      job.status.textContent = t("starting", "Starting…");
       var data = new FormData();
       data.append("csrf_token", token);
       data.append("bulk", "1");
@@ -239,27 +272,36 @@
         },
         uploaded: function () {
           job.bar.value = 100;
-          job.status.textContent = "Checking the video…";
+          job.status.textContent = t("checking", "Checking the video…");
           job.cancel.hidden = true;
         },
         done: function (status, body) {
           if (status >= 200 && status < 300 && body && body.episode) {
             var ep = body.episode;
-            settle(job, "added", "Added as episode " + ep.number + (ep.duration ? " · " + ep.duration : "") + ".");
+            settle(job, "added", ep.duration
+              ? t("added_duration", "Added as episode %(number)s · %(duration)s.", {
+                number: ep.number, duration: ep.duration
+              })
+              : t("added", "Added as episode %(number)s.", { number: ep.number }));
           } else {
             settle(job, "failed", errorMessage(status, body, box.dataset.maxSize));
           }
         },
-        failed: function () { settle(job, "failed", "The connection was lost: not saved."); },
-        cancelled: function () { settle(job, "cancelled", "Cancelled: nothing was saved."); }
+        failed: function () {
+          settle(job, "failed", t("lost_not_saved", "The connection was lost: not saved."));
+        },
+        cancelled: function () {
+          settle(job, "cancelled", t("cancelled_nothing", "Cancelled: nothing was saved."));
+        }
       });
     }
 
     input.addEventListener("change", function () {
       start.disabled = input.files.length === 0;
-      start.textContent = input.files.length
-        ? "Upload " + input.files.length + " file" + (input.files.length === 1 ? "" : "s")
-        : "Upload the chosen files";
+      var count = input.files.length;
+      start.textContent = count === 0
+        ? t("upload_chosen", "Upload the chosen files")
+        : count === 1 ? t("upload_one", "Upload 1 file") : t("upload_many", "Upload %(count)s files", { count: count });
     });
 
     start.addEventListener("click", function () {

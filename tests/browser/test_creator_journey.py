@@ -92,11 +92,14 @@ def test_creator_publishes_a_series(page, partner_apps, screenshot, live_session
     values = [value for value, _ in progress]
     assert any(0 < value < 100 for value in values), progress
     assert values == sorted(values) and values[-1] == 100, progress
-    assert any(re.fullmatch(r"Uploading… \d+%", text) for _, text in progress), progress
+    assert any(
+        re.fullmatch(r"\d+\.\d MB of \d+\.\d MB sent( · about .+ left)?", text)
+        for _, text in progress
+    ), progress
     expect(page.get_by_role("heading", name="Episodes (1)")).to_be_visible()
     episode = page.locator("ul.episodes li").first
     expect(episode).to_contain_text("1. The keeper's first night")
-    expect(episode).to_contain_text("3 s")
+    expect(episode).to_contain_text("0:03")  # the file's own 3 s, as m:ss
     expect(episode.get_by_role("link", name="watch")).to_be_visible()
 
     page.get_by_role("link", name="Set pricing").click()

@@ -91,3 +91,19 @@ def test_published_to_only_where_it_newly_went_live(
     assert "Publish to more partner apps" not in page
     form = client.get(f"/studio/series/{series.id}/publish").get_data(as_text=True)
     assert 'data-publish-state="everywhere"' in form and 'value="Publish"' not in form
+
+
+def test_the_state_texts_speak_spanish(db, client, login_as, make_creator, make_partner):
+    owner = login_as(make_creator())
+    owner.language = "es"
+    reel = make_partner("ReelBox")
+    series = _ready_series(db, owner)
+    page = client.get(f"/studio/series/{series.id}").get_data(as_text=True)
+    assert ">Publicar en apps socias</a>" in page
+    assert "Añadir muchos episodios a la vez" in page
+    assert '"upload_many": "Subir %(count)s archivos"' in page  # the upload script's texts
+    client.post(f"/studio/series/{series.id}/publish", data={"partners": [reel.id]})
+    again = client.post(
+        f"/studio/series/{series.id}/publish", data={"partners": [reel.id]}, follow_redirects=True
+    )
+    assert "Ya está publicada en ReelBox: no se cambió nada." in again.get_data(as_text=True)
