@@ -271,10 +271,12 @@ def statement_pdf(
         pdf.set_font("NotoSans", "B", 12)
         pdf.cell(0, 8, _("Earnings by revenue type"), new_x="LMARGIN", new_y="NEXT")
         for name, count, amount, coins in by_type:
-            spent = (
-                "; " + _("%(coins)s coins, %(bonus)s bonus coins", coins=coins.coins, bonus=coins.bonus_coins)
-                if coins
-                else ""
-            )
+            spent = ""
+            if coins:
+                spent = "; " + _(
+                    "%(coins)s coins, %(bonus)s bonus coins",
+                    coins=coins.coins,
+                    bonus=coins.bonus_coins,
+                )
             row(f"   {name} ({count}{spent})", amount)
     return bytes(pdf.output())
