@@ -15,12 +15,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
 from ledger.schema import create_database_guards, metadata
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+# The same Hypothesis profiles as tests/conftest.py, so that `--confcutdir tests/ledger` (no app
+# imported) runs with them too: no per-example deadline, 1,000 examples under ci.
+settings.register_profile("ci", max_examples=1000, deadline=None)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 _schemas = itertools.count()
 
 
