@@ -88,7 +88,7 @@ def test_an_actor_in_spain_is_paid_in_euros(
     page.goto(signup_link_from_mail(live_session, who["invitee"]))
     page.get_by_role("button", name="Create my account").click()
     page.get_by_role("button", name=f"Accept as {who['invitee']}").click()
-    expect(page.get_by_text(f'You are on the team of "{INVITE_TITLE}".')).to_be_visible()
+    expect(page.get_by_text(f"You are on the team of “{INVITE_TITLE}”.")).to_be_visible()
 
     # Payouts: Stripe in Spain (the sandbox's hosted onboarding), then the W-8BEN.
     page.get_by_role("navigation").get_by_role("link", name="Payouts").click()

@@ -80,7 +80,7 @@ def test_invitee_signs_up_from_the_emailed_link_and_accepts(
     # Back on the invitation, now signed in.
     expect(page.get_by_role("heading", name=f"Join the team of “{TITLE}”")).to_be_visible()
     page.get_by_role("button", name=f"Accept as {invited['invitee']}").click()
-    expect(page.get_by_text(f'You are on the team of "{TITLE}".')).to_be_visible()
+    expect(page.get_by_text(f"You are on the team of “{TITLE}”.")).to_be_visible()
     expect(page.get_by_role("heading", name="My series")).to_be_visible()
     card = page.locator("section.card").filter(has=page.get_by_role("heading", name=TITLE))
     expect(card).to_contain_text("actor · credited as Amara Osei · share: 40%")
