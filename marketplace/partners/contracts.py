@@ -29,6 +29,12 @@ COLLECTED_BASE = datetime(2500, 1, 1, tzinfo=UTC)
 hour-aligned (the ledger ceils availability to the hour), one per partner and period, for
 partner ids up to about 6,500."""
 _WEEK_ZERO = date(2000, 1, 3)  # a Monday
+COLLECTED_MAX_PARTNER_ID = (datetime.max.replace(tzinfo=UTC) - COLLECTED_BASE) // timedelta(
+    hours=10_000
+) - 1
+"""The last partner id whose collected-money moments fit before year 9999 (6,573): a contract
+version with the collected policy is refused above it, with a clear error, rather than failing
+at the first unlock."""
 SETTLEMENT_LOCK = 15_001
 """PostgreSQL advisory lock namespace of settlement closes (key: namespace, partner id)."""
 
@@ -231,6 +237,12 @@ def _check(contract: PartnerContract) -> None:
         raise ServiceError("The period is monthly or weekly.", field="period")
     if contract.payout_policy not in POLICIES:
         raise ServiceError("The payout policy is advance or collected.", field="payout_policy")
+    if contract.payout_policy == "collected" and contract.partner_id > COLLECTED_MAX_PARTNER_ID:
+        raise ServiceError(
+            "The collected payout policy is not available to this partner app yet (the ledger "
+            "holds collected money for the first 6,573 apps only); keep advance.",
+            field="payout_policy",
+        )
 
 
 def partner_named(session: Session, name: str) -> PartnerApp:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from ledger.balances import get_balance
 from ledger.reports.checks import check_ledger
 from marketplace.chart import ledger_account
+from marketplace.errors import ServiceError
+from marketplace.partners import contracts
 from marketplace.partners.contracts import add_contract_version
 from marketplace.settlements.payments import record_remittance
 from marketplace.settlements.statements import close_period
@@ -84,3 +88,17 @@ def test_contract_versions_take_effect_only_in_the_future(db, make_world, runner
     assert ok.exit_code == 0, ok.output
     assert '"number": 2' in ok.output and '"payout_policy": "collected"' in ok.output
     assert '"share_bps": 3000' in ok.output  # unchanged terms carry over
+
+
+def test_collected_policy_is_refused_where_its_moments_would_not_fit(db, make_world, monkeypatch):
+    """Collected money waits at one far-future hour per app and period, before year 9999: an
+    app past the last id that fits gets a clear refusal, not an overflow at its first unlock."""
+    assert contracts.COLLECTED_MAX_PARTNER_ID == 6_573
+    contracts.collected_sentinel(6_573, "monthly", datetime(2400, 12, 1, tzinfo=UTC))  # fits
+    world = make_world()
+    monkeypatch.setattr(contracts, "COLLECTED_MAX_PARTNER_ID", world.partner.id - 1)
+    with pytest.raises(ServiceError, match="collected payout policy is not available"):
+        add_contract_version(
+            db.session, world.partner, effective_from=OCT, payout_policy="collected",
+            now=T0 - timedelta(days=1),
+        )  # fmt: skip
