@@ -193,3 +193,28 @@ def test_an_invitation_mail_speaks_the_invited_persons_language(db, make_creator
     assert "con 60\xa0% de la parte de los ingresos" in spanish.body_text
     assert english.subject == 'You are invited to "Mareas" on Cliffhanger'
     assert "with 40% of the participants' share" in english.body_text
+
+
+def test_the_action_required_mail_speaks_the_payees_language(db, make_participant):
+    from sqlalchemy import select
+
+    from marketplace.mail import OutboxMessage
+    from marketplace.payouts.notices import REASON_NO_ACCOUNT, notify_action_required
+
+    person = make_participant(email="marta@example.com")
+    person.language = "es"
+    db.session.flush()
+    items = [("USD", 1250, REASON_NO_ACCOUNT, "Set up payouts with Stripe on your Payouts page.")]
+    notify_action_required(db.session, to=person.email, key="k:es", items=items)
+    notify_action_required(db.session, to="nobody@example.com", key="k:en", items=items)
+    mails = {
+        m.to_address: m
+        for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "action.required")
+        )
+    }
+    spanish, english = mails[person.email], mails["nobody@example.com"]
+    assert spanish.subject == "Se necesita una acción tuya antes de poder pagarte"
+    assert "12,50\xa0US$: sin cuenta de pago. Configura los pagos con Stripe" in spanish.body_text
+    assert english.subject == "Action required before you can be paid"
+    assert "$12.50: no payout account. Set up payouts with Stripe" in english.body_text
