@@ -218,3 +218,20 @@ def test_the_action_required_mail_speaks_the_payees_language(db, make_participan
     assert "12,50\xa0US$: sin cuenta de pago. Configura los pagos con Stripe" in spanish.body_text
     assert english.subject == "Action required before you can be paid"
     assert "$12.50: no payout account. Set up payouts with Stripe" in english.body_text
+
+
+def test_a_refusal_with_values_is_translated_then_filled(app):
+    from flask_babel import force_locale
+
+    from marketplace.errors import Label, ServiceError
+
+    error = ServiceError(
+        "Give your %(label)s (at most %(limit)s characters).",
+        field="legal_name", params={"label": Label("legal name"), "limit": 200},
+    )
+    assert error.message == "Give your legal name (at most 200 characters)."  # the API's
+    assert error.as_json()["error"]["message"] == error.message
+    with app.test_request_context(), force_locale("es"):
+        assert error.localized() == "Indica tu nombre legal (como máximo 200 caracteres)."
+    with app.test_request_context(), force_locale("en"):
+        assert error.localized() == error.message
