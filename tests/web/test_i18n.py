@@ -235,3 +235,17 @@ def test_a_refusal_with_values_is_translated_then_filled(app):
         assert error.localized() == "Indica tu nombre legal (como máximo 200 caracteres)."
     with app.test_request_context(), force_locale("en"):
         assert error.localized() == error.message
+
+
+def test_revenue_type_names_are_read_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from marketplace.earnings.statements import _type_name
+    from marketplace.ingest.models import REVENUE_TYPES
+
+    assert REVENUE_TYPES["coins"] == "Coin unlocks"  # the English name, as stored
+    with app.test_request_context(), force_locale("es"):
+        assert _type_name("coins") == "Desbloqueos con monedas"
+        assert _type_name("a-new-kind") == "a-new-kind"
+    with app.test_request_context(), force_locale("en"):
+        assert _type_name("coins") == "Coin unlocks"
