@@ -73,7 +73,7 @@ PYBABEL := $(BIN)/pybabel
 # Besides _ / gettext / ngettext: lazy ones (form labels) and the messages services raise, which
 # pages show in the reader's language (ServiceError.localized); tests/web/test_i18n.py reads this.
 BABEL_KEYWORDS := _l lazy_gettext ServiceError NotFound Forbidden Conflict RemittanceRefused \
-	MediaRejected PeriodOpen ReportRejected
+	MediaRejected PeriodOpen ReportRejected Label
 translations: translations-update translations-compile
 
 translations-extract: $(STAMP)

@@ -12,13 +12,31 @@ from flask_wtf import FlaskForm
 Problem = tuple[str, str]  # (field, message)
 
 
+class Label(str):
+    """A word filled into a ServiceError's message that pages translate too ("legal name");
+    marked for extraction like the messages (Makefile BABEL_KEYWORDS)."""
+
+
 class ServiceError(Exception):
-    """A business rule refused the request; `field` names the input at fault, if any."""
+    """A business rule refused the request; `field` names the input at fault, if any. A message
+    with named placeholders ("at most %(limit)s characters") takes its values in `params`:
+    the API reads it filled in English, pages translate the template, then fill it."""
 
     code = "invalid"
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ):
+        self.template = message
+        self.params = dict(params or {})
+        if self.params:
+            message = message % self.params
         super().__init__(message)
         self.message = message
         self.field = field
@@ -27,7 +45,13 @@ class ServiceError(Exception):
 
     def localized(self) -> str:
         """The message in the reader's language, for pages (the API answers in English)."""
-        return gettext(self.message)
+        if not self.params:
+            return gettext(self.template)
+        values = {
+            name: gettext(value) if isinstance(value, Label) else value
+            for name, value in self.params.items()
+        }
+        return gettext(self.template, **values)
 
     def as_json(self) -> dict:
         """The API's error body: {"error": {"code", "message", "field"}}."""

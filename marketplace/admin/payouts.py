@@ -103,7 +103,7 @@ def payout_approve(batch_id: int):
                 db.session(), batch_id, admin_id=current_user.id, reason=form.reason.data or ""
             )
         except ServiceError as error:
-            flash(error.message, "error")
+            flash(error.localized(), "error")
         else:
             done = batch.status == "approved"
             flash(
@@ -134,7 +134,7 @@ def payout_reject(line_id: int):
                 "success",
             )
         except ServiceError as error:
-            flash(error.message, "error")
+            flash(error.localized(), "error")
     else:
         flash("Say why the line is rejected.", "error")
     if batch_id is None:
@@ -151,7 +151,7 @@ def payout_execute(batch_id: int):
     try:
         report = execute_batch(db.session(), get_gateway().client, batch_id)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
     else:
         flash(
             f"Sent {len(report.sent)}, failed {len(report.failed)}, "

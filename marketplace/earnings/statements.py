@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
+from flask_babel import gettext
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
@@ -183,7 +184,12 @@ class StatementView:
                 total[1] += line.amount
         coins = sum(self.coins.values(), Coins()) if self.coins else None
         return [
-            (REVENUE_TYPES.get(kind, kind), count, amount, coins if kind == "coins" else None)
+            (
+                gettext(REVENUE_TYPES[kind]) if kind in REVENUE_TYPES else kind,
+                count,
+                amount,
+                coins if kind == "coins" else None,
+            )
             for kind, (count, amount) in sorted(totals.items())
         ]
 
@@ -499,3 +505,8 @@ def participant_dashboard(
             )
         )
     return result
+
+
+def _type_name(kind: str) -> str:
+    """A revenue type's name in the reader's language (an unknown kind as recorded)."""
+    return gettext(REVENUE_TYPES[kind]) if kind in REVENUE_TYPES else kind

@@ -30,15 +30,22 @@ Id = BigInteger().with_variant(Integer, "sqlite")
 
 EVENT_KINDS = ("unlock", "refund", "pool", "coins", "bundle", "purchase")
 
+
+def N_(text: str) -> str:
+    """Marks a name for translation (extracted); pages translate it when they show it."""
+    return text
+
+
 REVENUE_TYPES = {
-    "unlock": "Paid unlocks",
-    "coins": "Coin unlocks",
-    "bundle": "Bundles",
-    "purchase": "In-story commerce",
-    "pool": "Subscription and ads pools",
-    "refund": "Refunds",
+    "unlock": N_("Paid unlocks"),
+    "coins": N_("Coin unlocks"),
+    "bundle": N_("Bundles"),
+    "purchase": N_("In-story commerce"),
+    "pool": N_("Subscription and ads pools"),
+    "refund": N_("Refunds"),
 }
-"""The revenue types (a ledger event's kind) and their names for people."""
+"""The revenue types (a ledger event's kind) and their English names for people (pages show
+them translated: gettext at display; CSV and API keep the kind)."""
 
 
 class PartnerEvent(Model):
@@ -80,9 +87,7 @@ class PartnerEvent(Model):
         # marketplace/books/partitions.py), and every unique key must hold the partition key:
         # a repeat reports the same occurred_at, so it meets the first in the same partition.
         UniqueConstraint("partner_id", "external_id").ddl_if(dialect="sqlite"),
-        UniqueConstraint("partner_id", "external_id", "occurred_at").ddl_if(
-            dialect="postgresql"
-        ),
+        UniqueConstraint("partner_id", "external_id", "occurred_at").ddl_if(dialect="postgresql"),
         # Partial: only refunds carry refund_of, and a full index would take an entry (NULL)
         # for every unlock on the ingestion hot path.
         Index(

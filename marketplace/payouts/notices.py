@@ -5,6 +5,7 @@ repeat of that change (a webhook redelivered, a batch run again) never mails twi
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.services import language_of
@@ -20,20 +21,41 @@ REASON_NO_ACCOUNT = "no payout account"
 REASON_NOT_ENABLED = "payout account not enabled"
 REASON_NO_TAX_PROFILE = "no tax profile"
 PAYEE_FIXES = {
-    REASON_PENDING: "Accept the invitation in your email to receive this money.",
-    REASON_NO_ACCOUNT: "Set up payouts with Stripe on your Payouts page.",
-    REASON_NOT_ENABLED: "Finish Stripe's onboarding from your Payouts page.",
-    REASON_NO_TAX_PROFILE: "Fill in your W-9 (US persons) or W-8BEN on your Payouts page.",
-    REASON_BELOW_MINIMUM: "Nothing to do: it is paid once your balance reaches the minimum.",
-    REASON_NEGATIVE: "Nothing to do: refunds took back more than you earned; new earnings "
-    "cover it first.",
+    REASON_PENDING: _l("Accept the invitation in your email to receive this money."),
+    REASON_NO_ACCOUNT: _l("Set up payouts with Stripe on your Payouts page."),
+    REASON_NOT_ENABLED: _l("Finish Stripe's onboarding from your Payouts page."),
+    REASON_NO_TAX_PROFILE: _l("Fill in your W-9 (US persons) or W-8BEN on your Payouts page."),
+    REASON_BELOW_MINIMUM: _l(
+        "Nothing to do: it is paid once your balance reaches the minimum."
+    ),
+    REASON_NEGATIVE: _l(
+        "Nothing to do: refunds took back more than you earned; new earnings cover it first."
+    ),
 }
-"""What a payee does about each fixed exclusion reason (the others carry their fix)."""
+"""What a payee does about each fixed exclusion reason (the others carry their fix), in the
+reader's language."""
+
+REASON_LABELS = {
+    REASON_PENDING: _l("invitation pending"),
+    REASON_NEGATIVE: _l("negative balance"),
+    REASON_BELOW_MINIMUM: _l("below minimum"),
+    REASON_NO_ACCOUNT: _l("no payout account"),
+    REASON_NOT_ENABLED: _l("payout account not enabled"),
+    REASON_NO_TAX_PROFILE: _l("no tax profile"),
+}
+"""The fixed reasons as people read them (the stored reason stays English: CSV and API)."""
 
 
 def reason_fix(reason: str) -> str:
-    """What the payee can do about an exclusion reason."""
-    return PAYEE_FIXES.get(reason, "")
+    """What the payee can do about an exclusion reason, in the reader's language."""
+    fix = PAYEE_FIXES.get(reason)
+    return str(fix) if fix is not None else ""
+
+
+def reason_label(reason: str) -> str:
+    """An exclusion reason in the reader's language (other reasons as recorded)."""
+    label = REASON_LABELS.get(reason)
+    return str(label) if label is not None else reason
 
 
 def _amounts(line: PayoutLine) -> str:
@@ -95,18 +117,24 @@ def notify_action_required(
     items are (currency, amount, reason, fix)."""
     if not to or not items:
         return
-    lines = []
-    for currency, amount, reason, fix in items:
-        lines.append(f"- {format_money(amount, currency)}: {reason}." + (f" {fix}" if fix else ""))
-    body = (
-        "Some of your Cliffhanger earnings could not be included in this week's payout:\n\n"
-        + "\n".join(lines)
-        + f"\n\nYour Payouts page: {absolute('/payouts/')}\n"
-    )
+    with speaking(language_of(session, to)):
+        lines = []
+        for currency, amount, reason, fix in items:
+            fix = reason_fix(reason) or fix  # a fixed reason's fix in the reader's language
+            lines.append(
+                f"- {format_money(amount, currency)}: {reason_label(reason)}."
+                + (f" {fix}" if fix else "")
+            )
+        body = _(
+            "Some of your Cliffhanger earnings could not be included in this week's payout:"
+            "\n\n%(lines)s\n\nYour Payouts page: %(page)s\n",
+            lines="\n".join(lines), page=absolute("/payouts/"),
+        )
+        subject = _("Action required before you can be paid")
     queue_mail(
         session,
         to=to,
-        subject="Action required before you can be paid",
+        subject=subject,
         body=body,
         kind="action.required",
         dedupe_key=key,

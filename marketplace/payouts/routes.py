@@ -29,7 +29,7 @@ from marketplace.payouts import services as payout_service
 from marketplace.payouts.crossborder import stripe_rules
 from marketplace.payouts.forms import ConnectForm, DevOnboardingForm
 from marketplace.payouts.gateway import DEV_ONBOARDING_PATH, get_gateway
-from marketplace.payouts.notices import reason_fix
+from marketplace.payouts.notices import reason_fix, reason_label
 from marketplace.payouts.webhook_events import receive_webhook
 from marketplace.tax.services import tax_profile_for
 from marketplace.tax.yearend import annual_summary_pdf, summary_years
@@ -64,6 +64,7 @@ def index():
         tax_profile=tax_profile_for(session, current_user.id),
         lines=payout_service.payout_history(session, current_user.id),
         reason_fix=reason_fix,
+        reason_label=reason_label,
         years=summary_years(session, current_user.id),
         form=form,
         stripe_label=get_gateway().label,

@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Role, User
+from marketplace.accounts.services import language_of
 from marketplace.clock import utcnow
+from marketplace.formatting import format_money, localdate, speaking
 from marketplace.mail import queue_mail
 from marketplace.partners.models import PartnerApp
 from marketplace.settlements.models import SettlementStatement
@@ -95,16 +98,23 @@ def notify_overdue(session: Session, now: datetime | None = None) -> int:
     admins = list(session.scalars(select(User.email).where(User.role == Role.ADMIN)))
     for statement, name in due:
         for address in admins:
+            with speaking(language_of(session, address)):
+                subject = _(
+                    "Overdue: %(name)s settlement %(label)s", name=name, label=statement.label
+                )
+                body = _(
+                    "%(name)s's settlement statement %(label)s (#%(id)s) was due on %(due)s; "
+                    "%(outstanding)s are still outstanding.\n\n"
+                    "Record a remittance under Admin > Settlements when it arrives.\n",
+                    name=name, label=statement.label, id=statement.id,
+                    due=localdate(statement.due_at.date()),
+                    outstanding=format_money(statement.outstanding, statement.currency),
+                )
             queue_mail(
                 session,
                 to=address,
-                subject=f"Overdue: {name} settlement {statement.label}",
-                body=(
-                    f"{name}'s settlement statement {statement.label} (#{statement.id}) was due "
-                    f"on {statement.due_at.date().isoformat()}; {statement.outstanding} minor "
-                    f"units of {statement.currency} are still outstanding.\n\n"
-                    "Record a remittance under Admin > Settlements when it arrives.\n"
-                ),
+                subject=subject,
+                body=body,
                 kind="settlement_overdue",
                 dedupe_key=f"settlement-overdue:{statement.id}:{address}",
             )

@@ -179,7 +179,7 @@ def answer_plan(
         _close(session, plan, "declined", now)
     elif all(c.status == "accepted" for c in plan.consents):
         activate_plan(session, plan, now)
-        _tell_creator(session, plan, "accepted by everyone it affects: it is in force now")
+        _tell_creator(session, plan, "accepted")
     session.commit()
     return plan
 
@@ -199,25 +199,38 @@ def expire_plans(session: Session, now: datetime | None = None) -> int:
 
 def _close(session: Session, plan: RevenuePlan, status: str, now: datetime) -> None:
     plan.status, plan.decided_at = status, now
-    words = {
-        "declined": "declined by a member it affects: it will not take effect",
-        "expired": "not accepted by everyone it affects before the deadline: it will not take"
-        " effect",
-    }
-    _tell_creator(session, plan, words[status])
+    _tell_creator(session, plan, status)
 
 
-def _tell_creator(session: Session, plan: RevenuePlan, what: str) -> None:
+def _tell_creator(session: Session, plan: RevenuePlan, outcome: str) -> None:
+    """Mail the series' owner, in their language, that a plan was decided (outcome: accepted,
+    declined or expired)."""
     series = session.get_one(Series, plan.series_id)
     owner = session.get_one(User, series.owner_id)
+    page = absolute(f"/studio/series/{series.id}/plan")
+    with speaking(language_of(session, owner.email)):
+        what = {
+            "accepted": _("accepted by everyone it affects: it is in force now"),
+            "declined": _("declined by a member it affects: it will not take effect"),
+            "expired": _(
+                "not accepted by everyone it affects before the deadline: it will not take effect"
+            ),
+        }[outcome]
+        state = {"accepted": _("accepted"), "declined": _("declined"), "expired": _("expired")}
+        subject = _(
+            'Revenue plan %(number)s of "%(title)s": %(status)s',
+            number=plan.number, title=series.title, status=state.get(plan.status, plan.status),
+        )
+        body = _(
+            'Revenue plan version %(number)s of "%(title)s" was %(what)s.\n\n'
+            "Who answered: %(page)s\n",
+            number=plan.number, title=series.title, what=what, page=page,
+        )
     queue_mail(
         session,
         to=owner.email,
-        subject=f'Revenue plan {plan.number} of "{series.title}": {plan.status}',
-        body=(
-            f'Revenue plan version {plan.number} of "{series.title}" was {what}.\n\n'
-            f"Who answered: {absolute(f'/studio/series/{series.id}/plan')}\n"
-        ),
+        subject=subject,
+        body=body,
         kind="plan.decided",
         dedupe_key=f"plan-decided:{plan.id}:{plan.status}",
     )

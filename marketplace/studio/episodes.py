@@ -198,7 +198,7 @@ def delete_episode(episode_id: int):
     try:
         series_service.delete_episode(db.session(), episode, MediaStorage.from_app())
     except ServiceError as error:
-        flash(error.message, "error")
+        flash(error.localized(), "error")
     else:
         flash(f"Episode {number} deleted.", "info")
     return redirect(url_for("publishing.series_detail", series_id=series_id))

@@ -67,7 +67,9 @@ def normalise_us_tin(tin_type: str, raw: str) -> str:
     TIN itself is never repeated in the message)."""
     digits = _DIGITS.sub("", raw or "")
     if len(digits) != 9 or not re.fullmatch(r"[\d\s-]+", (raw or "").strip() or "x"):
-        raise ServiceError(f"An {tin_type} has 9 digits.", field="tin")
+        raise ServiceError(
+            "An %(tin_type)s has 9 digits.", field="tin", params={"tin_type": tin_type}
+        )
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     if tin_type == "SSN":
         if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import User
 from marketplace.audit import record_audit
 from marketplace.clock import utcnow
-from marketplace.errors import ServiceError
+from marketplace.errors import Label, ServiceError
 from marketplace.tax import rules
 from marketplace.tax.models import TaxProfile
 from marketplace.tax.tin_vault import seal_tin
@@ -53,7 +53,10 @@ class W8BEN:
 def _text(value: str, field: str, label: str, limit: int = 200) -> str:
     value = (value or "").strip()
     if not value or len(value) > limit:
-        raise ServiceError(f"Give your {label} (at most {limit} characters).", field=field)
+        raise ServiceError(
+            "Give your %(label)s (at most %(limit)s characters).",
+            field=field, params={"label": Label(label), "limit": limit},
+        )
     return value
 
 
@@ -92,18 +95,18 @@ def submit_w9(session: Session, user: User, w9: W9) -> TaxProfile:
     """Validate and store a W-9 (TIN encrypted, last 4 kept for display); commits."""
     digits = rules.normalise_us_tin(w9.tin_type, w9.tin)
     values = {
-        "legal_name": _text(w9.legal_name, "legal_name", "legal name"),
+        "legal_name": _text(w9.legal_name, "legal_name", Label("legal name")),
         "tin_type": w9.tin_type,
         "tin_encrypted": seal_tin(digits),
         "tin_last4": digits[-4:],
-        "address": _text(w9.address, "address", "address", 500),
+        "address": _text(w9.address, "address", Label("address"), 500),
         "address_country": rules.check_country(w9.address_country or "US", "address_country"),
         "residence_country": "US",
         "treaty_country": None,
         "treaty_article": None,
         "treaty_rate_bps": None,
         "certified": bool(w9.certified),
-        "signed_name": _text(w9.signed_name, "signed_name", "name as signature"),
+        "signed_name": _text(w9.signed_name, "signed_name", Label("name as signature")),
     }
     return _save(session, user, values, "W-9")
 
@@ -127,31 +130,33 @@ def submit_w8ben(session: Session, user: User, w8: W8BEN) -> TaxProfile:
         if treaty_country != residence:
             raise ServiceError(
                 "Treaty benefits are claimed for your country of residence "
-                f"({residence}), not {treaty_country}.",
+                "(%(residence)s), not %(treaty_country)s.",
                 field="treaty_country",
+                params={"residence": residence, "treaty_country": treaty_country},
             )
-        treaty_article = _text(w8.treaty_article, "treaty_article", "treaty article", 60)
+        treaty_article = _text(w8.treaty_article, "treaty_article", Label("treaty article"), 60)
         treaty_rate = rules.percent_to_bps(w8.treaty_rate, "treaty_rate")
         statutory = current_app.config["TAX_NRA_WITHHOLDING_BPS"]
         if treaty_rate > statutory:
             raise ServiceError(
-                f"A treaty rate of {treaty_rate / 100:g} % is above the statutory "
-                f"{statutory / 100:g} % rate for royalties: a treaty only lowers it.",
+                "A treaty rate of %(rate)s is above the statutory %(statutory)s rate for "
+                "royalties: a treaty only lowers it.",
                 field="treaty_rate",
+                params={"rate": f"{treaty_rate / 100:g} %", "statutory": f"{statutory / 100:g} %"},
             )
     values = {
-        "legal_name": _text(w8.legal_name, "legal_name", "legal name"),
+        "legal_name": _text(w8.legal_name, "legal_name", Label("legal name")),
         "tin_type": "FOREIGN",
         "tin_encrypted": seal_tin(tin),
         "tin_last4": tin[-4:],
-        "address": _text(w8.address, "address", "permanent address", 500),
+        "address": _text(w8.address, "address", Label("permanent address"), 500),
         "address_country": rules.check_country(w8.address_country or residence, "address_country"),
         "residence_country": residence,
         "treaty_country": treaty_country,
         "treaty_article": treaty_article,
         "treaty_rate_bps": treaty_rate,
         "certified": True,
-        "signed_name": _text(w8.signed_name, "signed_name", "name as signature"),
+        "signed_name": _text(w8.signed_name, "signed_name", Label("name as signature")),
     }
     return _save(session, user, values, "W-8BEN")
 

@@ -193,3 +193,59 @@ def test_an_invitation_mail_speaks_the_invited_persons_language(db, make_creator
     assert "con 60\xa0% de la parte de los ingresos" in spanish.body_text
     assert english.subject == 'You are invited to "Mareas" on Cliffhanger'
     assert "with 40% of the participants' share" in english.body_text
+
+
+def test_the_action_required_mail_speaks_the_payees_language(db, make_participant):
+    from sqlalchemy import select
+
+    from marketplace.mail import OutboxMessage
+    from marketplace.payouts.notices import REASON_NO_ACCOUNT, notify_action_required
+
+    person = make_participant(email="marta@example.com")
+    person.language = "es"
+    db.session.flush()
+    items = [("USD", 1250, REASON_NO_ACCOUNT, "Set up payouts with Stripe on your Payouts page.")]
+    notify_action_required(db.session, to=person.email, key="k:es", items=items)
+    notify_action_required(db.session, to="nobody@example.com", key="k:en", items=items)
+    mails = {
+        m.to_address: m
+        for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "action.required")
+        )
+    }
+    spanish, english = mails[person.email], mails["nobody@example.com"]
+    assert spanish.subject == "Se necesita una acción tuya antes de poder pagarte"
+    assert "12,50\xa0US$: sin cuenta de pago. Configura los pagos con Stripe" in spanish.body_text
+    assert english.subject == "Action required before you can be paid"
+    assert "$12.50: no payout account. Set up payouts with Stripe" in english.body_text
+
+
+def test_a_refusal_with_values_is_translated_then_filled(app):
+    from flask_babel import force_locale
+
+    from marketplace.errors import Label, ServiceError
+
+    error = ServiceError(
+        "Give your %(label)s (at most %(limit)s characters).",
+        field="legal_name", params={"label": Label("legal name"), "limit": 200},
+    )
+    assert error.message == "Give your legal name (at most 200 characters)."  # the API's
+    assert error.as_json()["error"]["message"] == error.message
+    with app.test_request_context(), force_locale("es"):
+        assert error.localized() == "Indica tu nombre legal (como máximo 200 caracteres)."
+    with app.test_request_context(), force_locale("en"):
+        assert error.localized() == error.message
+
+
+def test_revenue_type_names_are_read_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from marketplace.earnings.statements import _type_name
+    from marketplace.ingest.models import REVENUE_TYPES
+
+    assert REVENUE_TYPES["coins"] == "Coin unlocks"  # the English name, as stored
+    with app.test_request_context(), force_locale("es"):
+        assert _type_name("coins") == "Desbloqueos con monedas"
+        assert _type_name("a-new-kind") == "a-new-kind"
+    with app.test_request_context(), force_locale("en"):
+        assert _type_name("coins") == "Coin unlocks"
