@@ -266,9 +266,9 @@ class EpisodeNumbers:
         return number in self.sparse.get(series_id, ())
 
 
-def _check_unlock(
-    item: UnlockIn, partner: PartnerApp, latest: datetime, window, episodes, versions
-) -> Result | None:
+def check_paid_event(item, partner: PartnerApp, latest: datetime, window) -> Result | None:
+    """The checks every paid event shares (unlocks, coin unlocks, sales): settlement period,
+    currency, time, country, series live on the app at occurred_at."""
     if partner.settled_through is not None and item.occurred_at < partner.settled_through:
         return period_closed(item.id, partner.settled_through)
     if item.currency != partner.currency:
@@ -295,6 +295,16 @@ def _check_unlock(
             "This series is not live on your app at occurred_at.",
             "series_id",
         )
+    return None
+
+
+def _check_unlock(
+    item: UnlockIn, partner: PartnerApp, latest: datetime, window, episodes, versions
+) -> Result | None:
+    problem = check_paid_event(item, partner, latest, window)
+    if problem is not None:
+        return problem
+    listing = window[item.series_id]
     if (item.series_id, item.episode) not in episodes:
         return rejected(item.id, "unknown_episode", "The series has no such episode.", "episode")
     if item.episode <= listing.free_at(item.occurred_at):

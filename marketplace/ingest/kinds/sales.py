@@ -33,11 +33,10 @@ from marketplace.ingest.revenue import (
     version_in_force,
 )
 from marketplace.ingest.unlocks import (
-    COUNTRIES,
     FUTURE_TOLERANCE,
     EpisodeNumbers,
+    check_paid_event,
     live_windows,
-    period_closed,
     rejected,
     screen_batch,
     settle_repeats,
@@ -111,29 +110,9 @@ class PurchaseIn:
 def _check_sale(item, partner: PartnerApp, latest: datetime, window, versions) -> Result | None:
     """The checks every sale shares: settlement period, currency, time, country, live series,
     split in force."""
-    if partner.settled_through is not None and item.occurred_at < partner.settled_through:
-        return period_closed(item.id, partner.settled_through)
-    if item.currency != partner.currency:
-        return rejected(
-            item.id, "wrong_currency", f"Your contract currency is {partner.currency}.", "currency"
-        )
-    if item.occurred_at > latest:
-        return rejected(
-            item.id,
-            "occurred_in_future",
-            "occurred_at is more than 5 minutes ahead.",
-            "occurred_at",
-        )
-    if item.country is not None and item.country not in COUNTRIES:
-        return rejected(item.id, "invalid_country", "Unknown ISO 3166 country.", "country")
-    listing = window.get(item.series_id)
-    if listing is None or not listing.live_at(item.occurred_at):
-        return rejected(
-            item.id,
-            "series_not_live",
-            "This series is not live on your app at occurred_at.",
-            "series_id",
-        )
+    problem = check_paid_event(item, partner, latest, window)
+    if problem is not None:
+        return problem
     if version_in_force(versions[item.series_id], item.occurred_at) is None:
         return rejected(
             item.id, "no_split", "The series had no split sheet at occurred_at.", "series_id"
